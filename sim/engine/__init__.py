@@ -1,0 +1,1 @@
+"""The SimPy engine, random streams, ledger and the `simulate` entry point."""

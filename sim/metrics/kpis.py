@@ -1,0 +1,133 @@
+"""KPIs of one paired replication, computed from the recorded arrays.
+
+All KPIs go into one flat dict with dotted keys, so sweeps can keep any of them as
+columns: ``<arm>.<commodity|total>.<kpi>`` for each arm (``reserve``,
+``counterfactual``), ``difference.<commodity|total>.<kpi>`` for the reserve's effect,
+``finance.<kpi>`` for the programme's money and ``check.<residual>``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.engine.ledger import Ledger
+from sim.model.world import ARMS, World
+
+#: A day counts as a shortfall day when shortfall exceeds this many tonnes.
+SHORTFALL_EPS_T = 1e-6
+
+
+def longest_run(flags: np.ndarray) -> int:
+    """Length of the longest run of True values."""
+    if not flags.any():
+        return 0
+    padded = np.concatenate(([0], flags.astype(np.int8), [0]))
+    edges = np.flatnonzero(np.diff(padded))
+    return int((edges[1::2] - edges[0::2]).max())
+
+
+def discount_factors(horizon: int, rate: float) -> np.ndarray:
+    """Daily discount factors ``(1 + rate) ** (-day / 365)``."""
+    return (1.0 + rate) ** (-np.arange(horizon) / 365.0)
+
+
+def _arm_kpis(rec: dict[str, np.ndarray], w: World, a: int, disc: np.ndarray) -> dict[str, float]:
+    out: dict[str, float] = {}
+    C = len(w.commodity_ids)
+    demand = rec["demand_t"][:, a, :]
+    delivered = rec["delivered_t"][:, a, :]
+    short = rec["shortfall_t"][:, a, :]
+    price_ratio = rec["price_usd_per_t"][:, a, :] / w.ref_price
+    stock = rec["reserve_stock_t"][:, a, :]
+    loss = short * w.loss_per_t
+    end_daily = np.maximum(w.expected[-1].sum(-1), 1e-300)
+    for c in range(C):
+        k = f"{ARMS[a]}.{w.commodity_ids[c]}."
+        dem = float(demand[:, c].sum())
+        flags = short[:, c] > SHORTFALL_EPS_T
+        out[k + "demand_t"] = dem
+        out[k + "delivered_t"] = float(delivered[:, c].sum())
+        out[k + "shortfall_t"] = float(short[:, c].sum())
+        out[k + "fill_rate"] = float(delivered[:, c].sum() / dem) if dem > 0 else 1.0
+        out[k + "shortfall_days"] = int(flags.sum())
+        out[k + "longest_shortfall_days"] = longest_run(flags)
+        out[k + "loss_usd"] = float(loss[:, c].sum())
+        out[k + "loss_npv_usd"] = float(loss[:, c] @ disc)
+        out[k + "peak_price_ratio"] = float(price_ratio[:, c].max())
+        out[k + "mean_price_ratio"] = float(price_ratio[:, c].mean())
+        out[k + "reserve_peak_t"] = float(stock[:, c].max())
+        out[k + "reserve_end_t"] = float(stock[-1, c])
+        out[k + "days_of_cover_end"] = float(stock[-1, c] / end_daily[c])
+        out[k + "purchases_t"] = float(rec["reserve_purchases_t"][:, a, c].sum())
+        out[k + "releases_t"] = float(rec["reserve_releases_t"][:, a, c].sum())
+    k = f"{ARMS[a]}.total."
+    dem = float(demand.sum())
+    flags = (short > SHORTFALL_EPS_T).any(axis=1)
+    out[k + "demand_t"] = dem
+    out[k + "delivered_t"] = float(delivered.sum())
+    out[k + "shortfall_t"] = float(short.sum())
+    out[k + "fill_rate"] = float(delivered.sum() / dem) if dem > 0 else 1.0
+    out[k + "shortfall_days"] = int(flags.sum())
+    out[k + "longest_shortfall_days"] = longest_run(flags)
+    out[k + "loss_usd"] = float(loss.sum())
+    out[k + "loss_npv_usd"] = float(loss.sum(axis=1) @ disc)
+    out[k + "peak_price_ratio"] = float(price_ratio.max())
+    out[k + "reserve_end_value_usd"] = float(stock[-1] @ w.ref_price)
+    out[k + "reserve_peak_value_usd"] = float((stock @ w.ref_price).max())
+    out[k + "purchases_t"] = float(rec["reserve_purchases_t"][:, a, :].sum())
+    out[k + "releases_t"] = float(rec["reserve_releases_t"][:, a, :].sum())
+    return out
+
+
+def compute_kpis(
+    rec: dict[str, np.ndarray],
+    w: World,
+    ledger: Ledger,
+    discount_rate: float,
+    n_defaults: int,
+) -> dict[str, float]:
+    """All KPIs of a run as a flat dict (see module docstring)."""
+    disc = discount_factors(w.horizon, discount_rate)
+    out: dict[str, float] = {}
+    for a in range(len(ARMS)):
+        out.update(_arm_kpis(rec, w, a, disc))
+    for c in [*w.commodity_ids, "total"]:
+        r, cf = f"reserve.{c}.", f"counterfactual.{c}."
+        k = f"difference.{c}."
+        out[k + "shortfall_avoided_t"] = out[cf + "shortfall_t"] - out[r + "shortfall_t"]
+        out[k + "loss_avoided_usd"] = out[cf + "loss_usd"] - out[r + "loss_usd"]
+        out[k + "loss_avoided_npv_usd"] = out[cf + "loss_npv_usd"] - out[r + "loss_npv_usd"]
+        out[k + "shortfall_days_avoided"] = out[cf + "shortfall_days"] - out[r + "shortfall_days"]
+        out[k + "peak_price_ratio_reduction"] = out[cf + "peak_price_ratio"] - out[r + "peak_price_ratio"]
+
+    col = ledger.column
+    debt = ledger.debt_series()
+    f = "finance."
+    out[f + "drawn_usd"] = float(col("draws_usd").sum())
+    out[f + "peak_debt_usd"] = float(debt.max(initial=0.0))
+    out[f + "end_debt_usd"] = float(debt[-1])
+    out[f + "interest_paid_usd"] = float(col("interest_usd").sum())
+    out[f + "principal_paid_usd"] = float(col("principal_usd").sum())
+    out[f + "fees_usd"] = float(col("fees_usd").sum())
+    out[f + "sales_usd"] = float(col("sales_usd").sum())
+    out[f + "purchases_usd"] = float(col("purchases_usd").sum())
+    out[f + "storage_cost_usd"] = float(col("storage_cost_usd").sum())
+    out[f + "capex_usd"] = float(col("capex_usd").sum())
+    out[f + "member_fees_usd"] = float(col("member_fees_usd").sum())
+    out[f + "equity_usd"] = float(col("equity_usd").sum())
+    out[f + "end_cash_usd"] = float(ledger.cash_series()[-1])
+    out[f + "defaults"] = int(n_defaults)
+    out[f + "defaults_usd"] = float(col("defaults_usd").sum())
+    cost_flow = (
+        col("purchases_usd") + col("storage_cost_usd") + col("interest_usd") + col("fees_usd")
+        + col("capex_usd") - col("sales_usd")
+    )
+    terminal = out["reserve.total.reserve_end_value_usd"] * disc[-1]
+    net_cost = float(cost_flow @ disc) - terminal
+    out[f + "net_cost_npv_usd"] = net_cost
+    benefit = out["difference.total.loss_avoided_npv_usd"]
+    out[f + "benefit_cost_ratio"] = benefit / net_cost if net_cost > 0 else math.nan
+    out[f + "discount_rate_per_year"] = discount_rate
+    return out

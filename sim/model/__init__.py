@@ -1,0 +1,1 @@
+"""Model components: compiled world, market arithmetic, finance, shocks and projects."""

@@ -1,0 +1,214 @@
+"""Loans, cash and fees of the reserve programme.
+
+Interest accrues continuously on the drawn balance at ``rate/365`` per day (Actual/365)
+and is paid on the payment dates ``close + k * 365 / payments_per_year``; so over a full
+period the interest is exactly ``balance * rate / payments_per_year`` and a level
+(annuity) loan pays exactly the textbook annuity. A payment that cash cannot cover is
+a recorded default: the unpaid part stays owed (arrears) and is asked for again at the
+next payment date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import simpy
+
+from sim.engine.ledger import Ledger
+from sim.scenario.schema import Facility, Financing
+
+EventLog = Callable[[float, str, str, str, float], None]
+
+
+@dataclass
+class FacilityState:
+    """Running state of one loan facility."""
+
+    fid: str
+    spec: Facility
+    balance: float = 0.0
+    drawn: float = 0.0
+    accrued_interest: float = 0.0
+    accrued_fee: float = 0.0
+    arrears: float = 0.0
+    t_last: float = 0.0
+
+    @property
+    def close(self) -> float:
+        return float(self.spec.close_day)
+
+    def available_until(self) -> float:
+        return self.close + self.spec.availability_years * 365.0
+
+    def can_draw(self, now: float) -> bool:
+        return self.close <= now < min(self.available_until(), self.close + self.spec.tenor_years * 365.0)
+
+    def undrawn(self) -> float:
+        return max(0.0, self.spec.commitment_usd - self.drawn)
+
+    def accrue(self, now: float) -> None:
+        dt = now - self.t_last
+        if dt > 0:
+            if self.balance > 0:
+                self.accrued_interest += self.balance * self.spec.interest_rate * dt / 365.0
+            if self.spec.commitment_fee_share > 0 and self.t_last < self.available_until():
+                span = min(now, self.available_until()) - max(self.t_last, self.close)
+                if span > 0:
+                    self.accrued_fee += self.undrawn() * self.spec.commitment_fee_share * span / 365.0
+            self.t_last = now
+
+
+class Finance:
+    """Cash and debt of the reserve programme; every movement is booked on the ledger."""
+
+    def __init__(self, spec: Financing, ledger: Ledger, log: EventLog, n_members: int):
+        self.spec = spec
+        self.ledger = ledger
+        self.log = log
+        self.n_members = n_members
+        self.cash = 0.0
+        self.facilities = {
+            fid: FacilityState(fid, f, t_last=float(f.close_day)) for fid, f in spec.facilities.items()
+        }
+
+    # ------------------------------------------------------------------ balances
+    @property
+    def debt(self) -> float:
+        """Principal outstanding over all facilities."""
+        return sum(f.balance for f in self.facilities.values())
+
+    def _eligible(self, purpose: str, only: str | None = None) -> list[FacilityState]:
+        if only is not None:
+            return [self.facilities[only]]
+        return [f for f in self.facilities.values() if f.spec.purpose in (purpose, "any")]
+
+    def funds(self, now: float, purpose: str) -> float:
+        """Cash plus what may still be drawn for ``purpose`` today."""
+        return self.cash + sum(f.undrawn() for f in self._eligible(purpose) if f.can_draw(now))
+
+    # ------------------------------------------------------------------ movements
+    def receive(self, now: float, line: str, amount: float) -> None:
+        """Cash in (sales, fees from members, equity)."""
+        self.cash += amount
+        self.ledger.book(now, line, amount)
+
+    def draw(self, now: float, amount: float, purpose: str, only: str | None = None) -> float:
+        """Draw up to ``amount`` from eligible facilities; returns what was drawn."""
+        got = 0.0
+        for f in self._eligible(purpose, only):
+            if got >= amount:
+                break
+            if not f.can_draw(now):
+                continue
+            take = min(amount - got, f.undrawn())
+            if take <= 0:
+                continue
+            f.accrue(now)
+            f.balance += take
+            f.drawn += take
+            self.cash += take
+            self.ledger.book(now, "draws_usd", take)
+            got += take
+        return got
+
+    def spend(self, now: float, line: str, amount: float, purpose: str, only: str | None = None) -> float:
+        """Pay an expense from cash, drawing on loans when cash is short.
+
+        Returns what was paid; an unpaid remainder is recorded as a default.
+        """
+        if amount <= 0:
+            return 0.0
+        if self.cash < amount:
+            self.draw(now, amount - max(self.cash, 0.0), purpose, only)
+        paid = min(amount, max(self.cash, 0.0))
+        self.cash -= paid
+        self.ledger.book(now, line, paid)
+        if paid < amount - 1e-6:
+            self._default(now, f"{line} unpaid", amount - paid)
+        return paid
+
+    def _default(self, now: float, what: str, amount: float) -> None:
+        self.ledger.book(now, "defaults_usd", amount)
+        self.log(now, "default", "finance", what, amount)
+
+    # ------------------------------------------------------------------ processes
+    def start(self, env: simpy.Environment, horizon: float) -> None:
+        """Register the finance processes on ``env``."""
+        if self.spec.equity_usd > 0:
+            self.receive(0.0, "equity_usd", self.spec.equity_usd)
+        for f in self.facilities.values():
+            env.process(self._facility(env, f, horizon))
+        fees = self.spec.member_fees
+        if self.n_members and (fees.upfront_usd or fees.annual_usd or fees.carrying_charge_share):
+            env.process(self._member_fees(env, horizon))
+
+    def _facility(self, env: simpy.Environment, f: FacilityState, horizon: float) -> Iterator:
+        spec = f.spec
+        if f.close >= horizon:
+            return
+        yield env.timeout(f.close - env.now)
+        if spec.upfront_fee_share > 0:
+            self.spend(env.now, "fees_usd", spec.upfront_fee_share * spec.commitment_usd, "any")
+        if spec.drawdown == "at_close":
+            self.draw(env.now, spec.commitment_usd, spec.purpose, only=f.fid)
+        p = spec.payments_per_year
+        n_total = int(round(spec.tenor_years * p))
+        n_grace = int(round(spec.grace_years * p))
+        i = spec.interest_rate / p
+        for k in range(1, n_total + 1):
+            t = f.close + k * 365.0 / p
+            if t >= horizon:
+                return
+            yield env.timeout(t - env.now)
+            f.accrue(env.now)
+            if k <= n_grace:
+                principal = 0.0
+            elif spec.repayment == "level":
+                n_rem = n_total - k + 1
+                pmt = f.balance * i / (1 - (1 + i) ** -n_rem) if i > 0 else f.balance / n_rem
+                principal = pmt - f.balance * i
+            elif spec.repayment == "linear":
+                principal = f.balance / (n_total - k + 1)
+            else:
+                principal = f.balance if k == n_total else 0.0
+            self._pay_service(env.now, f, principal)
+
+    def _pay_service(self, now: float, f: FacilityState, principal: float) -> None:
+        fee = f.accrued_fee
+        interest = f.accrued_interest
+        f.accrued_fee = 0.0
+        f.accrued_interest = 0.0
+        self.ledger.book(now, "interest_accrued_usd", interest)
+        due_items = [("fees_usd", fee), ("interest_usd", interest + f.arrears), ("principal_usd", principal)]
+        f.arrears = 0.0
+        unpaid = 0.0
+        for line, due in due_items:
+            paid = min(due, max(self.cash, 0.0))
+            if paid > 0:
+                self.cash -= paid
+                self.ledger.book(now, line, paid)
+                if line == "principal_usd":
+                    f.balance -= paid
+            if line == "principal_usd":
+                unpaid += due - paid  # unpaid principal simply stays in the balance
+            else:
+                f.arrears += due - paid
+                unpaid += due - paid
+        if unpaid > 1e-6:
+            self._default(now, f"loan {f.fid} payment short", unpaid)
+
+    def _member_fees(self, env: simpy.Environment, horizon: float) -> Iterator:
+        fees = self.spec.member_fees
+        self.receive(env.now, "member_fees_usd", fees.upfront_usd * self.n_members)
+        year = 1
+        while year * 365 < horizon:
+            yield env.timeout(year * 365 - env.now)
+            lo, hi = (year - 1) * 365, year * 365
+            carrying = 0.0
+            if fees.carrying_charge_share:
+                for line in ("interest_usd", "fees_usd", "storage_cost_usd"):
+                    carrying += float(self.ledger.column(line)[lo:hi].sum())
+            amount = fees.annual_usd * self.n_members + fees.carrying_charge_share * carrying
+            self.receive(env.now, "member_fees_usd", amount)
+            year += 1

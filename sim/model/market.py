@@ -1,0 +1,55 @@
+"""Market-clearing arithmetic, vectorised over arms, commodities and manufacturers.
+
+Arrays are shaped ``[arm, commodity]`` or ``[arm, commodity, manufacturer]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_TINY = 1e-12
+
+
+def allocate(supply: np.ndarray, need: np.ndarray, classes: list[np.ndarray]) -> np.ndarray:
+    """Share ``supply`` over ``need`` by class, then pro rata within a class.
+
+    Args:
+        supply: [A, C] quantity to share.
+        need: [A, C, M] quantity each manufacturer asks for.
+        classes: masks broadcastable to ``need`` ([M] or [C, M]), highest priority first;
+            manufacturers in no mask get nothing.
+
+    Returns:
+        [A, C, M] quantities given; never more than need, never more than supply in total.
+    """
+    if len(classes) == 1 and classes[0].all():
+        total = need.sum(axis=-1)
+        frac = np.minimum(1.0, supply / np.maximum(total, _TINY))
+        return need * frac[..., None]
+    remaining = supply.copy()
+    given = np.zeros_like(need)
+    for mask in classes:
+        n = need * mask
+        total = n.sum(axis=-1)
+        frac = np.minimum(1.0, remaining / np.maximum(total, _TINY))
+        g = n * frac[..., None]
+        given += g
+        remaining = np.maximum(remaining - g.sum(axis=-1), 0.0)
+    return given
+
+
+def target_price_ratio(tightness: np.ndarray, elasticity: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """Target price / reference price for a tightness (orders / available supply).
+
+    ``min(cap, max(1, tightness) ** (1 / elasticity))``: with an inelastic demand the
+    price must rise by ``x**(1/e)`` to ration orders down to supply; with spare supply
+    the price returns to reference.
+    """
+    return np.minimum(cap, np.maximum(tightness, 1.0) ** (1.0 / elasticity))
+
+
+def split_over_suppliers(
+    avail_s: np.ndarray, used_frac: np.ndarray, sup_c: np.ndarray
+) -> np.ndarray:
+    """Quantity each supplier ships when a share ``used_frac`` [A, C] of supply is taken."""
+    return avail_s * used_frac[:, sup_c]

@@ -1,0 +1,218 @@
+"""Compile a validated scenario into the arrays the engine steps over.
+
+Built once per run (desmod's "build" phase); the engine only reads these arrays and
+mutates its own state. Arm 0 is the reserve arm, arm 1 the counterfactual (no reserve,
+no reserve financing, no projects unless ``in_counterfactual``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.engine.rng import Streams, lognormal_noise
+from sim.scenario.schema import Scenario
+
+ARMS = ("reserve", "counterfactual")
+#: Longest extra delay a logistics shock may add, days (keeps the pipeline ring finite).
+MAX_EXTRA_DELAY_DAYS = 365
+
+
+@dataclass
+class World:
+    """Static arrays of one run. Shapes: C commodities, S suppliers, M manufacturers."""
+
+    commodity_ids: list[str]
+    supplier_ids: list[str]
+    manufacturer_ids: list[str]
+    horizon: int
+    # commodities [C]
+    ref_price: np.ndarray
+    elasticity: np.ndarray
+    price_adjust: np.ndarray
+    price_cap: np.ndarray
+    loss_per_t: np.ndarray
+    # suppliers [S] (projects appended, inactive until they complete)
+    sup_c: np.ndarray
+    sup_cap_tpd: np.ndarray
+    sup_lead: np.ndarray
+    sup_noise: np.ndarray  # [H, S]
+    sup_active0: np.ndarray  # [A, S]
+    project_rows: dict[str, int]
+    # manufacturers
+    demand: np.ndarray  # [H, C, M] t/day with growth and noise
+    expected: np.ndarray  # [H, C, M] t/day with growth, no noise
+    safety_days: np.ndarray  # [M]
+    priority_classes: list[np.ndarray]  # [M] masks, first served first
+    member: np.ndarray  # [M] bool
+    pipeline_days: np.ndarray  # [C] capacity-weighted lead time
+    # reserve, per arm and commodity [A, C]
+    has_reserve: np.ndarray  # [C] bool
+    r_initial: np.ndarray
+    r_target_t: np.ndarray  # [C] nan when target is in days
+    r_target_days: np.ndarray  # [C] nan when target is in tonnes
+    r_capacity: np.ndarray  # [C] inf when unlimited
+    r_buy_max_tpd: np.ndarray  # [A, C]
+    r_buy_ceiling: np.ndarray  # [C] price ratio
+    r_buy_compete: np.ndarray  # [C] bool
+    r_review_days: np.ndarray  # [C] int
+    r_trigger: np.ndarray  # [C] 0 shortfall, 1 price, 2 cover
+    r_trigger_price: np.ndarray  # [C]
+    r_trigger_cover: np.ndarray  # [C]
+    r_release_max_tpd: np.ndarray  # [A, C] (0 in counterfactual)
+    r_offset: np.ndarray  # [C]
+    r_release_classes: list[np.ndarray]  # masks [C, M]
+    r_release_price: np.ndarray  # [C] ratio; nan = market
+    r_floor_share: np.ndarray  # [C]
+    r_hold_usd_per_t_day: np.ndarray  # [C]
+    ring: int
+
+
+_TRIGGERS = {"shortfall": 0, "price": 1, "cover": 2}
+
+
+def build_world(s: Scenario, streams: Streams) -> World:
+    """Compile ``s`` into a :class:`World`, drawing pre-sampled noise from ``streams``."""
+    H = s.run.horizon_days
+    cids = list(s.commodities)
+    cidx = {c: i for i, c in enumerate(cids)}
+    C = len(cids)
+    com = [s.commodities[c] for c in cids]
+
+    sids = list(s.suppliers)
+    rows = [
+        (sid, sp.commodity, sp.capacity_tpy, sp.lead_time_days, sp.output_cv, sp.capacity_growth_per_year)
+        for sid, sp in s.suppliers.items()
+    ]
+    project_rows: dict[str, int] = {}
+    for pid, p in s.projects.items():
+        project_rows[pid] = len(rows)
+        rows.append((f"project:{pid}", p.commodity, p.capacity_tpy, p.lead_time_days, p.output_cv, 0.0))
+    S = len(rows)
+    sup_c = np.array([cidx[r[1]] for r in rows], dtype=np.intp)
+    sup_cap = np.array([r[2] for r in rows], dtype=float) / 365.0
+    sup_lead = np.array([r[3] for r in rows], dtype=np.intp)
+    years = np.arange(H) / 365.0
+    sup_noise = np.empty((H, S))  # output noise x capacity growth, as a multiple of day-0 capacity
+    for j, r in enumerate(rows):
+        name = r[0] if r[0].startswith("project:") else f"supplier:{r[0]}"
+        sup_noise[:, j] = lognormal_noise(streams.stream(name), r[4], H) * (1.0 + r[5]) ** years
+    active0 = np.ones((2, S), dtype=bool)
+    active0[:, list(project_rows.values())] = False
+
+    mids = list(s.manufacturers)
+    M = len(mids)
+    expected = np.zeros((H, C, M))
+    demand = np.zeros((H, C, M))
+    for m, mid in enumerate(mids):
+        man = s.manufacturers[mid]
+        growth = (1.0 + man.growth_per_year) ** years
+        own = [(cidx[c], q / 365.0) for c, q in man.demand_tpy.items()]
+        noise = lognormal_noise(streams.stream(f"manufacturer:{mid}"), man.demand_cv, (H, max(len(own), 1)))
+        for k, (c, q) in enumerate(own):
+            expected[:, c, m] = q * growth
+            demand[:, c, m] = q * growth * noise[:, k]
+    safety = np.array([s.manufacturers[m].safety_stock_days for m in mids], dtype=float)
+    prios = np.array([s.manufacturers[m].priority for m in mids])
+    classes = [prios == p for p in sorted(set(prios.tolist()))] or [np.ones(M, dtype=bool)]
+    member = np.array([s.manufacturers[m].member for m in mids], dtype=bool)
+
+    base_cap = np.zeros(C)
+    lead_w = np.zeros(C)
+    for j in range(len(sids)):
+        base_cap[sup_c[j]] += sup_cap[j]
+        lead_w[sup_c[j]] += sup_cap[j] * sup_lead[j]
+    pipeline_days = np.where(base_cap > 0, lead_w / np.maximum(base_cap, 1e-300), 0.0)
+
+    nan = np.full(C, np.nan)
+    has = np.zeros(C, dtype=bool)
+    r_init = np.zeros((2, C))
+    tgt_t, tgt_d = nan.copy(), nan.copy()
+    cap = np.full(C, np.inf)
+    buy = np.zeros((2, C))
+    ceiling = np.ones(C)
+    compete = np.zeros(C, dtype=bool)
+    review = np.full(C, 30, dtype=np.intp)
+    trig = np.zeros(C, dtype=np.intp)
+    trig_p = np.full(C, np.inf)
+    trig_c = np.zeros(C)
+    rel = np.zeros((2, C))
+    offset = np.zeros(C)
+    rel_price = np.ones(C)
+    floor = np.zeros(C)
+    hold = np.zeros(C)
+    first = np.zeros((C, M), dtype=bool)
+    second = np.zeros((C, M), dtype=bool)
+    for c, r in s.reserve.items():
+        i = cidx[c]
+        has[i] = True
+        r_init[0, i] = r.initial_stock_t
+        if r.target_t is not None:
+            tgt_t[i] = r.target_t
+        else:
+            tgt_d[i] = r.target_days
+        cap[i] = r.capacity_t if r.capacity_t is not None else np.inf
+        buy[0, i] = r.buy.max_rate_tpy / 365.0
+        ceiling[i] = r.buy.price_ceiling_ratio
+        compete[i] = r.buy.mode == "compete"
+        review[i] = r.buy.review_interval_days
+        trig[i] = _TRIGGERS[r.release.trigger]
+        trig_p[i] = r.release.trigger_price_ratio
+        trig_c[i] = r.release.trigger_cover_days
+        rel[0, i] = np.inf if r.release.max_rate_tpy is None else r.release.max_rate_tpy / 365.0
+        offset[i] = r.release.offset_share
+        rel_price[i] = np.nan if r.release.price_ratio is None else r.release.price_ratio
+        floor[i] = r.release.floor_share
+        hold[i] = r.holding_cost_usd_per_t_day + r.holding_cost_share_per_year * com[i].reference_price_usd_per_t / 365.0
+        alloc = r.release.allocation
+        if alloc == "pro_rata":
+            first[i, :] = True
+        else:
+            first[i, :] = member
+            if alloc == "members_first":
+                second[i, :] = ~member
+
+    ring = int(sup_lead.max(initial=0)) + MAX_EXTRA_DELAY_DAYS + 2
+    return World(
+        commodity_ids=cids,
+        supplier_ids=[r[0] for r in rows],
+        manufacturer_ids=mids,
+        horizon=H,
+        ref_price=np.array([x.reference_price_usd_per_t for x in com]),
+        elasticity=np.array([x.price_elasticity for x in com]),
+        price_adjust=np.array([x.price_adjust_per_day for x in com]),
+        price_cap=np.array([x.price_cap_ratio for x in com]),
+        loss_per_t=np.array([x.loss_usd_per_t_short for x in com]),
+        sup_c=sup_c,
+        sup_cap_tpd=sup_cap,
+        sup_lead=sup_lead,
+        sup_noise=sup_noise,
+        sup_active0=active0,
+        project_rows=project_rows,
+        demand=demand,
+        expected=expected,
+        safety_days=safety,
+        priority_classes=classes,
+        member=member,
+        pipeline_days=pipeline_days,
+        has_reserve=has,
+        r_initial=r_init,
+        r_target_t=tgt_t,
+        r_target_days=tgt_d,
+        r_capacity=cap,
+        r_buy_max_tpd=buy,
+        r_buy_ceiling=ceiling,
+        r_buy_compete=compete,
+        r_review_days=review,
+        r_trigger=trig,
+        r_trigger_price=trig_p,
+        r_trigger_cover=trig_c,
+        r_release_max_tpd=rel,
+        r_offset=offset,
+        r_release_classes=[first, second],
+        r_release_price=rel_price,
+        r_floor_share=floor,
+        r_hold_usd_per_t_day=hold,
+        ring=ring,
+    )

@@ -1,0 +1,1 @@
+"""Writing results folders: tables, plots, atomic writes."""

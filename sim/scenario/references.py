@@ -1,0 +1,61 @@
+"""Cross-section checks: ids that one section names must exist in another."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from sim.scenario.schema import ExportRestriction, Scenario, SupplierOutage
+
+
+def _missing(kind: str, name: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(name, valid, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown {kind} {name!r}{hint}; expected one of: " + ", ".join(sorted(valid))
+
+
+def check_references(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
+    """Every dangling or inconsistent reference as (key path, message)."""
+    out: list[tuple[tuple[Any, ...], str]] = []
+    commodities = list(s.commodities)
+    suppliers = list(s.suppliers)
+    facilities = list(s.financing.facilities)
+    countries = {sup.country for sup in s.suppliers.values()}
+    for sup in s.suppliers.values():
+        countries.update((sup.origin_mix or {}).keys())
+    countries.update(p.country for p in s.projects.values())
+
+    for sid, sup in s.suppliers.items():
+        if sup.commodity not in s.commodities:
+            out.append((("suppliers", sid, "commodity"), _missing("commodity", sup.commodity, commodities)))
+    for pid, p in s.projects.items():
+        if p.commodity not in s.commodities:
+            out.append((("projects", pid, "commodity"), _missing("commodity", p.commodity, commodities)))
+        if p.facility not in s.financing.facilities:
+            out.append((("projects", pid, "facility"), _missing("facility", p.facility, facilities)))
+        elif s.financing.facilities[p.facility].purpose == "reserve":
+            out.append((("projects", pid, "facility"),
+                        f"facility {p.facility!r} has purpose 'reserve'; expected 'projects' or 'any'"))
+    for hid, sh in s.shocks.items():
+        if isinstance(sh, SupplierOutage):
+            for i, sid in enumerate(sh.suppliers):
+                if sid not in s.suppliers:
+                    out.append((("shocks", hid, "suppliers", i), _missing("supplier", sid, suppliers)))
+        else:
+            for i, c in enumerate(sh.commodities):
+                if c not in s.commodities:
+                    out.append((("shocks", hid, "commodities", i), _missing("commodity", c, commodities)))
+        if isinstance(sh, ExportRestriction) and sh.country not in countries:
+            out.append((("shocks", hid, "country"), _missing("country", sh.country, sorted(countries))))
+    for mid, m in s.manufacturers.items():
+        for c in m.demand_tpy:
+            if c not in s.commodities:
+                out.append((("manufacturers", mid, "demand_tpy", c), _missing("commodity", c, commodities)))
+    for c in s.reserve:
+        if c not in s.commodities:
+            out.append((("reserve", c), _missing("commodity", c, commodities)))
+    supplied = {sup.commodity for sup in s.suppliers.values()}
+    for c in s.commodities:
+        if c not in supplied:
+            out.append((("commodities", c), "has no supplier; add one under suppliers"))
+    return out
