@@ -146,8 +146,12 @@ class Engine:
         env, w, s = self.env, self.world, self.scenario
         self.finance.start(env, float(w.horizon))
         for sid, shock in s.shocks.items():
+            if not shock.enabled:
+                continue
             env.process(shock_process(env, self, sid, shock, self.streams.stream(f"shock:{sid}")))
         for pid, p in s.projects.items():
+            if not p.enabled:
+                continue
             env.process(project_process(env, self, pid, p, self.streams.stream(f"project:{pid}")))
         for c in np.flatnonzero(w.has_reserve):
             env.process(review_process(env, self, int(c)))
@@ -257,8 +261,8 @@ class Engine:
         for rate, fac in list(self.capex_rate.values()):
             self.finance.spend(now, "capex_usd", rate, "projects", only=fac)
 
-        # price moves toward the level that rations orders to supply
-        bid = order + want * w.r_buy_compete
+        # price moves toward the level that rations demand to supply
+        bid = de_tot + want * w.r_buy_compete
         tight = bid / np.maximum(avail + releases, _TINY)
         goal = target_price_ratio(tight, w.elasticity, w.price_cap) * w.ref_price
         self.price += w.price_adjust * (goal - self.price)

@@ -119,6 +119,8 @@ class Finance:
         """
         if amount <= 0:
             return 0.0
+        if self.spec.loan_share_of_spend > 0 and line != "fees_usd":
+            self.draw(now, amount * self.spec.loan_share_of_spend, purpose, only)
         if self.cash < amount:
             self.draw(now, amount - max(self.cash, 0.0), purpose, only)
         paid = min(amount, max(self.cash, 0.0))

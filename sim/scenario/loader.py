@@ -107,7 +107,10 @@ def _read_yaml(file: Path) -> _Doc:
 def _deep_merge(base: dict, over: dict) -> dict:
     out = copy.deepcopy(base)
     for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
+        if v is None and isinstance(out.get(k), dict):
+            # `entry: null` in a variant removes an inherited entry (a shock, a supplier...)
+            del out[k]
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = _deep_merge(out[k], v)
         else:
             out[k] = copy.deepcopy(v)

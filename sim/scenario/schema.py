@@ -132,6 +132,7 @@ class Project(Strict):
     delay_probability: float = Field(0.0, ge=0, le=1, description="Chance the project is delayed.")
     delay_days: Distribution = Field(default_factory=lambda: {"dist": "fixed", "value": 365.0}, description="Length of a delay, days.")
     failure_probability: float = Field(0.0, ge=0, le=1, description="Chance the project never produces (capex is still spent).")
+    enabled: bool = Field(True, description="False leaves the project out.")
     in_counterfactual: bool = Field(
         False,
         description="If true the project also exists in the no-reserve counterfactual, so the "
@@ -143,6 +144,7 @@ class Project(Strict):
 
 class _ShockBase(Strict):
     description: str = Field("", description="What the shock represents.")
+    enabled: bool = Field(True, description="False switches the shock off (handy in variants and sweeps).")
     start: Optional[DayOrDate] = Field(
         None, description="Scheduled start: day number or date. Exactly one of start and rate_per_year."
     )
@@ -332,6 +334,13 @@ class Financing(Strict):
 
     facilities: dict[str, Facility] = Field(default_factory=dict, description="Loan facilities by id.")
     equity_usd: float = Field(0.0, ge=0, description="Cash injected at day 0, USD.")
+    loan_share_of_spend: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of each reserve or project payment drawn from loans even when cash is "
+        "available (the capital structure; 0 = spend cash first, draw only when cash runs out).",
+    )
     member_fees: MemberFees = Field(default_factory=MemberFees, description="Member fees.")
 
 

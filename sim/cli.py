@@ -1,0 +1,120 @@
+"""Command line: ``run``, ``validate``, ``sweep``, ``compare``. Thin: parsing and printing only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim.scenario.loader import DEFAULT_SCENARIO, ScenarioError, load_scenario
+
+EXIT_BAD_INPUT = 2
+
+
+def _progress(total: int, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="run", disable=total <= 1, file=sys.stderr)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a scenario (paired replications) and write a results folder."""
+    from sim.engine.simulate import simulate
+    from sim.report.results import default_out_dir, headline_table, summary_document, write_run_folder
+
+    source = str(args.scenario or DEFAULT_SCENARIO)
+    scenario = load_scenario(args.scenario, args.set)
+    seed = scenario.run.seed if args.seed is None else args.seed
+    n = scenario.run.replications if args.replications is None else args.replications
+    if n < 1:
+        raise ScenarioError([_problem("--replications", "expected an integer >= 1")])
+    results = []
+    with _progress(n, "replications") as bar:
+        for rep in range(n):
+            results.append(simulate(scenario, seed=seed, replication=rep))
+            bar.update(1)
+    out = Path(args.out) if args.out else default_out_dir(scenario, seed)
+    write_run_folder(out, scenario, results, list(args.set), source, csv=args.csv, plots=not args.no_plots)
+    summary = summary_document(scenario, results, list(args.set), source)
+    print(f"results: {out}")
+    print(f"scenario {scenario.meta.name}, seed {seed}, {n} replication(s), "
+          f"{scenario.run.horizon_years:g} years from {scenario.run.start_date}")
+    print(headline_table(summary))
+    return 0
+
+
+def _problem(path: str, message: str):
+    from sim.scenario.loader import Problem
+
+    return Problem("<command line>", None, path, message)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate scenario files without running them."""
+    status = 0
+    for f in args.files:
+        try:
+            s = load_scenario(f, args.set)
+        except ScenarioError as e:
+            print(str(e), file=sys.stderr)
+            status = EXIT_BAD_INPUT
+        else:
+            print(f"{f}: ok ({s.meta.name}: {len(s.commodities)} commodities, {len(s.suppliers)} suppliers, "
+                  f"{len(s.shocks)} shocks, {len(s.manufacturers)} manufacturers)")
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``run.py`` / ``vaultsim``."""
+    p = argparse.ArgumentParser(prog="vaultsim", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a scenario and write a results folder")
+    r.add_argument("scenario", nargs="?", help=f"scenario YAML (default: {DEFAULT_SCENARIO.name})")
+    r.add_argument("--seed", type=int, help="root seed (default: run.seed in the scenario)")
+    r.add_argument("--replications", type=int, help="number of replications (default: run.replications)")
+    r.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a value")
+    r.add_argument("--out", help="results folder (default: results/<name>-<time>-seed<seed>)")
+    r.add_argument("--csv", action="store_true", help="also write CSV copies of the tables")
+    r.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    r.set_defaults(func=cmd_run)
+
+    v = sub.add_parser("validate", help="check scenario files without running")
+    v.add_argument("files", nargs="+")
+    v.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE")
+    v.set_defaults(func=cmd_validate)
+
+    for name, module, text in (
+        ("sweep", "sim.batch.command", "run a parameter sweep (see sweep --help)"),
+        ("compare", "sim.compare.command", "compare results folders or scenarios (see compare --help)"),
+    ):
+        s = sub.add_parser(name, help=text, add_help=False)
+        s.add_argument("rest", nargs=argparse.REMAINDER)
+        s.set_defaults(func=_delegate(module))
+    return p
+
+
+def _delegate(module: str):
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return importlib.import_module(module).main(args.rest)
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ScenarioError as e:
+        print(f"error: invalid input\n{e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted; no results written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Plots of one scenario's results: per-commodity panels with dates and units on the axes.
+
+With several replications each line is the median across replications and the band
+its 5-95% range (a fan chart).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+ARM_STYLE = {"reserve": ("#1f77b4", "with reserve"), "counterfactual": ("#d62728", "no reserve")}
+
+
+def series_matrix(ts: pd.DataFrame, commodity: str, arm: str, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Dates [T] and values [replications, T] of one series."""
+    sub = ts[(ts["commodity"] == commodity) & (ts["arm"] == arm)]
+    if "replication" not in sub.columns:
+        sub = sub.assign(replication=0)
+    wide = sub.pivot_table(index="replication", columns="date", values=column, observed=True)
+    return wide.columns.to_numpy(), wide.to_numpy()
+
+
+def fan(ax: plt.Axes, dates: np.ndarray, values: np.ndarray, color: str, label: str, lw: float = 1.2) -> None:
+    """Median line, with a 5-95% band when there is more than one replication."""
+    if values.shape[0] > 1:
+        q05, q50, q95 = np.quantile(values, [0.05, 0.5, 0.95], axis=0)
+        ax.fill_between(dates, q05, q95, color=color, alpha=0.2, lw=0, label=f"{label} 5-95%")
+        ax.plot(dates, q50, color=color, lw=lw, label=f"{label} median")
+    else:
+        ax.plot(dates, values[0], color=color, lw=lw, label=label)
+
+
+def _grid(n: int, title: str) -> tuple[plt.Figure, list[plt.Axes]]:
+    cols = 2 if n > 1 else 1
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 2.9 * rows), squeeze=False, sharex=True)
+    fig.suptitle(title, fontsize=12)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
+def _finish(fig: plt.Figure, axes: list[plt.Axes], path: Path) -> None:
+    for ax in axes:
+        ax.xaxis.set_major_locator(mdates.YearLocator(base=max(1, _span_years(ax) // 6)))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    for ax in axes[1:]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.96))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _span_years(ax: plt.Axes) -> int:
+    lo, hi = ax.get_xlim()
+    return max(1, int((hi - lo) / 365))
+
+
+def _names(ts: pd.DataFrame) -> list[str]:
+    return [str(c) for c in pd.unique(ts["commodity"])]
+
+
+def plot_reserve(ts: pd.DataFrame, path: Path, title: str) -> None:
+    """Reserve stock (and target) with releases, per commodity."""
+    names = _names(ts)
+    fig, axes = _grid(len(names), f"{title}: reserve stock and releases")
+    for ax, c in zip(axes, names):
+        dates, stock = series_matrix(ts, c, "reserve", "reserve_stock_t")
+        _, target = series_matrix(ts, c, "reserve", "reserve_target_t")
+        _, rel = series_matrix(ts, c, "reserve", "reserve_releases_t")
+        fan(ax, dates, stock, "#1f77b4", "stock")
+        ax.plot(dates, np.median(target, axis=0), color="grey", ls="--", lw=0.8, label="target")
+        ax.set_ylabel("stock, t")
+        ax2 = ax.twinx()
+        fan(ax2, dates, rel * 30, "#ff7f0e", "releases (x30 = t/30 d)", lw=0.8)
+        ax2.set_ylabel("releases, t per 30 days")
+        ax.set_title(c, fontsize=10)
+        h, lab = ax2.get_legend_handles_labels()
+        for hh, ll in zip(h, lab):
+            ax.plot([], [], color=hh.get_color() if hasattr(hh, "get_color") else "#ff7f0e", label=ll)
+    _finish(fig, axes, path)
+
+
+def plot_supply_demand(ts: pd.DataFrame, path: Path, title: str) -> None:
+    """Available supply, demand and shortfall (both arms), per commodity."""
+    names = _names(ts)
+    fig, axes = _grid(len(names), f"{title}: supply, demand and shortfall")
+    for ax, c in zip(axes, names):
+        dates, cap = series_matrix(ts, c, "reserve", "capacity_t")
+        _, dem = series_matrix(ts, c, "reserve", "demand_t")
+        fan(ax, dates, cap, "#2ca02c", "supply available", lw=0.8)
+        fan(ax, dates, dem, "black", "demand", lw=0.8)
+        for arm, (color, label) in ARM_STYLE.items():
+            _, short = series_matrix(ts, c, arm, "shortfall_t")
+            fan(ax, dates, short, color, f"shortfall, {label}", lw=1.0)
+        ax.set_ylabel("t/day")
+        ax.set_title(c, fontsize=10)
+    _finish(fig, axes, path)
+
+
+def plot_price(ts: pd.DataFrame, path: Path, title: str) -> None:
+    """Price in USD/t for both arms, per commodity."""
+    names = _names(ts)
+    fig, axes = _grid(len(names), f"{title}: price")
+    for ax, c in zip(axes, names):
+        for arm, (color, label) in ARM_STYLE.items():
+            dates, p = series_matrix(ts, c, arm, "price_usd_per_t")
+            fan(ax, dates, p, color, label)
+        ax.set_ylabel("USD/t")
+        ax.set_title(c, fontsize=10)
+    _finish(fig, axes, path)
+
+
+def plot_finance(fin: pd.DataFrame, path: Path, title: str) -> None:
+    """Loan balance and cash of the reserve programme, USD billion."""
+    fig, ax = plt.subplots(figsize=(9, 4))
+    fig.suptitle(f"{title}: loan balance and cash", fontsize=12)
+    df = fin if "replication" in fin.columns else fin.assign(replication=0)
+    for col, color, label in (("debt_usd", "#9467bd", "loan balance"), ("cash_usd", "#17becf", "cash")):
+        wide = df.pivot_table(index="replication", columns="date", values=col)
+        fan(ax, wide.columns.to_numpy(), wide.to_numpy() / 1e9, color, label)
+    ax.set_ylabel("USD billion")
+    _finish(fig, [ax], path)
+
+
+def plot_all(ts: pd.DataFrame, fin: pd.DataFrame, out: Path, title: str) -> list[Path]:
+    """Write every standard plot into ``out``; returns the files written."""
+    paths = {
+        "reserve.png": lambda p: plot_reserve(ts, p, title),
+        "supply_demand.png": lambda p: plot_supply_demand(ts, p, title),
+        "price.png": lambda p: plot_price(ts, p, title),
+        "finance.png": lambda p: plot_finance(fin, p, title),
+    }
+    written = []
+    for name, fn in paths.items():
+        fn(out / name)
+        written.append(out / name)
+    return written
