@@ -18,7 +18,7 @@ import simpy
 from sim.engine.ledger import Ledger
 from sim.engine.rng import Streams
 from sim.model.finance import Finance
-from sim.model.market import allocate, target_price_ratio
+from sim.model.market import allocate
 from sim.model.shocks import ShockEffect, project_process, review_process, shock_process
 from sim.model.world import World
 from sim.scenario.schema import Scenario
@@ -73,7 +73,10 @@ class Engine:
         # mutable state
         self.active = w.sup_active0.copy()
         self.mult = np.ones(S)
+        self.sfac = self.mult * self.active
         self.surge = np.ones(C)
+        self.surge_on = False
+        self._zeros = np.zeros((2, C))
         self.extra = np.zeros(S, dtype=np.intp)
         self.effects: list[ShockEffect] = []
         self.capex_rate: dict[str, tuple[float, str]] = {}
@@ -86,6 +89,9 @@ class Engine:
         self.mstock = np.tile(de0 * w.safety_days, (2, 1, 1))
         self.ring_m = np.zeros((2, C, R))
         self.ring_r = np.zeros((2, C, R))
+        self._ring_m_flat = self.ring_m.reshape(-1)
+        self._ring_r_flat = self.ring_r.reshape(-1)
+        self.r_room_cap = np.minimum(self.target, w.r_capacity)
         self._arm_off = (np.arange(2) * C * R)[:, None]
         base_cap = self.active[0] * w.sup_cap_tpd @ self.onehot
         flow0 = np.minimum(de0.sum(-1), base_cap)
@@ -124,7 +130,14 @@ class Engine:
             else:
                 extra += e.vector.astype(np.intp)
         self.mult, self.surge = mult, surge
+        self.surge_on = bool((surge != 1.0).any())
+        self.sfac = self.mult * self.active
         self.extra = np.minimum(extra, self.world.ring - 1 - self.world.sup_lead)
+
+    def activate(self, arm: int, row: int) -> None:
+        """Switch on supplier row ``row`` in ``arm`` (a completed project)."""
+        self.active[arm, row] = True
+        self.sfac = self.mult * self.active
 
     def review(self, c: int, t: int) -> None:
         """Set the target and whether to buy until the next review."""
@@ -139,6 +152,7 @@ class Engine:
             self.log(t, "buy_start" if on else "buy_stop", w.commodity_ids[c], "review", self.target[c])
         self.buy_on[c] = on
         self.triggered[c] = False
+        self.r_room_cap = np.minimum(self.target, w.r_capacity)
 
     # ------------------------------------------------------------------ run
     def run(self) -> None:
@@ -173,82 +187,90 @@ class Engine:
         slot_today = t % R
 
         # demand and manufacturers' orders (base-stock on stock + in transit)
-        d = w.demand[t] * self.surge[:, None]
-        de = w.expected[t] * self.surge[:, None]
-        de_tot = de.sum(-1)
-        safety = de * w.safety_days
-        target_pos = de_tot * w.pipeline_days + safety.sum(-1)
+        d, de_tot, safety, target_pos, d_tot = w.demand[t], w.de_tot[t], w.safety_t[t], w.target_pos[t], w.d_tot[t]
+        if self.surge_on:
+            d = d * self.surge[:, None]
+            safety = safety * self.surge[:, None]
+            de_tot, target_pos, d_tot = de_tot * self.surge, target_pos * self.surge, d_tot * self.surge
         order = np.maximum(0.0, de_tot + target_pos - (self.mstock.sum(-1) + self.transit_m))
 
         # supply available today and the reserve's order
-        avail_s = (w.sup_cap_tpd * self.mult * w.sup_noise[t]) * self.active
+        avail_s = w.cap_noise[t] * self.sfac
         avail = avail_s @ self.onehot
-        price_ok = self.price <= (w.r_buy_ceiling * w.ref_price)
-        room = np.maximum(0.0, np.minimum(self.target, w.r_capacity) - self.rstock - self.transit_r)
-        want = np.minimum(w.r_buy_max_tpd * (self.buy_on & price_ok), room)
-        total = order + want
-        scale = np.minimum(1.0, avail / np.maximum(total, _TINY))
-        ship_m = np.where(w.r_buy_compete, order * scale, np.minimum(order, avail))
-        buy = np.where(w.r_buy_compete, want * scale, np.minimum(want, avail - ship_m))
-        cost = float(buy[0] @ self.price[0])
-        if cost > 0:
-            funds = self.finance.funds(now, "reserve")
-            if cost > funds:
-                buy[0] *= max(funds, 0.0) / cost
-                cost = float(buy[0] @ self.price[0])
-            self.finance.spend(now, "purchases_usd", cost, "reserve")
+        buying = self.buy_on.any()
+        if buying:
+            price_ok = self.price <= w.r_buy_ceiling_usd
+            room = np.maximum(0.0, self.r_room_cap - self.rstock - self.transit_r)
+            want = np.minimum(w.r_buy_max_tpd * (self.buy_on & price_ok), room)
+            scale = np.minimum(1.0, avail / np.maximum(order + want, _TINY))
+            ship_m = np.where(w.r_buy_compete, order * scale, np.minimum(order, avail))
+            buy = np.where(w.r_buy_compete, want * scale, np.minimum(want, avail - ship_m))
+            cost = float(buy[0] @ self.price[0])
+            if cost > 0:
+                funds = self.finance.funds(now, "reserve")
+                if cost > funds:
+                    buy[0] *= max(funds, 0.0) / cost
+                    cost = float(buy[0] @ self.price[0])
+                self.finance.spend(now, "purchases_usd", cost, "reserve")
+            shipped = ship_m + buy
+        else:
+            ship_m = shipped = np.minimum(order, avail)
+            want = buy = self._zeros
 
         # ship into the pipeline; each supplier delivers after its lead time (+ delays)
-        shipped = ship_m + buy
-        used = shipped / np.maximum(avail, _TINY)
-        ship_s = avail_s * used[:, w.sup_c]
-        m_share = np.where(shipped > 0, ship_m / np.maximum(shipped, _TINY), 1.0)[:, w.sup_c]
+        ship_s = avail_s * (shipped / np.maximum(avail, _TINY))[:, w.sup_c]
         slots = self._arm_off + (w.sup_c * R + (t + w.sup_lead + self.extra) % R)
-        np.add.at(self.ring_m.reshape(-1), slots, ship_s * m_share)
-        np.add.at(self.ring_r.reshape(-1), slots, ship_s * (1.0 - m_share))
+        if buying:
+            m_share = np.where(shipped > 0, ship_m / np.maximum(shipped, _TINY), 1.0)[:, w.sup_c]
+            np.add.at(self._ring_m_flat, slots, ship_s * m_share)
+            np.add.at(self._ring_r_flat, slots, ship_s * (1.0 - m_share))
+            self.transit_r += buy
+        else:
+            np.add.at(self._ring_m_flat, slots, ship_s)
         self.transit_m += ship_m
-        self.transit_r += buy
 
         # arrivals
         arr_m = self.ring_m[:, :, slot_today].copy()
-        arr_r = self.ring_r[:, :, slot_today].copy()
         self.ring_m[:, :, slot_today] = 0.0
-        self.ring_r[:, :, slot_today] = 0.0
         self.transit_m -= arr_m
-        self.transit_r -= arr_r
-        self.rstock += arr_r
+        arr_r = self.ring_r[:, :, slot_today].copy()
+        if arr_r.any():
+            self.ring_r[:, :, slot_today] = 0.0
+            self.transit_r -= arr_r
+            self.rstock += arr_r
 
         # clear arrivals among manufacturers: priority classes, then pro rata
         need = np.maximum(0.0, d + safety - self.mstock)
         alloc = allocate(arr_m, need, w.priority_classes)
         leftover = arr_m - alloc.sum(-1)
-        share = np.where(de_tot[:, None] > 0, de / np.maximum(de_tot, _TINY)[:, None], 1.0 / de.shape[-1])
-        x = self.mstock + alloc + leftover[..., None] * share
+        x = self.mstock + alloc + leftover[..., None] * w.share[t]
         gap = np.maximum(0.0, d - x)
 
         # the reserve releases when its trigger holds
         gap_tot = gap.sum(-1)
-        after = np.maximum(x - d, 0.0)
-        cover = after.sum(-1) / np.maximum(de_tot, _TINY)
-        trig = w.r_trigger
-        fired = np.where(
-            trig == 0, gap_tot > 1e-9, np.where(trig == 1, self.price >= w.r_trigger_price * w.ref_price, cover < w.r_trigger_cover)
-        )
-        fired &= w.has_reserve
-        self.triggered |= fired[0]
-        releases = np.zeros_like(gap_tot)
+        fired = w.r_is_shortfall & (gap_tot > 1e-9)
+        if w.any_price_trigger:
+            fired |= w.r_is_price & (self.price >= w.r_trigger_price_usd)
+        if w.any_cover_trigger:
+            after = np.maximum(x - d, 0.0)
+            fired |= w.r_is_cover & (after.sum(-1) < w.r_trigger_cover * de_tot)
+        releases = self._zeros
         if fired.any():
-            early = (trig != 0)[:, None]
-            rel_need = w.r_offset[:, None] * (gap + early * np.maximum(0.0, safety - after))
+            self.triggered |= fired[0]
+            rel_need = gap
+            if w.any_early:
+                after = np.maximum(x - d, 0.0)
+                rel_need = gap + w.r_early[:, None] * np.maximum(0.0, safety - after)
             can = np.maximum(0.0, self.rstock - w.r_floor_share * self.target)
             supply_rel = np.minimum(w.r_release_max_tpd, can) * fired
-            given = allocate(supply_rel, rel_need, w.r_release_classes)
-            releases = given.sum(-1)
-            x = x + given
-            self.rstock -= releases
-            if releases[0].any():
-                rel_price = np.where(np.isnan(w.r_release_price), self.price[0] / w.ref_price, w.r_release_price)
-                self.finance.receive(now, "sales_usd", float(releases[0] @ (rel_price * w.ref_price)))
+            if supply_rel.any():
+                given = allocate(supply_rel, rel_need * w.r_offset[:, None], w.r_release_classes)
+                releases = given.sum(-1)
+                x = x + given
+                self.rstock -= releases
+                if releases[0].any():
+                    rel_price = np.where(np.isnan(w.r_release_price), self.price[0] / w.ref_price, w.r_release_price)
+                    self.finance.receive(now, "sales_usd", float(releases[0] @ (rel_price * w.ref_price)))
 
         # consumption
         cons = np.minimum(d, x)
@@ -262,9 +284,9 @@ class Engine:
             self.finance.spend(now, "capex_usd", rate, "projects", only=fac)
 
         # price moves toward the level that rations demand to supply
-        bid = de_tot + want * w.r_buy_compete
+        bid = de_tot + want * w.r_buy_compete if buying else de_tot
         tight = bid / np.maximum(avail + releases, _TINY)
-        goal = target_price_ratio(tight, w.elasticity, w.price_cap) * w.ref_price
+        goal = np.minimum(w.price_cap, np.maximum(tight, 1.0) ** w.inv_elasticity) * w.ref_price
         self.price += w.price_adjust * (goal - self.price)
 
         r = self.rec
@@ -272,12 +294,13 @@ class Engine:
         r["orders_t"][t] = order
         r["shipped_t"][t] = shipped
         r["arrivals_t"][t] = arr_m + arr_r
-        r["demand_t"][t] = d.sum(-1)
-        r["delivered_t"][t] = cons.sum(-1)
-        r["shortfall_t"][t] = (d - cons).sum(-1)
+        r["demand_t"][t] = d_tot
+        delivered = cons.sum(-1)
+        r["delivered_t"][t] = delivered
+        r["shortfall_t"][t] = d_tot - delivered
         r["price_usd_per_t"][t] = self.price
         r["reserve_stock_t"][t] = self.rstock
-        r["reserve_target_t"][t, 0] = self.target * w.has_reserve
+        r["reserve_target_t"][t, 0] = self.target
         r["reserve_purchases_t"][t] = buy
         r["reserve_releases_t"][t] = releases
         r["manufacturer_stock_t"][t] = self.mstock.sum(-1)

@@ -34,15 +34,16 @@ class FacilityState:
     arrears: float = 0.0
     t_last: float = 0.0
 
-    @property
-    def close(self) -> float:
-        return float(self.spec.close_day)
+    def __post_init__(self) -> None:
+        self.close = float(self.spec.close_day)
+        self._avail_end = self.close + self.spec.availability_years * 365.0
+        self._draw_end = min(self._avail_end, self.close + self.spec.tenor_years * 365.0)
 
     def available_until(self) -> float:
-        return self.close + self.spec.availability_years * 365.0
+        return self._avail_end
 
     def can_draw(self, now: float) -> bool:
-        return self.close <= now < min(self.available_until(), self.close + self.spec.tenor_years * 365.0)
+        return self.close <= now < self._draw_end
 
     def undrawn(self) -> float:
         return max(0.0, self.spec.commitment_usd - self.drawn)

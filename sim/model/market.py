@@ -22,8 +22,10 @@ def allocate(supply: np.ndarray, need: np.ndarray, classes: list[np.ndarray]) ->
     Returns:
         [A, C, M] quantities given; never more than need, never more than supply in total.
     """
+    total = need.sum(axis=-1)
+    if (supply >= total).all():
+        return need
     if len(classes) == 1 and classes[0].all():
-        total = need.sum(axis=-1)
         frac = np.minimum(1.0, supply / np.maximum(total, _TINY))
         return need * frac[..., None]
     remaining = supply.copy()

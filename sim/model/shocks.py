@@ -143,9 +143,9 @@ def project_process(env: simpy.Environment, eng: "Engine", pid: str, p: Project,
         eng.log(env.now, "project_failed", pid, "no capacity added", 0.0)
         return
     row = eng.world.project_rows[pid]
-    eng.active[0, row] = True
+    eng.activate(0, row)
     if p.in_counterfactual:
-        eng.active[1, row] = True
+        eng.activate(1, row)
     eng.log(env.now, "project_complete", pid, f"+{p.capacity_tpy:g} t/yr", p.capacity_tpy)
 
 

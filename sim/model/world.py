@@ -7,7 +7,7 @@ no reserve financing, no projects unless ``in_counterfactual``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -67,6 +67,34 @@ class World:
     r_floor_share: np.ndarray  # [C]
     r_hold_usd_per_t_day: np.ndarray  # [C]
     ring: int
+    # derived in __post_init__: daily quantities that do not depend on state
+    d_tot: np.ndarray = field(init=False)  # [H, C] demand summed over manufacturers
+    de_tot: np.ndarray = field(init=False)  # [H, C] expected demand
+    safety_t: np.ndarray = field(init=False)  # [H, C, M] safety-stock targets, t
+    target_pos: np.ndarray = field(init=False)  # [H, C] pipeline + safety position targets, t
+    share: np.ndarray = field(init=False)  # [H, C, M] manufacturers' share of expected demand
+    cap_noise: np.ndarray = field(init=False)  # [H, S] capacity x growth x noise, t/day
+
+    def __post_init__(self) -> None:
+        self.d_tot = self.demand.sum(-1)
+        self.de_tot = self.expected.sum(-1)
+        self.safety_t = self.expected * self.safety_days
+        self.target_pos = self.de_tot * self.pipeline_days + self.safety_t.sum(-1)
+        M = self.expected.shape[-1]
+        self.share = np.where(
+            self.de_tot[..., None] > 0, self.expected / np.maximum(self.de_tot, 1e-300)[..., None], 1.0 / max(M, 1)
+        )
+        self.cap_noise = self.sup_noise * self.sup_cap_tpd
+        self.inv_elasticity = 1.0 / self.elasticity
+        self.r_buy_ceiling_usd = self.r_buy_ceiling * self.ref_price
+        self.r_trigger_price_usd = self.r_trigger_price * self.ref_price
+        self.r_is_shortfall = self.has_reserve & (self.r_trigger == 0)
+        self.r_is_price = self.has_reserve & (self.r_trigger == 1)
+        self.r_is_cover = self.has_reserve & (self.r_trigger == 2)
+        self.any_price_trigger = bool(self.r_is_price.any())
+        self.any_cover_trigger = bool(self.r_is_cover.any())
+        self.r_early = (self.r_is_price | self.r_is_cover).astype(float)
+        self.any_early = bool(self.r_early.any())
 
 
 _TRIGGERS = {"shortfall": 0, "price": 1, "cover": 2}
