@@ -37,8 +37,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     write_run_folder(out, scenario, results, list(args.set), source, csv=args.csv, plots=not args.no_plots)
     summary = summary_document(scenario, results, list(args.set), source)
     print(f"results: {out}")
-    print(f"scenario {scenario.meta.name}, seed {seed}, {n} replication(s), "
-          f"{scenario.run.horizon_years:g} years from {scenario.run.start_date}")
+    print(
+        f"scenario {scenario.meta.name}, seed {seed}, {n} replication(s), "
+        f"{scenario.run.horizon_years:g} years from {scenario.run.start_date}"
+    )
     print(headline_table(summary))
     return 0
 
@@ -59,8 +61,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(str(e), file=sys.stderr)
             status = EXIT_BAD_INPUT
         else:
-            print(f"{f}: ok ({s.meta.name}: {len(s.commodities)} commodities, {len(s.suppliers)} suppliers, "
-                  f"{len(s.shocks)} shocks, {len(s.manufacturers)} manufacturers)")
+            print(
+                f"{f}: ok ({s.meta.name}: {len(s.commodities)} commodities, {len(s.suppliers)} suppliers, "
+                f"{len(s.shocks)} shocks, {len(s.manufacturers)} manufacturers)"
+            )
     return status
 
 

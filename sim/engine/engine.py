@@ -10,7 +10,7 @@ processes with events at their own times.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import simpy
@@ -62,7 +62,7 @@ class Engine:
         self.scenario = scenario
         self.world = w = world
         self.streams = streams
-        H, C, M, S, R = w.horizon, len(w.commodity_ids), len(w.manufacturer_ids), len(w.sup_c), w.ring
+        H, C, S, R = w.horizon, len(w.commodity_ids), len(w.sup_c), w.ring
         self.ledger = Ledger(H)
         self.events: list[tuple[float, str, str, str, float]] = []
         n_members = int(w.member.sum())

@@ -34,9 +34,7 @@ class Streams:
         if name in self._made:
             raise RuntimeError(f"random stream {name!r} requested twice in one run")
         self._made.add(name)
-        ss = np.random.SeedSequence(
-            entropy=self.seed, spawn_key=(self.replication, _name_key(name))
-        )
+        ss = np.random.SeedSequence(entropy=self.seed, spawn_key=(self.replication, _name_key(name)))
         return np.random.Generator(np.random.PCG64(ss))
 
 

@@ -39,6 +39,7 @@ class RunResult:
         finance: one row per day of the reserve programme's money, USD.
         events: shocks, project milestones, buying decisions, defaults.
         summary: flat dict of KPIs (see :mod:`sim.metrics.kpis`) plus run facts.
+
     """
 
     timeseries: pd.DataFrame
@@ -82,7 +83,7 @@ def _timeseries(eng: Engine, dates: pd.DatetimeIndex) -> pd.DataFrame:
     H, C = w.horizon, len(w.commodity_ids)
     n = H * C
     frames = []
-    for a, arm in enumerate(ARMS):
+    for a in range(len(ARMS)):
         cols: dict[str, Any] = {
             "day": np.repeat(np.arange(H), C),
             "date": np.repeat(dates.values, C),
@@ -129,6 +130,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0) 
 
     Raises:
         ConservationError: if material or money does not balance (a model bug).
+
     """
     t0 = time.perf_counter()
     seed = scenario.run.seed if seed is None else int(seed)

@@ -121,11 +121,15 @@ def compute_kpis(
     out[f + "defaults"] = int(n_defaults)
     out[f + "defaults_usd"] = float(col("defaults_usd").sum())
     cost_flow = (
-        col("purchases_usd") + col("storage_cost_usd") + col("interest_usd") + col("fees_usd")
-        + col("capex_usd") - col("sales_usd")
+        col("purchases_usd")
+        + col("storage_cost_usd")
+        + col("interest_usd")
+        + col("fees_usd")
+        + col("capex_usd")
+        - col("sales_usd")
     )
     terminal = out["reserve.total.reserve_end_value_usd"] * disc[-1]
-    net_cost = float(cost_flow @ disc) - terminal
+    net_cost = float(cost_flow @ disc - terminal)
     out[f + "net_cost_npv_usd"] = net_cost
     benefit = out["difference.total.loss_avoided_npv_usd"]
     out[f + "benefit_cost_ratio"] = benefit / net_cost if net_cost > 0 else math.nan

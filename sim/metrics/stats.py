@@ -19,6 +19,7 @@ def mean_ci(values: np.ndarray | list[float], level: float = 0.95) -> tuple[floa
 
     Returns:
         (mean, low, high)
+
     """
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
@@ -32,7 +33,9 @@ def mean_ci(values: np.ndarray | list[float], level: float = 0.95) -> tuple[floa
     return (m, m - half, m + half)
 
 
-def paired_diff_ci(a: np.ndarray | list[float], b: np.ndarray | list[float], level: float = 0.95) -> tuple[float, float, float]:
+def paired_diff_ci(
+    a: np.ndarray | list[float], b: np.ndarray | list[float], level: float = 0.95
+) -> tuple[float, float, float]:
     """Mean of ``b - a`` over paired replications with its t confidence interval."""
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)

@@ -10,8 +10,8 @@ next payment date.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import simpy
 
@@ -69,9 +69,7 @@ class Finance:
         self.log = log
         self.n_members = n_members
         self.cash = 0.0
-        self.facilities = {
-            fid: FacilityState(fid, f, t_last=float(f.close_day)) for fid, f in spec.facilities.items()
-        }
+        self.facilities = {fid: FacilityState(fid, f, t_last=float(f.close_day)) for fid, f in spec.facilities.items()}
 
     # ------------------------------------------------------------------ balances
     @property
@@ -183,7 +181,8 @@ class Finance:
         f.accrued_fee = 0.0
         f.accrued_interest = 0.0
         self.ledger.book(now, "interest_accrued_usd", interest)
-        due_items = [("fees_usd", fee), ("interest_usd", interest + f.arrears), ("principal_usd", principal)]
+        carried = f.arrears
+        due_items = [("fees_usd", fee), ("interest_usd", interest + carried), ("principal_usd", principal)]
         f.arrears = 0.0
         unpaid = 0.0
         for line, due in due_items:
@@ -199,7 +198,9 @@ class Finance:
                 f.arrears += due - paid
                 unpaid += due - paid
         if unpaid > 1e-6:
-            self._default(now, f"loan {f.fid} payment short", unpaid)
+            # book only what newly went unpaid; carried arrears were booked when first missed
+            self.ledger.book(now, "defaults_usd", max(0.0, unpaid - carried))
+            self.log(now, "default", "finance", f"loan {f.fid} payment short by {unpaid:,.0f} USD", unpaid)
 
     def _member_fees(self, env: simpy.Environment, horizon: float) -> Iterator:
         fees = self.spec.member_fees

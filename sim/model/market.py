@@ -21,6 +21,7 @@ def allocate(supply: np.ndarray, need: np.ndarray, classes: list[np.ndarray]) ->
 
     Returns:
         [A, C, M] quantities given; never more than need, never more than supply in total.
+
     """
     total = need.sum(axis=-1)
     if (supply >= total).all():
@@ -50,8 +51,6 @@ def target_price_ratio(tightness: np.ndarray, elasticity: np.ndarray, cap: np.nd
     return np.minimum(cap, np.maximum(tightness, 1.0) ** (1.0 / elasticity))
 
 
-def split_over_suppliers(
-    avail_s: np.ndarray, used_frac: np.ndarray, sup_c: np.ndarray
-) -> np.ndarray:
+def split_over_suppliers(avail_s: np.ndarray, used_frac: np.ndarray, sup_c: np.ndarray) -> np.ndarray:
     """Quantity each supplier ships when a share ``used_frac`` [A, C] of supply is taken."""
     return avail_s * used_frac[:, sup_c]

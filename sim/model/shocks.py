@@ -7,8 +7,9 @@ at its own times, and logs what it did.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
@@ -60,7 +61,7 @@ def exposure(s: Scenario, shock: ExportRestriction | SupplierOutage, supplier_id
     return out
 
 
-def shock_process(env: simpy.Environment, eng: "Engine", sid: str, shock, rng: np.random.Generator) -> Iterator:
+def shock_process(env: simpy.Environment, eng: Engine, sid: str, shock, rng: np.random.Generator) -> Iterator:
     """Run one shock (scheduled once, or stochastic as a renewal process)."""
     s = eng.scenario
     w = eng.world
@@ -115,7 +116,7 @@ def shock_process(env: simpy.Environment, eng: "Engine", sid: str, shock, rng: n
         t = env.now
 
 
-def project_process(env: simpy.Environment, eng: "Engine", pid: str, p: Project, rng: np.random.Generator) -> Iterator:
+def project_process(env: simpy.Environment, eng: Engine, pid: str, p: Project, rng: np.random.Generator) -> Iterator:
     """Build a project: spend capex over the build, then add its capacity (or fail)."""
     horizon = float(eng.world.horizon)
     start = float(max(0, eng.scenario.day_of(p.start)))
@@ -149,7 +150,7 @@ def project_process(env: simpy.Environment, eng: "Engine", pid: str, p: Project,
     eng.log(env.now, "project_complete", pid, f"+{p.capacity_tpy:g} t/yr", p.capacity_tpy)
 
 
-def review_process(env: simpy.Environment, eng: "Engine", c: int) -> Iterator:
+def review_process(env: simpy.Environment, eng: Engine, c: int) -> Iterator:
     """The reserve's periodic review of its buying programme for commodity ``c``."""
     interval = int(eng.world.r_review_days[c])
     while True:

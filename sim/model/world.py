@@ -124,7 +124,7 @@ def build_world(s: Scenario, streams: Streams) -> World:
     years = np.arange(H) / 365.0
     sup_noise = np.empty((H, S))  # output noise x capacity growth, as a multiple of day-0 capacity
     for j, r in enumerate(rows):
-        name = r[0] if r[0].startswith("project:") else f"supplier:{r[0]}"
+        name = f"output:{r[0]}" if r[0].startswith("project:") else f"supplier:{r[0]}"
         sup_noise[:, j] = lognormal_noise(streams.stream(name), r[4], H) * (1.0 + r[5]) ** years
     active0 = np.ones((2, S), dtype=bool)
     active0[:, list(project_rows.values())] = False
@@ -192,7 +192,9 @@ def build_world(s: Scenario, streams: Streams) -> World:
         offset[i] = r.release.offset_share
         rel_price[i] = np.nan if r.release.price_ratio is None else r.release.price_ratio
         floor[i] = r.release.floor_share
-        hold[i] = r.holding_cost_usd_per_t_day + r.holding_cost_share_per_year * com[i].reference_price_usd_per_t / 365.0
+        hold[i] = (
+            r.holding_cost_usd_per_t_day + r.holding_cost_share_per_year * com[i].reference_price_usd_per_t / 365.0
+        )
         alloc = r.release.allocation
         if alloc == "pro_rata":
             first[i, :] = True

@@ -15,8 +15,9 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -109,6 +110,7 @@ def resolved_yaml(scenario: Scenario, seed: int, replications: int, overrides: l
 
 def collect(results: list[RunResult]) -> dict[str, pd.DataFrame]:
     """Stack the replications' tables, each with a ``replication`` column."""
+
     def stack(attr: str) -> pd.DataFrame:
         frames = []
         for r in results:
@@ -117,9 +119,7 @@ def collect(results: list[RunResult]) -> dict[str, pd.DataFrame]:
             frames.append(df)
         return pd.concat(frames, ignore_index=True)
 
-    kpis = pd.DataFrame(
-        [{"replication": r.meta["replication"], "seed": r.meta["seed"], **r.summary} for r in results]
-    )
+    kpis = pd.DataFrame([{"replication": r.meta["replication"], "seed": r.meta["seed"], **r.summary} for r in results])
     return {"timeseries": stack("timeseries"), "finance": stack("finance"), "events": stack("events"), "kpis": kpis}
 
 
@@ -127,21 +127,23 @@ def summary_document(scenario: Scenario, results: list[RunResult], overrides: li
     """The content of ``summary.json``."""
     rows = [r.summary for r in results]
     table = kpi_table(rows)
-    return _clean({
-        "scenario": scenario.meta.name,
-        "description": scenario.meta.description,
-        "source": source,
-        "version": __version__,
-        "seed": results[0].meta["seed"],
-        "replications": len(results),
-        "overrides": overrides,
-        "start_date": scenario.run.start_date.isoformat(),
-        "horizon_days": scenario.run.horizon_days,
-        "kpis": dict(zip(table["kpi"], table["mean"])),
-        "ci95": {k: [lo, hi] for k, lo, hi in zip(table["kpi"], table["ci_low"], table["ci_high"])},
-        "max_material_residual_t": max(r.summary["check.material_residual_t"] for r in results),
-        "per_replication": [{"replication": r.meta["replication"], **r.summary} for r in results],
-    })
+    return _clean(
+        {
+            "scenario": scenario.meta.name,
+            "description": scenario.meta.description,
+            "source": source,
+            "version": __version__,
+            "seed": results[0].meta["seed"],
+            "replications": len(results),
+            "overrides": overrides,
+            "start_date": scenario.run.start_date.isoformat(),
+            "horizon_days": scenario.run.horizon_days,
+            "kpis": dict(zip(table["kpi"], table["mean"])),
+            "ci95": {k: [lo, hi] for k, lo, hi in zip(table["kpi"], table["ci_low"], table["ci_high"])},
+            "max_material_residual_t": max(r.summary["check.material_residual_t"] for r in results),
+            "per_replication": [{"replication": r.meta["replication"], **r.summary} for r in results],
+        }
+    )
 
 
 def write_run_folder(

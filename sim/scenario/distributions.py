@@ -153,9 +153,7 @@ class Beta(_Dist):
     @model_validator(mode="after")
     def _feasible(self) -> Beta:
         if self.sd**2 >= self.mean * (1 - self.mean):
-            raise ValueError(
-                f"beta needs sd^2 < mean*(1-mean); got mean={self.mean}, sd={self.sd}"
-            )
+            raise ValueError(f"beta needs sd^2 < mean*(1-mean); got mean={self.mean}, sd={self.sd}")
         return self
 
     def sample(self, rng: np.random.Generator) -> float:
@@ -188,8 +186,5 @@ def coerce_distribution(value: Any) -> Any:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return {"dist": "fixed", "value": float(value)}
     if isinstance(value, dict) and "dist" in value and value["dist"] not in REGISTRY:
-        raise ValueError(
-            f"unknown distribution {value['dist']!r}; expected one of: "
-            + ", ".join(sorted(REGISTRY))
-        )
+        raise ValueError(f"unknown distribution {value['dist']!r}; expected one of: " + ", ".join(sorted(REGISTRY)))
     return value

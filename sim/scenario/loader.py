@@ -10,9 +10,10 @@ import copy
 import difflib
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Union
+from typing import Any, Union
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -129,7 +130,7 @@ def _read_with_extends(file: Path, chain: tuple[Path, ...] = ()) -> _Doc:
     if not isinstance(parent, str):
         src, line = doc.origins.get(("extends",), (str(file), None))
         raise ScenarioError([Problem(src, line, "extends", "expected a file name (string)")])
-    parent_path = (file.parent / parent)
+    parent_path = file.parent / parent
     if not parent_path.exists():
         src, line = doc.origins.get(("extends",), (str(file), None))
         raise ScenarioError([Problem(src, line, "extends", f"file not found: {parent_path}")])
@@ -241,9 +242,12 @@ def apply_overrides(data: dict, overrides: list[str], origins: dict | None = Non
             if key not in valid:
                 what = "key" if sub_ann is None or not valid else "entry"
                 problems.append(
-                    Problem(src, None, _fmt(keys[: i + 1]),
-                            f"unknown {what} {key!r}{_suggest(key, valid)}; expected one of: "
-                            + ", ".join(valid[:30]))
+                    Problem(
+                        src,
+                        None,
+                        _fmt(keys[: i + 1]),
+                        f"unknown {what} {key!r}{_suggest(key, valid)}; expected one of: " + ", ".join(valid[:30]),
+                    )
                 )
                 ok = False
                 break
@@ -355,6 +359,7 @@ def load_scenario(path: str | Path | None = None, overrides: list[str] | None = 
 
     Raises:
         ScenarioError: with every located problem.
+
     """
     file = Path(path) if path is not None else DEFAULT_SCENARIO
     doc = _read_with_extends(file)

@@ -34,8 +34,12 @@ def check_references(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
         if p.facility not in s.financing.facilities:
             out.append((("projects", pid, "facility"), _missing("facility", p.facility, facilities)))
         elif s.financing.facilities[p.facility].purpose == "reserve":
-            out.append((("projects", pid, "facility"),
-                        f"facility {p.facility!r} has purpose 'reserve'; expected 'projects' or 'any'"))
+            out.append(
+                (
+                    ("projects", pid, "facility"),
+                    f"facility {p.facility!r} has purpose 'reserve'; expected 'projects' or 'any'",
+                )
+            )
     for hid, sh in s.shocks.items():
         if isinstance(sh, SupplierOutage):
             for i, sid in enumerate(sh.suppliers):

@@ -130,8 +130,12 @@ class Project(Strict):
     start: DayOrDate = Field(0, description="Construction start: day number or date.")
     build_time_days: Distribution = Field(description="Construction time, days.")
     delay_probability: float = Field(0.0, ge=0, le=1, description="Chance the project is delayed.")
-    delay_days: Distribution = Field(default_factory=lambda: {"dist": "fixed", "value": 365.0}, description="Length of a delay, days.")
-    failure_probability: float = Field(0.0, ge=0, le=1, description="Chance the project never produces (capex is still spent).")
+    delay_days: Distribution = Field(
+        default_factory=lambda: {"dist": "fixed", "value": 365.0}, description="Length of a delay, days."
+    )
+    failure_probability: float = Field(
+        0.0, ge=0, le=1, description="Chance the project never produces (capex is still spent)."
+    )
     enabled: bool = Field(True, description="False leaves the project out.")
     in_counterfactual: bool = Field(
         False,
@@ -158,7 +162,7 @@ class _ShockBase(Strict):
     _c = field_validator("duration_days", "severity", mode="before")(_dist)
 
     @model_validator(mode="after")
-    def _one_timing(self) -> "_ShockBase":
+    def _one_timing(self) -> _ShockBase:
         if (self.start is None) == (self.rate_per_year is None):
             raise ValueError("give exactly one of 'start' (scheduled) or 'rate_per_year' (stochastic)")
         return self
@@ -235,9 +239,7 @@ class BuyPolicy(Strict):
         description="'spare': buys only supply left after manufacturers' orders; "
         "'compete': its order is served pro rata with manufacturers'.",
     )
-    review_interval_days: int = Field(
-        30, ge=1, description="Days between reviews that set the buying rate."
-    )
+    review_interval_days: int = Field(30, ge=1, description="Days between reviews that set the buying rate.")
 
 
 class ReleasePolicy(Strict):
@@ -260,7 +262,9 @@ class ReleasePolicy(Strict):
     price_ratio: Optional[float] = Field(
         1.0, ge=0, description="Release price as a multiple of the reference price (null = market price)."
     )
-    floor_share: float = Field(0.1, ge=0, le=1, description="Share of target never released (IEA treats 10% as unusable).")
+    floor_share: float = Field(
+        0.1, ge=0, le=1, description="Share of target never released (IEA treats 10% as unusable)."
+    )
 
 
 class ReserveCommodity(Strict):
@@ -280,7 +284,7 @@ class ReserveCommodity(Strict):
     holding_cost_usd_per_t_day: float = Field(0.0, ge=0, description="Storage cost per tonne per day, USD.")
 
     @model_validator(mode="after")
-    def _one_target(self) -> "ReserveCommodity":
+    def _one_target(self) -> ReserveCommodity:
         if (self.target_t is None) == (self.target_days is None):
             raise ValueError("give exactly one of 'target_t' or 'target_days'")
         return self
@@ -310,7 +314,7 @@ class Facility(Strict):
     )
 
     @model_validator(mode="after")
-    def _grace(self) -> "Facility":
+    def _grace(self) -> Facility:
         if self.grace_years >= self.tenor_years:
             raise ValueError("grace_years must be shorter than tenor_years")
         return self

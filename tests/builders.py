@@ -1,0 +1,42 @@
+"""Shared builders of small scenarios for tests."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from sim.scenario.loader import validate_data
+
+
+def base_dict() -> dict[str, Any]:
+    """One commodity, one supplier, one manufacturer, no reserve, no shocks, one year."""
+    return {
+        "meta": {"name": "test", "sources": {"T": "test fixture"}},
+        "run": {"start_date": "2030-01-01", "horizon_years": 1, "seed": 7},
+        "commodities": {
+            "ga": {"reference_price_usd_per_t": 1000.0, "loss_usd_per_t_short": 10000.0}
+        },
+        "suppliers": {
+            "s1": {"commodity": "ga", "country": "A", "capacity_tpy": 365.0, "lead_time_days": 10}
+        },
+        "manufacturers": {
+            "m1": {"demand_tpy": {"ga": 365.0}, "safety_stock_days": 0.0}
+        },
+    }
+
+
+def merge(base: dict, over: dict) -> dict:
+    """Deep-merge ``over`` into a copy of ``base``."""
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def scenario(**over: Any):
+    """A validated scenario: ``base_dict()`` deep-merged with ``over``."""
+    return validate_data(merge(base_dict(), over))
+
