@@ -73,7 +73,9 @@ def scenarios(draw):
         else:
             sh["start"] = draw(st.integers(-50, 400))
         if kind == "export_restriction":
-            sh["country"] = draw(st.sampled_from(["A", "B"]))
+            used = {x["country"] for x in suppliers.values()}
+            used.update(k for x in suppliers.values() for k in x.get("origin_mix", {}))
+            sh["country"] = draw(st.sampled_from(sorted(used)))
         if kind == "supplier_outage":
             sh["suppliers"] = [draw(st.sampled_from(sorted(suppliers)))]
         else:

@@ -10,25 +10,24 @@ import numpy as np
 _TINY = 1e-12
 
 
-def allocate(supply: np.ndarray, need: np.ndarray, classes: list[np.ndarray]) -> np.ndarray:
+def allocate(supply: np.ndarray, need: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """Share ``supply`` over ``need`` by class, then pro rata within a class.
 
     Args:
         supply: [A, C] quantity to share.
         need: [A, C, M] quantity each manufacturer asks for.
-        classes: masks broadcastable to ``need`` ([M] or [C, M]), highest priority first;
-            manufacturers in no mask get nothing.
+        classes: 0/1 masks, highest priority first: [K, M] (same classes for every
+            commodity) or [K, C, M]; manufacturers in no class get nothing.
 
     Returns:
         [A, C, M] quantities given; never more than need, never more than supply in total.
-
     """
-    total = need.sum(axis=-1)
-    if (supply >= total).all():
-        return need
-    if len(classes) == 1 and classes[0].all():
-        frac = np.minimum(1.0, supply / np.maximum(total, _TINY))
-        return need * frac[..., None]
+    if classes.ndim == 2:
+        total_k = need @ classes.T  # [A, C, K]
+        before = np.cumsum(total_k, axis=-1) - total_k
+        left = np.maximum(supply[..., None] - before, 0.0)
+        frac = np.minimum(1.0, left / np.maximum(total_k, _TINY))
+        return need * (frac @ classes)
     remaining = supply.copy()
     given = np.zeros_like(need)
     for mask in classes:

@@ -44,7 +44,7 @@ class World:
     demand: np.ndarray  # [H, C, M] t/day with growth and noise
     expected: np.ndarray  # [H, C, M] t/day with growth, no noise
     safety_days: np.ndarray  # [M]
-    priority_classes: list[np.ndarray]  # [M] masks, first served first
+    priority_classes: np.ndarray  # [K, M] 0/1 masks, first served first
     member: np.ndarray  # [M] bool
     pipeline_days: np.ndarray  # [C] capacity-weighted lead time
     # reserve, per arm and commodity [A, C]
@@ -62,7 +62,7 @@ class World:
     r_trigger_cover: np.ndarray  # [C]
     r_release_max_tpd: np.ndarray  # [A, C] (0 in counterfactual)
     r_offset: np.ndarray  # [C]
-    r_release_classes: list[np.ndarray]  # masks [C, M]
+    r_release_classes: np.ndarray  # [2, C, M] 0/1 masks: served first, served second
     r_release_price: np.ndarray  # [C] ratio; nan = market
     r_floor_share: np.ndarray  # [C]
     r_hold_usd_per_t_day: np.ndarray  # [C]
@@ -143,7 +143,7 @@ def build_world(s: Scenario, streams: Streams) -> World:
             demand[:, c, m] = q * growth * noise[:, k]
     safety = np.array([s.manufacturers[m].safety_stock_days for m in mids], dtype=float)
     prios = np.array([s.manufacturers[m].priority for m in mids])
-    classes = [prios == p for p in sorted(set(prios.tolist()))] or [np.ones(M, dtype=bool)]
+    classes = np.array([prios == p for p in sorted(set(prios.tolist()))], dtype=float).reshape(-1, M)
     member = np.array([s.manufacturers[m].member for m in mids], dtype=bool)
 
     base_cap = np.zeros(C)
@@ -240,7 +240,7 @@ def build_world(s: Scenario, streams: Streams) -> World:
         r_trigger_cover=trig_c,
         r_release_max_tpd=rel,
         r_offset=offset,
-        r_release_classes=[first, second],
+        r_release_classes=np.array([first, second], dtype=float),
         r_release_price=rel_price,
         r_floor_share=floor,
         r_hold_usd_per_t_day=hold,
