@@ -21,6 +21,7 @@ def allocate(supply: np.ndarray, need: np.ndarray, classes: np.ndarray) -> np.nd
 
     Returns:
         [A, C, M] quantities given; never more than need, never more than supply in total.
+
     """
     if classes.ndim == 2:
         total_k = need @ classes.T  # [A, C, K]
