@@ -79,8 +79,8 @@ class Commodity(Strict):
     price_elasticity: float = Field(
         0.3,
         gt=0,
-        description="Short-run price elasticity of demand (magnitude). Target price ratio is "
-        "(orders/available)^(1/elasticity) when orders exceed available supply.",
+        description="Short-run price elasticity of demand (magnitude). Target price / reference = "
+        "min(price_cap_ratio, max(1, demand / (available supply + releases)) ^ (1 / elasticity)).",
     )
     price_adjust_per_day: float = Field(
         0.1, gt=0, le=1, description="Share of the gap to the target price closed each day."
