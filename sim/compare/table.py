@@ -1,0 +1,277 @@
+"""The comparison KPI table: each run's mean, its difference from the baseline and a 95% CI.
+
+Pairing rule. Runs with the same root seed and the same replication indices saw the same
+random draws replication by replication (common random numbers), so the difference of run B
+from the baseline A is estimated from the per-replication differences ``B_r - A_r``; its
+Student-t interval is usually much narrower than the runs' own intervals because shared
+noise cancels. When the seeds or replication sets differ the draws are unrelated, and the
+interval is Welch's unpaired t interval instead; ``ci_method`` says which one was used. With
+fewer than two usable values (pairs) an interval cannot be estimated and is left empty.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from sim.compare.inputs import RunData
+from sim.metrics.stats import mean_ci
+
+LEVEL = 0.95
+#: Differences smaller than this share of the values are floating-point noise; shown as 0.
+ROUNDING = 1e-9
+PAIRED = "paired"
+WELCH = "welch"
+
+#: Columns of ``kpi_table.csv``, in order.
+COLUMNS = (
+    "kpi", "unit", "run", "label", "is_baseline", "n", "mean", "ci_low", "ci_high",
+    "diff", "diff_ci_low", "diff_ci_high", "ci_method", "n_diff", "diff_excludes_zero",
+)  # fmt: skip
+
+
+def kpi_unit(kpi: str) -> tuple[str, str, float]:
+    """Unit of a KPI: (raw unit, display unit, display scale), read from its name's suffix."""
+    last = kpi.rsplit(".", 1)[-1]
+    if "_usd" in last:
+        return ("USD", "USD m", 1e-6)
+    if last == "discount_rate_per_year":
+        return ("share/yr", "share/yr", 1.0)
+    if last.endswith("_t"):
+        return ("t", "t", 1.0)
+    if "days" in last:
+        return ("days", "days", 1.0)
+    if "price_ratio" in last:
+        return ("x reference price", "x ref. price", 1.0)
+    if last == "fill_rate":
+        return ("share", "share", 1.0)
+    if last == "defaults":
+        return ("count", "count", 1.0)
+    return ("ratio", "ratio", 1.0)
+
+
+def pairing(base: RunData, other: RunData) -> str:
+    """``paired`` when both runs share seed and replication indices, else ``welch``."""
+    if base.seed == other.seed and base.replication_ids == other.replication_ids:
+        return PAIRED
+    return WELCH
+
+
+def welch_ci(a: np.ndarray, b: np.ndarray, level: float = LEVEL) -> tuple[float, float, float]:
+    """Difference of means ``mean(b) - mean(a)`` with Welch's unpaired t interval (NaNs dropped)."""
+    a = a[~np.isnan(a)]
+    b = b[~np.isnan(b)]
+    if a.size == 0 or b.size == 0:
+        return (math.nan, math.nan, math.nan)
+    d = float(b.mean() - a.mean())
+    if a.size < 2 or b.size < 2:
+        return (d, math.nan, math.nan)
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return (d, d, d)
+    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+    half = float(_st.t.ppf(0.5 + level / 2, df)) * se
+    return (d, d - half, d + half)
+
+
+def diff_ci(base: pd.Series, other: pd.Series, method: str, level: float = LEVEL) -> tuple[float, float, float, int]:
+    """Difference ``other - base`` with its CI; returns (diff, low, high, n used).
+
+    Paired: replications are matched by index and a pair with a NaN on either side is dropped,
+    so with NaNs the difference can differ from the difference of the runs' means.
+    """
+    if method == PAIRED:
+        joined = pd.concat([base.rename("a"), other.rename("b")], axis=1, join="inner").dropna()
+        d = (joined["b"] - joined["a"]).to_numpy(dtype=float)
+        if d.size == 0:
+            return (math.nan, math.nan, math.nan, 0)
+        m, lo, hi = mean_ci(d, level)
+        if d.size < 2:
+            lo = hi = math.nan
+        return (m, lo, hi, int(d.size))
+    a = base.to_numpy(dtype=float)
+    b = other.to_numpy(dtype=float)
+    m, lo, hi = welch_ci(a, b, level)
+    return (m, lo, hi, int(np.sum(~np.isnan(a)) + np.sum(~np.isnan(b))))
+
+
+def kpi_names(runs: Sequence[RunData]) -> list[str]:
+    """KPI columns in the baseline's order, then any only other runs have."""
+    names: list[str] = []
+    for run in runs:
+        for col in run.kpis.columns:
+            if col not in ("replication", "seed") and col not in names:
+                names.append(col)
+    return names
+
+
+def build_table(runs: Sequence[RunData], level: float = LEVEL) -> pd.DataFrame:
+    """The long KPI table: one row per (KPI, run); see :data:`COLUMNS`."""
+    base = runs[0]
+    methods = [PAIRED] + [pairing(base, r) for r in runs[1:]]
+    rows = []
+    for kpi in kpi_names(runs):
+        unit = kpi_unit(kpi)[0]
+        a = base.kpi_values(kpi)
+        for i, (run, method) in enumerate(zip(runs, methods)):
+            x = run.kpi_values(kpi)
+            m, lo, hi = mean_ci(x.to_numpy(dtype=float), level)
+            n = int(x.notna().sum())
+            if n < 2:
+                lo = hi = math.nan
+            row = {"kpi": kpi, "unit": unit, "run": i, "label": run.label, "is_baseline": i == 0, "n": n,
+                   "mean": m, "ci_low": lo, "ci_high": hi}
+            if i == 0:
+                row.update(diff=math.nan, diff_ci_low=math.nan, diff_ci_high=math.nan, ci_method="baseline",
+                           n_diff=0, diff_excludes_zero=False)
+            else:
+                d, dlo, dhi, nd = diff_ci(a, x, method, level)
+                row.update(diff=d, diff_ci_low=dlo, diff_ci_high=dhi, ci_method=method, n_diff=nd,
+                           diff_excludes_zero=bool(dlo > 0 or dhi < 0) if not math.isnan(dlo) else False)
+            rows.append(row)
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def _num(v: float, scale: float = 1.0) -> str:
+    from sim.report.html import fmt_number
+
+    return fmt_number(None if v is None or (isinstance(v, float) and math.isnan(v)) else v, scale)
+
+
+def _snap(v: float, tol: float) -> float:
+    return 0.0 if not math.isnan(tol) and abs(v) <= tol else v
+
+
+def _ci_text(lo: float, hi: float, scale: float) -> str:
+    if lo is None or hi is None or math.isnan(lo) or math.isnan(hi):
+        return "n/a"
+    return f"{_num(lo, scale)} .. {_num(hi, scale)}"
+
+
+def headline_kpis() -> list[tuple[str, str, float]]:
+    """(KPI, display label with unit, scale) of the headline KPIs, as ``run`` prints them."""
+    from sim.report.results import HEADLINE
+
+    return [(k, label, scale) for k, label, scale in HEADLINE]
+
+
+def display_rows(
+    table: pd.DataFrame, kpis: Sequence[tuple[str, str, float]]
+) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a wide display table for the given (KPI, label, scale) list.
+
+    Columns: KPI, then per run its mean, and for each non-baseline run the difference from the
+    baseline and the difference's 95% CI (``*`` marks an interval that excludes zero, ``u``
+    an unpaired Welch interval).
+    """
+    labels = list(dict.fromkeys(table["label"]))
+    header = ["KPI"]
+    for i, label in enumerate(labels):
+        header.append(label)
+        if i:
+            header += [f"{label} - {labels[0]}", "95% CI"]
+    rows = []
+    by = {(k, r): row for k, r, row in zip(table["kpi"], table["run"], table.to_dict("records"))}
+    for kpi, label, scale in kpis:
+        if (kpi, 0) not in by:
+            continue
+        line = [label]
+        for i in range(len(labels)):
+            row = by.get((kpi, i))
+            if row is None:
+                line += ["n/a"] + (["n/a", "n/a"] if i else [])
+                continue
+            line.append(_num(row["mean"], scale))
+            if i:
+                mark = ("*" if row["diff_excludes_zero"] else "") + ("u" if row["ci_method"] == WELCH else "")
+                tol = ROUNDING * max(abs(row["mean"]), abs(by[(kpi, 0)]["mean"]))
+                d, lo, hi = (_snap(row[k], tol) for k in ("diff", "diff_ci_low", "diff_ci_high"))
+                line += [_num(d, scale), f"{_ci_text(lo, hi, scale)} {mark}".strip()]
+        rows.append(line)
+    return header, rows
+
+
+def all_kpis_display(table: pd.DataFrame) -> list[tuple[str, str, float]]:
+    """Every KPI as (KPI, 'name, unit', scale): totals and finance first, then per commodity."""
+    names = list(dict.fromkeys(table["kpi"]))
+
+    def order(k: str) -> tuple[int, str]:
+        parts = k.split(".")
+        if parts[0] in ("finance", "check"):
+            return (1 if parts[0] == "finance" else 3, "")
+        return (0 if parts[1] == "total" else 2, parts[1])
+
+    names.sort(key=lambda k: order(k))
+    return [(k, f"{k}, {kpi_unit(k)[1]}", kpi_unit(k)[2]) for k in names]
+
+
+def markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub-flavoured Markdown table."""
+
+    def cell(s: str) -> str:
+        return str(s).replace("|", "\\|")
+
+    out = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1))
+           + "|"]
+    out += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def plain(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A fixed-width text table for the terminal."""
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h)) for i, h in enumerate(header)]
+    fmt = lambda r: "  ".join(  # noqa: E731
+        (str(c).ljust(w) if i == 0 else str(c).rjust(w)) for i, (c, w) in enumerate(zip(r, widths))
+    )
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows])
+
+
+def pairing_notes(runs: Sequence[RunData]) -> list[str]:
+    """One sentence per non-baseline run saying how its difference CI was computed."""
+    base = runs[0]
+    notes = []
+    for run in runs[1:]:
+        if pairing(base, run) == PAIRED:
+            notes.append(
+                f"{run.label} vs {base.label}: paired by replication (seed {run.seed}, "
+                f"{len(run.replication_ids)} replications, common random numbers)."
+            )
+        else:
+            notes.append(
+                f"{run.label} vs {base.label}: UNPAIRED (seed {run.seed} vs {base.seed}, "
+                f"{len(run.replication_ids)} vs {len(base.replication_ids)} replications); "
+                "Welch interval, wider than a paired one would be."
+            )
+    return notes
+
+
+def markdown_document(table: pd.DataFrame, runs: Sequence[RunData]) -> str:
+    """``kpi_table.md``: headline KPIs, then every KPI, with the pairing notes."""
+    parts = [
+        "# KPI comparison",
+        "",
+        f"Baseline: **{runs[0].label}**. Values are means over replications; `B - A` is the mean "
+        "difference from the baseline and `95% CI` its confidence interval. `*` marks an interval "
+        "that excludes zero; `u` marks an unpaired (Welch) interval. USD amounts in the full table "
+        "are in USD million.",
+        "",
+        *[f"- {n}" for n in pairing_notes(runs)],
+        "",
+        "## Headline KPIs",
+        "",
+        markdown(*display_rows(table, headline_kpis())),
+        "",
+        "## All KPIs",
+        "",
+        markdown(*display_rows(table, all_kpis_display(table))),
+        "",
+    ]
+    return "\n".join(parts)
