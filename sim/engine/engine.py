@@ -78,6 +78,8 @@ class Engine:
         self.surge_on = False
         self._zeros = np.zeros((2, C))
         self.extra = np.zeros(S, dtype=np.intp)
+        self._lead = w.sup_lead + self.extra  # days from shipment to arrival, incl. logistics delays
+        self._ring_base = w.sup_c * w.ring
         self.effects: list[ShockEffect] = []
         self.capex_rate: dict[str, tuple[float, str]] = {}
         self.price = np.tile(w.ref_price, (2, 1))
@@ -133,6 +135,7 @@ class Engine:
         self.surge_on = bool((surge != 1.0).any())
         self.sfac = self.mult * self.active
         self.extra = np.minimum(extra, self.world.ring - 1 - self.world.sup_lead)
+        self._lead = self.world.sup_lead + self.extra
 
     def activate(self, arm: int, row: int) -> None:
         """Switch on supplier row ``row`` in ``arm`` (a completed project)."""
@@ -219,7 +222,7 @@ class Engine:
 
         # ship into the pipeline; each supplier delivers after its lead time (+ delays)
         ship_s = avail_s * (shipped / np.maximum(avail, _TINY))[:, w.sup_c]
-        slots = self._arm_off + (w.sup_c * R + (t + w.sup_lead + self.extra) % R)
+        slots = self._arm_off + (self._ring_base + (t + self._lead) % R)
         if buying:
             m_share = np.where(shipped > 0, ship_m / np.maximum(shipped, _TINY), 1.0)[:, w.sup_c]
             np.add.at(self._ring_m_flat, slots, ship_s * m_share)

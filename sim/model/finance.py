@@ -11,6 +11,7 @@ next payment date.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import math
 from dataclasses import dataclass
 
 import simpy
@@ -70,6 +71,7 @@ class Finance:
         self.n_members = n_members
         self.cash = 0.0
         self.facilities = {fid: FacilityState(fid, f, t_last=float(f.close_day)) for fid, f in spec.facilities.items()}
+        self._by_purpose: dict[str, list[FacilityState]] = {}
 
     # ------------------------------------------------------------------ balances
     @property
@@ -80,7 +82,11 @@ class Finance:
     def _eligible(self, purpose: str, only: str | None = None) -> list[FacilityState]:
         if only is not None:
             return [self.facilities[only]]
-        return [f for f in self.facilities.values() if f.spec.purpose in (purpose, "any")]
+        cached = self._by_purpose.get(purpose)
+        if cached is None:
+            cached = [f for f in self.facilities.values() if f.spec.purpose in (purpose, "any")]
+            self._by_purpose[purpose] = cached
+        return cached
 
     def funds(self, now: float, purpose: str) -> float:
         """Cash plus what may still be drawn for ``purpose`` today."""
@@ -167,7 +173,9 @@ class Finance:
                 principal = 0.0
             elif spec.repayment == "level":
                 n_rem = n_total - k + 1
-                pmt = f.balance * i / (1 - (1 + i) ** -n_rem) if i > 0 else f.balance / n_rem
+                # expm1/log1p keep the annuity factor exact for tiny rates, where (1+i)^-n rounds to 1
+                denom = -math.expm1(-n_rem * math.log1p(i))
+                pmt = f.balance * i / denom if i > 0 and denom > 0 else f.balance / n_rem
                 principal = pmt - f.balance * i
             elif spec.repayment == "linear":
                 principal = f.balance / (n_total - k + 1)

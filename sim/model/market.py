@@ -25,7 +25,9 @@ def allocate(supply: np.ndarray, need: np.ndarray, classes: np.ndarray) -> np.nd
     """
     if classes.ndim == 2:
         total_k = need @ classes.T  # [A, C, K]
-        before = np.cumsum(total_k, axis=-1) - total_k
+        k = classes.shape[0]
+        # demand of all higher classes, by a strictly upper-triangular matmul (cheaper than cumsum here)
+        before = total_k @ np.triu(np.ones((k, k)), 1) if k > 1 else np.zeros_like(total_k)
         left = np.maximum(supply[..., None] - before, 0.0)
         frac = np.minimum(1.0, left / np.maximum(total_k, _TINY))
         return need * (frac @ classes)
