@@ -10,8 +10,8 @@ next payment date.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import simpy

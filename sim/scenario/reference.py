@@ -66,7 +66,8 @@ def render() -> str:
         "",
     ]
     for title, model, text in SECTIONS:
-        out += [f"## `{title}`", "", " ".join(text.split()), "", "| key | type | default | meaning |", "|---|---|---|---|"]
+        out += [f"## `{title}`", "", " ".join(text.split()), ""]
+        out += ["| key | type | default | meaning |", "|---|---|---|---|"]
         for name, f in model.model_fields.items():
             if name == "kind":
                 continue
