@@ -1,0 +1,270 @@
+"""The compare command: differences and CIs, pairing, input errors, the self-contained reports."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy import stats
+
+from sim.cli import main
+from sim.compare.table import welch_ci
+from sim.metrics.stats import paired_diff_ci
+from sim.scenario.loader import DEFAULT_SCENARIO
+from tests.builders import base_dict
+
+SHORT = ["--set", "run.horizon_years=1"]
+VARIANT = f"""
+extends: {DEFAULT_SCENARIO}
+meta:
+  name: half_target
+  description: The baseline with a 30-day reserve target instead of 60 days.
+reserve:
+  gallium: {{target_days: 30}}
+  cobalt: {{target_days: 30}}
+  rare_earths: {{target_days: 30}}
+  lithium: {{target_days: 30}}
+  nickel: {{target_days: 30}}
+  graphite: {{target_days: 30}}
+"""
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """Two scenario files compared with 3 replications, one year: (out folder, stdout)."""
+    d = tmp_path_factory.mktemp("cmp")
+    variant = d / "half.yaml"
+    variant.write_text(VARIANT, encoding="utf-8")
+    out = d / "out"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(["compare", str(DEFAULT_SCENARIO), str(variant), *SHORT, "--replications", "3",
+                     "--labels", "base,half", "--out", str(out)])
+    assert code == 0
+    return out, buf.getvalue()
+
+
+def _summaries(out: Path) -> tuple[dict, dict]:
+    runs = json.loads((out / "compare.json").read_text())["runs"]
+    return tuple(json.loads((out / r["folder"] / "summary.json").read_text()) for r in runs)
+
+
+def test_differences_match_the_runs_own_summaries(compared):
+    out, printed = compared
+    assert f"comparison: {out}" in printed and "paired by replication" in printed
+    tab = pd.read_csv(out / "kpi_table.csv")
+    sa, sb = _summaries(out)
+    assert sa["seed"] == sb["seed"] and sa["replications"] == sb["replications"] == 3
+    other = tab[tab.run == 1].set_index("kpi")
+    base = tab[tab.run == 0].set_index("kpi")
+    assert set(other.ci_method) == {"paired"}
+    checked = 0
+    for kpi, a in sa["kpis"].items():
+        b = sb["kpis"][kpi]
+        nan_free = all(r.get(kpi) is not None for r in sa["per_replication"] + sb["per_replication"])
+        if a is None or b is None or not nan_free:
+            continue
+        assert base.loc[kpi, "mean"] == pytest.approx(a, rel=1e-9, abs=1e-9)
+        assert other.loc[kpi, "mean"] == pytest.approx(b, rel=1e-9, abs=1e-9)
+        assert other.loc[kpi, "diff"] == pytest.approx(b - a, rel=1e-9, abs=1e-6)
+        assert other.loc[kpi, "diff_ci_low"] <= other.loc[kpi, "diff"] + 1e-9
+        assert other.loc[kpi, "diff"] <= other.loc[kpi, "diff_ci_high"] + 1e-9
+        checked += 1
+    assert checked > 100
+    # the paired CI is the t interval of per-replication differences, computed independently here
+    kpi = "finance.net_cost_npv_usd"
+    pa = [r[kpi] for r in sa["per_replication"]]
+    pb = [r[kpi] for r in sb["per_replication"]]
+    m, lo, hi = paired_diff_ci(pa, pb)
+    assert (other.loc[kpi, "diff"], other.loc[kpi, "diff_ci_low"], other.loc[kpi, "diff_ci_high"]) == pytest.approx(
+        (m, lo, hi)
+    )
+    # a halved target must show up: the reserve ends smaller in every replication
+    kpi = "reserve.total.reserve_end_value_usd"
+    assert all(rb[kpi] < ra[kpi] for ra, rb in zip(sa["per_replication"], sb["per_replication"]))
+    assert other.loc[kpi, "diff"] < 0
+    excludes = (other["diff_ci_low"] > 0) | (other["diff_ci_high"] < 0)
+    assert (other["diff_excludes_zero"] == excludes).all() and excludes.any()
+
+
+def test_outputs_and_labels(compared):
+    out, printed = compared
+    for f in ("kpi_table.csv", "kpi_table.md", "report.html", "compare.json", "kpis.png", "cost_benefit.png"):
+        assert (out / f).is_file(), f
+    assert sorted(p.name for p in out.glob("ts_*.png")) == sorted(
+        f"ts_{c}.png" for c in ("gallium", "cobalt", "rare_earths", "lithium", "nickel", "graphite")
+    )
+    md = (out / "kpi_table.md").read_text()
+    assert "| KPI | base | half | half - base | 95% CI |" in md
+    assert "shortfall avoided, t" in printed and "half - base" in printed
+    assert not list(out.parent.glob(".out.partial-*"))
+
+
+class _Html(HTMLParser):
+    VOID = {"meta", "img", "br", "hr", "link", "input"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = []
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        for key in ("href", "src"):
+            if key in a and tag != "img":
+                self.links.append(a[key])
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"unexpected </{tag}> with open {self.stack[-3:]}")
+        else:
+            self.stack.pop()
+
+
+def _parse(path: Path) -> _Html:
+    p = _Html()
+    p.feed(path.read_text(encoding="utf-8"))
+    p.close()
+    assert not p.errors, p.errors[:3]
+    assert p.stack == [], p.stack
+    return p
+
+
+def test_report_parses_and_embeds_every_plot(compared):
+    out, _ = compared
+    p = _parse(out / "report.html")
+    pngs = sorted(out.glob("*.png"))
+    assert len(pngs) == 8
+    assert len(p.images) == len(pngs)
+    assert all(src.startswith("data:image/png;base64,") for src in p.images)
+    assert not p.links  # nothing to fetch: opens offline
+    text = (out / "report.html").read_text()
+    assert "30-day reserve target" in text and "USGS Mineral Commodity Summaries" in text
+    assert "financing.facilities.exim.interest_rate" in text  # an assumption of the baseline
+
+
+def test_run_folders_get_their_own_report(compared):
+    out, _ = compared
+    for folder in (out / "runs").iterdir():
+        p = _parse(folder / "report.html")
+        assert len(p.images) == len(list(folder.glob("*.png"))) == 4
+        assert "shortfall avoided" in (folder / "report.html").read_text()
+
+
+def test_folder_compared_with_itself_gives_zero_differences(compared, tmp_path, capsys):
+    out, _ = compared
+    run = out / "runs" / "1-base"
+    dest = tmp_path / "self"
+    assert main(["compare", str(run), str(run), "--out", str(dest), "--no-plots"]) == 0
+    tab = pd.read_csv(dest / "kpi_table.csv")
+    other = tab[tab.run == 1]
+    assert len(other) > 100 and set(other.ci_method) == {"paired"}
+    finite = other.dropna(subset=["diff"])
+    assert len(finite) > 100
+    assert (finite["diff"] == 0).all()
+    assert (finite["diff_ci_low"] == 0).all() and (finite["diff_ci_high"] == 0).all()
+    assert "project_vault (1-base)" in capsys.readouterr().out  # duplicate names get the folder name
+
+
+def test_scenario_paired_with_folder_reproduces_it(compared, tmp_path):
+    """A scenario file compared with a folder runs with that folder's seed and replications."""
+    out, _ = compared
+    run = out / "runs" / "1-base"
+    dest = tmp_path / "again"
+    assert main(["compare", str(run), str(run / "scenario.resolved.yaml"), "--out", str(dest), "--no-plots"]) == 0
+    tab = pd.read_csv(dest / "kpi_table.csv")
+    other = tab[(tab.run == 1)].dropna(subset=["diff"])
+    assert set(other.ci_method) == {"paired"}
+    assert np.allclose(other["diff"], 0, atol=1e-6)
+    (summary,) = (dest / "runs").glob("*/summary.json")
+    again = json.loads(summary.read_text())
+    assert again["seed"] == json.loads((run / "summary.json").read_text())["seed"]
+    assert again["replications"] == 3
+
+
+def test_different_seeds_use_a_welch_interval(compared, tmp_path, capsys):
+    out, _ = compared
+    a = out / "runs" / "1-base"
+    b = tmp_path / "reseeded"
+    shutil.copytree(out / "runs" / "2-half", b)
+    s = json.loads((b / "summary.json").read_text())
+    s["seed"] += 1
+    (b / "summary.json").write_text(json.dumps(s))
+    dest = tmp_path / "welch"
+    assert main(["compare", str(a), str(b), "--out", str(dest), "--no-plots"]) == 0
+    assert "UNPAIRED" in capsys.readouterr().out
+    tab = pd.read_csv(dest / "kpi_table.csv")
+    row = tab[(tab.run == 1) & (tab.kpi == "reserve.total.reserve_end_value_usd")].iloc[0]
+    assert row.ci_method == "welch"
+    xa = pd.read_csv(a / "kpis.csv")["reserve.total.reserve_end_value_usd"].to_numpy()
+    xb = pd.read_csv(b / "kpis.csv")["reserve.total.reserve_end_value_usd"].to_numpy()
+    ci = stats.ttest_ind(xb, xa, equal_var=False).confidence_interval(0.95)
+    assert (row.diff_ci_low, row.diff_ci_high) == pytest.approx((ci.low, ci.high))
+
+
+def test_welch_ci_edge_cases():
+    d, lo, hi = welch_ci(np.array([1.0, 1.0]), np.array([3.0, 3.0]))
+    assert (d, lo, hi) == (2.0, 2.0, 2.0)
+    d, lo, hi = welch_ci(np.array([1.0]), np.array([3.0, 4.0]))
+    assert d == 2.5 and math.isnan(lo) and math.isnan(hi)
+
+
+def _expect_error(args: list[str], dest: Path, capsys, *needles: str) -> str:
+    assert main(["compare", *args, "--out", str(dest)]) == 2
+    err = capsys.readouterr().err
+    for n in needles:
+        assert n in err, (n, err)
+    assert not dest.exists()
+    assert not list(dest.parent.glob(f".{dest.name}.partial-*"))
+    return err
+
+
+def test_missing_file_is_a_clear_error(compared, tmp_path, capsys):
+    out, _ = compared
+    broken = tmp_path / "broken"
+    shutil.copytree(out / "runs" / "1-base", broken)
+    (broken / "summary.json").unlink()
+    _expect_error([str(out / "runs" / "1-base"), str(broken)], tmp_path / "x", capsys, str(broken), "summary.json")
+
+
+def test_incompatible_inputs_are_refused_before_running(compared, tmp_path, capsys):
+    out, _ = compared
+    run = str(out / "runs" / "1-base")
+    # the default scenario is 15 years long, the folder 1 year
+    _expect_error([run, str(DEFAULT_SCENARIO)], tmp_path / "h", capsys, "horizon", str(DEFAULT_SCENARIO))
+    other = tmp_path / "one_commodity.yaml"
+    other.write_text(yaml.safe_dump(base_dict()))
+    _expect_error([run, str(other)], tmp_path / "c", capsys, "commodities", str(other))
+
+
+def test_other_bad_inputs(compared, tmp_path, capsys):
+    out, _ = compared
+    run = str(out / "runs" / "1-base")
+    txt = tmp_path / "notes.txt"
+    txt.write_text("hello")
+    _expect_error([run, str(txt)], tmp_path / "t", capsys, str(txt), "neither a results folder nor a scenario")
+    _expect_error([run, str(tmp_path / "nope")], tmp_path / "n", capsys, "does not exist")
+    _expect_error([run], tmp_path / "one", capsys, "at least two")
+    _expect_error([run, run, "--labels", "a"], tmp_path / "l", capsys, "--labels")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("meta: [unclosed\n")
+    _expect_error([run, str(bad)], tmp_path / "y", capsys, str(bad))
+    assert main(["compare", run, run, "--out", run]) == 2
+    assert "input folder" in capsys.readouterr().err
+    assert (Path(run) / "summary.json").is_file()
