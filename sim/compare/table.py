@@ -79,25 +79,28 @@ def welch_ci(a: np.ndarray, b: np.ndarray, level: float = LEVEL) -> tuple[float,
     return (d, d - half, d + half)
 
 
-def diff_ci(base: pd.Series, other: pd.Series, method: str, level: float = LEVEL) -> tuple[float, float, float, int]:
+def diff_ci(
+    base: np.ndarray, other: np.ndarray, method: str, level: float = LEVEL
+) -> tuple[float, float, float, int]:
     """Difference ``other - base`` with its CI; returns (diff, low, high, n used).
 
-    Paired: replications are matched by index and a pair with a NaN on either side is dropped,
-    so with NaNs the difference can differ from the difference of the runs' means.
+    Paired: ``base[r]`` and ``other[r]`` are the same replication, and a pair with a NaN on
+    either side is dropped, so with NaNs the difference can differ from the difference of the
+    runs' means. Welch: the arrays are independent samples, NaNs dropped from each.
     """
+    base = np.asarray(base, dtype=float)
+    other = np.asarray(other, dtype=float)
     if method == PAIRED:
-        joined = pd.concat([base.rename("a"), other.rename("b")], axis=1, join="inner").dropna()
-        d = (joined["b"] - joined["a"]).to_numpy(dtype=float)
+        d = other - base
+        d = d[~np.isnan(d)]
         if d.size == 0:
             return (math.nan, math.nan, math.nan, 0)
         m, lo, hi = mean_ci(d, level)
         if d.size < 2:
             lo = hi = math.nan
         return (m, lo, hi, int(d.size))
-    a = base.to_numpy(dtype=float)
-    b = other.to_numpy(dtype=float)
-    m, lo, hi = welch_ci(a, b, level)
-    return (m, lo, hi, int(np.sum(~np.isnan(a)) + np.sum(~np.isnan(b))))
+    m, lo, hi = welch_ci(base, other, level)
+    return (m, lo, hi, int(np.sum(~np.isnan(base)) + np.sum(~np.isnan(other))))
 
 
 def kpi_names(runs: Sequence[RunData]) -> list[str]:
@@ -110,18 +113,26 @@ def kpi_names(runs: Sequence[RunData]) -> list[str]:
     return names
 
 
+def _matrix(run: RunData, names: list[str]) -> np.ndarray:
+    """Per-replication KPI values [replications in id order, KPIs]; NaN where a KPI is absent."""
+    df = run.kpis.sort_values("replication").reindex(columns=names)
+    return df.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+
+
 def build_table(runs: Sequence[RunData], level: float = LEVEL) -> pd.DataFrame:
-    """The long KPI table: one row per (KPI, run); see :data:`COLUMNS`."""
+    """The long KPI table: one row per (KPI, run), KPI-major; see :data:`COLUMNS`."""
     base = runs[0]
+    names = kpi_names(runs)
+    # paired runs share replication ids (see pairing), so the rows of their matrices line up
+    mats = [_matrix(r, names) for r in runs]
     methods = [PAIRED] + [pairing(base, r) for r in runs[1:]]
     rows = []
-    for kpi in kpi_names(runs):
+    for j, kpi in enumerate(names):
         unit = kpi_unit(kpi)[0]
-        a = base.kpi_values(kpi)
-        for i, (run, method) in enumerate(zip(runs, methods)):
-            x = run.kpi_values(kpi)
-            m, lo, hi = mean_ci(x.to_numpy(dtype=float), level)
-            n = int(x.notna().sum())
+        for i, (run, x, method) in enumerate(zip(runs, mats, methods)):
+            col = x[:, j]
+            m, lo, hi = mean_ci(col, level)
+            n = int(np.sum(~np.isnan(col)))
             if n < 2:
                 lo = hi = math.nan
             row = {"kpi": kpi, "unit": unit, "run": i, "label": run.label, "is_baseline": i == 0, "n": n,
@@ -130,7 +141,7 @@ def build_table(runs: Sequence[RunData], level: float = LEVEL) -> pd.DataFrame:
                 row.update(diff=math.nan, diff_ci_low=math.nan, diff_ci_high=math.nan, ci_method="baseline",
                            n_diff=0, diff_excludes_zero=False)
             else:
-                d, dlo, dhi, nd = diff_ci(a, x, method, level)
+                d, dlo, dhi, nd = diff_ci(mats[0][:, j], col, method, level)
                 row.update(diff=d, diff_ci_low=dlo, diff_ci_high=dhi, ci_method=method, n_diff=nd,
                            diff_excludes_zero=bool(dlo > 0 or dhi < 0) if not math.isnan(dlo) else False)
             rows.append(row)
