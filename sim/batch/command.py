@@ -111,7 +111,10 @@ def main(argv: list[str]) -> int:
         print(f"interrupted; finished runs are in {out}: continue with --resume --out {out}", file=sys.stderr)
         return EXIT_INTERRUPTED
     rate = report.executed_runs / report.wall_s if report.wall_s > 0 else 0.0
-    resumed = f" ({report.skipped_runs} already on disk)" if report.skipped_runs else ""
+    notes = [f"{report.skipped_runs} already on disk"] if report.skipped_runs else []
+    if report.duplicate_runs:
+        notes.append(f"{report.duplicate_runs} shared by design points with identical settings")
+    resumed = f" ({'; '.join(notes)})" if notes else ""
     print(f"ran {report.executed_runs} run(s){resumed} in {_duration(report.wall_s)} ({rate:.2f} runs/s, "
           f"{report.runs_per_task} per task, {report.executor or 'nothing to run'}): "
           f"{report.failed_runs} failed, {report.lost_runs} lost")

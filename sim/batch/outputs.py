@@ -163,8 +163,7 @@ def merge_runs(plan: Plan, store: Store, out: Path, summary: Summary) -> _PointS
     winners = store.winners()
     first: dict[int, int] = {}
     for key, part in winners.items():
-        where = plan.run_keys.get(key)
-        if where is not None:
+        for where in plan.run_keys.get(key, ()):
             rid = plan.run_id(*where)
             first[part] = min(first.get(part, rid), rid)
     order = sorted(first, key=first.get)
@@ -178,9 +177,13 @@ def merge_runs(plan: Plan, store: Store, out: Path, summary: Summary) -> _PointS
         nonlocal last_id, sorted_ok
         for i in order:
             df = pd.read_parquet(parts[i])
-            keep = [winners.get(k) == i and k in plan.run_keys for k in df["run_key"]]
-            df = df.loc[keep].copy()
-            where = [plan.run_keys[k] for k in df["run_key"]]
+            rows, where = [], []
+            for j, k in enumerate(df["run_key"]):
+                if winners.get(k) == i:
+                    for w in plan.run_keys.get(k, ()):
+                        rows.append(j)
+                        where.append(w)
+            df = df.iloc[rows].reset_index(drop=True)
             df["point"] = [w[0] for w in where]
             df["replication"] = [w[1] for w in where]
             df["run_id"] = [plan.run_id(*w) for w in where]

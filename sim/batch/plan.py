@@ -8,7 +8,8 @@ policies are not blurred by different luck, which is what comparisons of levers 
 Results depend only on (scenario, seed, replication), never on the worker or chunking.
 
 A run's key hashes the resolved base scenario, the point's settings, the seed and the
-replication, so a resumed (or edited) sweep reuses exactly the runs that would be the same.
+replication, so a resumed (or edited) sweep reuses exactly the runs that would be the same,
+and design points with identical settings share their runs.
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ class Plan:
     sweep: ResolvedSweep
     tasks: list[Task]
     point_keys: list[str]
-    run_keys: dict[str, tuple[int, int]]
+    run_keys: dict[str, list[tuple[int, int]]]
     total_runs: int
     skipped_runs: int
+    duplicate_runs: int = 0
     pending_reps: dict[int, set[int]] = field(default_factory=dict)
     to_reduce: list[int] = field(default_factory=list)
     runs_per_task: int = 1
@@ -93,17 +95,25 @@ def make_plan(sweep: ResolvedSweep, store: Store, workers: int, resume: bool = F
             block_reps.setdefault(pk, set()).update(json.loads(meta_path.read_text())["reps"])
     tasks: list[Task] = []
     point_keys: list[str] = []
-    run_keys: dict[str, tuple[int, int]] = {}
+    run_keys: dict[str, list[tuple[int, int]]] = {}
+    first_point: dict[str, int] = {}
     pending: dict[int, set[int]] = {}
     to_reduce: list[int] = []
-    skipped = 0
+    skipped = duplicates = 0
     for point in range(sweep.design.n_points):
         overrides = tuple(sweep.design.overrides(point))
         settings = sorted([p, v] for p, v in overrides)
         pk = _h(base_hash, settings, sweep.seed, R, series, spec.series_step_days)
         keys = [_h(base_hash, settings, sweep.seed, r) for r in range(R)]
         point_keys.append(pk)
-        run_keys.update((k, (point, r)) for r, k in enumerate(keys))
+        for r, k in enumerate(keys):
+            run_keys.setdefault(k, []).append((point, r))
+        if pk in first_point:
+            # Same settings as an earlier point (Morris revisits, repeated lever values):
+            # same runs, run once and reported under both points.
+            duplicates += R
+            continue
+        first_point[pk] = point
         on_disk = {r for r, k in enumerate(keys) if statuses.get(k) in accept}
         if not series:
             needed = [r for r in range(R) if r not in on_disk]
@@ -124,4 +134,5 @@ def make_plan(sweep: ResolvedSweep, store: Store, workers: int, resume: bool = F
             reps = tuple(needed[i:i + block])
             tasks.append(Task(point, reps, tuple(keys[r] for r in reps), overrides, sweep.seed,
                               series, spec.series_step_days, whole))
-    return Plan(sweep, tasks, point_keys, run_keys, sweep.design.n_points * R, skipped, pending, to_reduce, block)
+    return Plan(sweep, tasks, point_keys, run_keys, sweep.design.n_points * R, skipped, duplicates, pending,
+                to_reduce, block)

@@ -38,7 +38,7 @@ COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
 def slug(text: str) -> str:
     """A file-name-safe version of a key path."""
-    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").replace("_*_", "_all_")
+    return re.sub(r"[^A-Za-z0-9]+", "_", text.replace("*", "all")).strip("_")
 
 
 def _scale(key: str) -> tuple[float, str]:

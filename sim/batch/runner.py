@@ -230,6 +230,7 @@ class SessionReport:
 
     total_runs: int
     skipped_runs: int
+    duplicate_runs: int = 0
     executed_runs: int = 0
     failed_runs: int = 0
     lost_runs: int = 0
@@ -356,9 +357,9 @@ def run_sweep(
     n = workers or default_workers()
     plan = make_plan(sweep, store, 1 if scheduler is None and n <= 1 else n, resume=resume,
                      retry_failed=retry_failed)
-    report = SessionReport(plan.total_runs, plan.skipped_runs, session=store.next_session(),
+    report = SessionReport(plan.total_runs, plan.skipped_runs, plan.duplicate_runs, session=store.next_session(),
                            runs_per_task=plan.runs_per_task)
-    bar = Progress(plan.total_runs, plan.skipped_runs, stream=stream, enabled=progress)
+    bar = Progress(plan.total_runs, plan.skipped_runs + plan.duplicate_runs, stream=stream, enabled=progress)
     try:
         if plan.tasks or plan.to_reduce:
             executor = make_executor(sweep.base, n, scheduler)

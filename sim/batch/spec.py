@@ -287,6 +287,26 @@ def _load_base(spec: SweepSpec, source: Path, origins: dict) -> tuple[Path, dict
     return base_path, scenario.model_dump(mode="json"), scenario
 
 
+def _check_integer_fields(spec: SweepSpec, unc_paths: dict[str, list[str]], base: dict, origins: dict,
+                          source: str, problems: list[Problem]) -> None:
+    """Continuous samples on whole-number fields would fail every point: say so up front."""
+    from sim.batch.worker import set_path
+
+    for name, m in spec.uncertainties.items():
+        if m.integer or m.dist == "choice":
+            continue
+        data = copy.deepcopy(base)
+        for p in unc_paths.get(name, []):
+            set_path(data, p, m.values([0.5])[0] + 0.25)
+        try:
+            validate_data(data)
+        except ScenarioError as e:
+            if any("valid integer" in q.message for q in e.problems):
+                src, line = _locate(origins, ("uncertainties", name), source)
+                problems.append(Problem(src, line, f"uncertainties.{name}",
+                                        "the key takes whole numbers: add `integer: true` to round the samples"))
+
+
 def _probe(base: dict, seed: int) -> tuple[list[str], list[str]]:
     """KPI keys and series names that simulate produces for this scenario (a short run)."""
     from sim.engine.simulate import simulate
@@ -329,6 +349,9 @@ def load_sweep(path: str | Path) -> ResolvedSweep:
         src, line = _locate(doc.origins, ("samples",), str(source))
         lo = 1 << (n.bit_length() - 1)
         problems.append(Problem(src, line, "samples", f"sobol needs a power of 2, got {n} (try {lo} or {2 * lo})"))
+    if problems:
+        raise ScenarioError(problems)
+    _check_integer_fields(spec, unc_paths, base, doc.origins, str(source), problems)
     if problems:
         raise ScenarioError(problems)
     kpi_keys, series_names = _probe(base, seed)
