@@ -131,7 +131,7 @@ def test_outputs_and_labels(compared):
     assert sorted(p.name for p in out.glob("ts_*.png")) == sorted(f"ts_{c}.png" for c in COMMODITIES)
     md = (out / "kpi_table.md").read_text()
     assert "| KPI | base | half | half - base | 95% CI |" in md
-    assert "shortfall avoided, t" in printed and "half - base" in printed
+    assert "shortfall avoided, t" in printed and "diff = run - baseline (base)" in printed
     assert not list(out.parent.glob(".out.partial-*"))
 
 

@@ -155,8 +155,8 @@ def compare(args: argparse.Namespace) -> tuple[Path, str]:
             "pairing": pairing_notes(runs),
         }
         (tmp / "compare.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
-    header, rows = display_rows(tab, headline_kpis())
-    text = "\n".join([*pairing_notes(runs), "", plain(header, rows)])
+    header, rows = display_rows(tab, headline_kpis(), short=True)
+    text = "\n".join([*pairing_notes(runs), f"diff = run - baseline ({labels[0]})", "", plain(header, rows)])
     return out, text
 
 

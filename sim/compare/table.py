@@ -175,20 +175,20 @@ def headline_kpis() -> list[tuple[str, str, float]]:
 
 
 def display_rows(
-    table: pd.DataFrame, kpis: Sequence[tuple[str, str, float]]
+    table: pd.DataFrame, kpis: Sequence[tuple[str, str, float]], short: bool = False
 ) -> tuple[list[str], list[list[str]]]:
     """Header and rows of a wide display table for the given (KPI, label, scale) list.
 
     Columns: KPI, then per run its mean, and for each non-baseline run the difference from the
-    baseline and the difference's 95% CI (``*`` marks an interval that excludes zero, ``u``
-    an unpaired Welch interval).
+    baseline (headed ``diff`` when ``short``, for narrow terminals) and the difference's 95% CI
+    (``*`` marks an interval that excludes zero, ``u`` an unpaired Welch interval).
     """
     labels = list(dict.fromkeys(table["label"]))
     header = ["KPI"]
     for i, label in enumerate(labels):
         header.append(label)
         if i:
-            header += [f"{label} - {labels[0]}", "95% CI"]
+            header += ["diff" if short else f"{label} - {labels[0]}", "95% CI"]
     rows = []
     by = {(k, r): row for k, r, row in zip(table["kpi"], table["run"], table.to_dict("records"))}
     for kpi, label, scale in kpis:
