@@ -21,14 +21,14 @@ PINS = {
     "counterfactual.total.shortfall_t": 19.795805696906204,
     "reserve.ga.peak_price_ratio": 9.456611283495885,
     "counterfactual.co.loss_usd": 7496998.487559895,
-    "finance.interest_paid_usd": 4829828.944907619,
-    "finance.net_cost_npv_usd": 290640152.69498587,
-    "finance.member_fees_usd": 6254615.89301847,
+    "finance.interest_paid_usd": 4822947.5643757265,
+    "finance.net_cost_npv_usd": 290630194.6124405,
+    "finance.member_fees_usd": 6237009.034015583,
     "reserve.ga.releases_t": 1.6775052033155669,
     "reserve.co.purchases_t": 1000.0000000000007,
     "finance.capex_usd": 299845108.7569077,
     "finance.defaults": 11,
-    "finance.defaults_usd": 104302937.83781211,
+    "finance.defaults_usd": 104308111.69061802,
 }
 
 

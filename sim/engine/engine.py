@@ -41,6 +41,8 @@ SERIES = (
     "in_transit_t",
 )
 _TINY = 1e-12
+#: Storage is billed monthly, like warehouse rent.
+STORAGE_BILLING_DAYS = 30
 
 
 class CountingEnvironment(simpy.Environment):
@@ -82,6 +84,7 @@ class Engine:
         self._ring_base = w.sup_c * w.ring
         self.effects: list[ShockEffect] = []
         self.capex_rate: dict[str, tuple[float, str]] = {}
+        self.storage_due = 0.0
         self.price = np.tile(w.ref_price, (2, 1))
         self.rstock = w.r_initial.copy()
         self.target = np.where(np.isnan(w.r_target_t), 0.0, w.r_target_t)
@@ -280,9 +283,11 @@ class Engine:
         self.mstock = x - cons
 
         # carrying costs and project capex
-        storage = float(self.rstock[0] @ w.r_hold_usd_per_t_day)
-        if storage > 0:
-            self.finance.spend(now, "storage_cost_usd", storage, "reserve")
+        # storage accrues daily and is invoiced every STORAGE_BILLING_DAYS and on the last day
+        self.storage_due += float(self.rstock[0] @ w.r_hold_usd_per_t_day)
+        if self.storage_due > 0 and ((t + 1) % STORAGE_BILLING_DAYS == 0 or t == w.horizon - 1):
+            self.finance.spend(now, "storage_cost_usd", self.storage_due, "reserve")
+            self.storage_due = 0.0
         for rate, fac in list(self.capex_rate.values()):
             self.finance.spend(now, "capex_usd", rate, "projects", only=fac)
 

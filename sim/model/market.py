@@ -8,6 +8,15 @@ from __future__ import annotations
 import numpy as np
 
 _TINY = 1e-12
+_PREFIX: dict[int, np.ndarray] = {}
+
+
+def _prefix(k: int) -> np.ndarray:
+    """[K, K] matrix whose column j sums classes 0..j-1."""
+    m = _PREFIX.get(k)
+    if m is None:
+        m = _PREFIX[k] = np.triu(np.ones((k, k)), 1)
+    return m
 
 
 def allocate(supply: np.ndarray, need: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -25,22 +34,17 @@ def allocate(supply: np.ndarray, need: np.ndarray, classes: np.ndarray) -> np.nd
     """
     if classes.ndim == 2:
         total_k = need @ classes.T  # [A, C, K]
-        k = classes.shape[0]
         # demand of all higher classes, by a strictly upper-triangular matmul (cheaper than cumsum here)
-        before = total_k @ np.triu(np.ones((k, k)), 1) if k > 1 else np.zeros_like(total_k)
+        before = total_k @ _prefix(classes.shape[0])
         left = np.maximum(supply[..., None] - before, 0.0)
         frac = np.minimum(1.0, left / np.maximum(total_k, _TINY))
         return need * (frac @ classes)
-    remaining = supply.copy()
-    given = np.zeros_like(need)
-    for mask in classes:
-        n = need * mask
-        total = n.sum(axis=-1)
-        frac = np.minimum(1.0, remaining / np.maximum(total, _TINY))
-        g = n * frac[..., None]
-        given += g
-        remaining = np.maximum(remaining - g.sum(axis=-1), 0.0)
-    return given
+    per_class = need[:, None] * classes[None]  # [A, K, C, M]
+    total_k = per_class.sum(axis=-1)  # [A, K, C]
+    before = np.cumsum(total_k, axis=1) - total_k
+    left = np.maximum(supply[:, None, :] - before, 0.0)
+    frac = np.minimum(1.0, left / np.maximum(total_k, _TINY))
+    return (per_class * frac[..., None]).sum(axis=1)
 
 
 def target_price_ratio(tightness: np.ndarray, elasticity: np.ndarray, cap: np.ndarray) -> np.ndarray:
