@@ -88,27 +88,25 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE")
     v.set_defaults(func=cmd_validate)
 
-    for name, module, text in (
-        ("sweep", "sim.batch.command", "run a parameter sweep (see sweep --help)"),
-        ("compare", "sim.compare.command", "compare results folders or scenarios (see compare --help)"),
-    ):
-        s = sub.add_parser(name, help=text, add_help=False)
-        s.add_argument("rest", nargs=argparse.REMAINDER)
-        s.set_defaults(func=_delegate(module))
+    # listed for --help only; main() hands their arguments to their own parsers
+    sub.add_parser("sweep", help="run a parameter sweep (see sweep --help)", add_help=False)
+    sub.add_parser("compare", help="compare results folders or scenarios (see compare --help)", add_help=False)
     return p
 
 
-def _delegate(module: str):
-    def run(args: argparse.Namespace) -> int:
-        import importlib
-
-        return importlib.import_module(module).main(args.rest)
-
-    return run
+#: Sub-commands with their own argument parsers.
+_DELEGATED = {"sweep": "sim.batch.command", "compare": "sim.compare.command"}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in _DELEGATED:
+        # hand the whole rest to the sub-command's own parser (argparse REMAINDER would
+        # refuse a first argument starting with '-', e.g. `compare --help`)
+        import importlib
+
+        return int(importlib.import_module(_DELEGATED[argv[0]]).main(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
