@@ -343,6 +343,25 @@ def test_failing_design_point_is_recorded_and_others_finish(tmp_path, scen, caps
     assert "4 ok, 2 failed" in text and "max_rate_tpy" in text
 
 
+@pytest.mark.slow
+def test_killed_worker_loses_only_runs_in_flight(tmp_path, scen, monkeypatch):
+    from sim.batch.worker import KILL_ENV
+
+    p = write_sweep(tmp_path, GRID)
+    out = tmp_path / "out"
+    monkeypatch.setenv(KILL_ENV, "2")
+    report, summary = run(p, out, workers=2)
+    df = kpis(out)
+    assert (df.loc[df["point"] == 2, "status"] == "lost").all()
+    assert df.loc[df["point"] == 2, "error"].str.contains("died").all()
+    assert (summary.ok, summary.lost) == (15, 3)  # tasks that shared the pool ran again
+    monkeypatch.delenv(KILL_ENV)
+    report, summary = run(p, out, resume=True)
+    assert report.executed_runs == 18 - report.skipped_runs and summary.ok == 18
+    run(p, tmp_path / "straight")
+    pd.testing.assert_frame_equal(kpis(out), kpis(tmp_path / "straight"))
+
+
 def test_a_run_that_raises_is_recorded(tmp_path, scen, monkeypatch):
     import sim.engine.simulate as simulate_module
 

@@ -2,9 +2,11 @@
 
 The driver keeps a bounded window of tasks in flight (about two per worker) and writes
 each task's results to disk as soon as it returns, so its memory does not grow with the
-number of runs and an interruption loses at most the tasks in flight. A task whose
-worker dies is sent again once, then recorded with status ``lost`` (rerun by
-``--resume``); a run that raises is recorded with status ``failed`` and its error.
+number of runs and an interruption loses at most the tasks in flight. When a local
+worker dies, every task in flight on the pool fails with it; those tasks are sent again
+one at a time, so only the task that kills a worker on its own is recorded with status
+``lost`` (Dask's scheduler does that sorting itself). ``--resume`` runs lost runs again.
+A run that raises is recorded with status ``failed`` and its error.
 """
 
 from __future__ import annotations
@@ -25,9 +27,6 @@ from sim.batch.plan import Plan, make_plan
 from sim.batch.spec import ResolvedSweep
 from sim.batch.store import Store
 from sim.batch.worker import Task, TaskResult, _error_text, execute_task, failed_rows
-
-#: Times a task is sent again after its worker died, before it is recorded as lost.
-RETRIES_AFTER_LOST_WORKER = 1
 
 
 class WorkerLost(RuntimeError):
@@ -54,6 +53,7 @@ class InProcess:
 
     capacity = 1
     label = "1 worker (in process)"
+    finds_culprit = True
 
     def __init__(self, base: dict[str, Any]):
         self.base = base
@@ -81,6 +81,8 @@ def _ignore_sigint() -> None:
 class LocalPool:
     """Local worker processes (spawned, so no state leaks from the driver)."""
 
+    finds_culprit = False
+
     def __init__(self, base: dict[str, Any], workers: int):
         self.base = base
         self.workers = workers
@@ -90,9 +92,18 @@ class LocalPool:
         self._futures: dict[Any, tuple[Task, ProcessPoolExecutor]] = {}
 
     def submit(self, task: Task) -> None:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_ignore_sigint)
-        self._futures[self._pool.submit(execute_task, self.base, task)] = (task, self._pool)
+        for _ in range(2):
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
+                                                 initializer=_ignore_sigint)
+            try:
+                self._futures[self._pool.submit(execute_task, self.base, task)] = (task, self._pool)
+                return
+            except BrokenProcessPool:
+                # broke before its failed futures were collected: start afresh
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+        raise BrokenProcessPool("cannot start local worker processes")
 
     def next_done(self) -> tuple[Task, TaskResult | BaseException]:
         done, _ = wait(list(self._futures), return_when=FIRST_COMPLETED)
@@ -121,7 +132,13 @@ class LocalPool:
 
 
 class DaskCluster:
-    """Tasks sent to an existing dask.distributed scheduler; the base is scattered once."""
+    """Tasks sent to an existing dask.distributed scheduler; the base is scattered once.
+
+    The scheduler retries a task whose worker died on other workers and gives up with
+    ``KilledWorker`` only for a task that keeps killing them.
+    """
+
+    finds_culprit = True
 
     def __init__(self, base: dict[str, Any], address: str):
         from distributed import Client, as_completed
@@ -245,7 +262,6 @@ class _Driver:
     def __init__(self, plan: Plan, store: Store, session: int):
         self.plan, self.store, self.session = plan, store, session
         self.seq = 0
-        self.attempts: dict[tuple[int, int], int] = {}
 
     def handle(self, task: Task, res: TaskResult | BaseException, report: SessionReport) -> int:
         """Write one returned task to disk; returns the number of runs recorded."""
@@ -288,22 +304,26 @@ def execute_plan(plan: Plan, store: Store, executor, report: SessionReport, prog
     for point in plan.to_reduce:
         store.reduce_point(plan.point_keys[point], plan.sweep.spec.replications)
     queue: deque[Task] = deque(plan.tasks)
+    suspects: deque[Task] = deque()  # in flight when a worker died: rerun alone to find the culprit
     in_flight = 0
+    alone = False
     finished = 0
     try:
-        while queue or in_flight:
-            while queue and in_flight < executor.capacity:
-                executor.submit(queue.popleft())
-                in_flight += 1
+        while queue or suspects or in_flight:
+            if suspects:
+                if in_flight == 0:
+                    executor.submit(suspects.popleft())
+                    in_flight, alone = 1, True
+            else:
+                while queue and in_flight < executor.capacity:
+                    executor.submit(queue.popleft())
+                    in_flight += 1
             task, res = executor.next_done()
             in_flight -= 1
-            if isinstance(res, WorkerLost):
-                key = (task.point, task.reps[0])
-                self_attempts = driver.attempts.get(key, 0)
-                if self_attempts < RETRIES_AFTER_LOST_WORKER:
-                    driver.attempts[key] = self_attempts + 1
-                    queue.appendleft(task)
-                    continue
+            was_alone, alone = alone, False
+            if isinstance(res, WorkerLost) and not (was_alone or executor.finds_culprit):
+                suspects.append(task)
+                continue
             bad = driver.handle(task, res, report)
             progress.update(len(task.reps), bad)
             finished += 1

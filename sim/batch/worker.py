@@ -26,6 +26,8 @@ from sim.metrics.stats import FAN_QUANTILES
 MAX_ERROR_CHARS = 2000
 #: Commodity label of programme-level series (finance columns such as debt_usd).
 FINANCE_LABEL = "finance"
+#: Test hook: a worker process given this design point dies on the spot (never set it in use).
+KILL_ENV = "VAULTSIM_BATCH_TEST_KILL_POINT"
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,8 @@ def execute_task(base: dict[str, Any], task: Task) -> TaskResult:
     from sim.engine.simulate import simulate
     from sim.scenario.loader import validate_data
 
+    if os.environ.get(KILL_ENV) == str(task.point):
+        os._exit(70)
     data = copy.deepcopy(base)
     for path, value in task.overrides:
         set_path(data, path, value)
