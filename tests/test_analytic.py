@@ -168,3 +168,23 @@ def test_unmet_payment_is_recorded_default_not_crash():
     assert r.summary["finance.defaults"] >= 1
     assert (r.events.event == "default").sum() == r.summary["finance.defaults"]
     assert r.summary["finance.defaults_usd"] > 0
+
+
+def test_defaults_count_each_missed_dollar_once():
+    """A loan that is never serviced defaults on exactly its principal plus the interest accrued."""
+    B = 2e8
+    s = scenario(
+        run={"horizon_years": 2.5},
+        commodities={"ga": {"reference_price_usd_per_t": 1e7}},
+        suppliers={"s1": {"capacity_tpy": 1e5}},
+        reserve={"ga": {"target_t": 1e6, "buy": {"max_rate_tpy": 1e6}, "holding_cost_share_per_year": 0.0}},
+        financing={"facilities": {"L": {
+            "lender": "X", "commitment_usd": B, "drawdown": "at_close", "interest_rate": 0.08,
+            "tenor_years": 2, "payments_per_year": 4, "repayment": "level",
+        }}},
+    )
+    r = simulate(s, seed=1)
+    assert r.summary["finance.interest_paid_usd"] == 0.0 and r.summary["finance.principal_paid_usd"] == 0.0
+    accrued = r.finance.interest_accrued_usd.sum()
+    assert r.summary["finance.defaults"] == 8
+    assert r.summary["finance.defaults_usd"] == pytest.approx(B + accrued, rel=1e-9)

@@ -28,7 +28,7 @@ PINS = {
     "reserve.co.purchases_t": 1000.0000000000007,
     "finance.capex_usd": 299845108.7569077,
     "finance.defaults": 11,
-    "finance.defaults_usd": 104308111.69061802,
+    "finance.defaults_usd": 94461152.39187281,
 }
 
 

@@ -32,7 +32,8 @@ class FacilityState:
     drawn: float = 0.0
     accrued_interest: float = 0.0
     accrued_fee: float = 0.0
-    arrears: float = 0.0
+    arrears: float = 0.0  # unpaid interest and fees, due at the next payment date
+    principal_arrears: float = 0.0  # unpaid principal (part of balance), due at the next date
     t_last: float = 0.0
 
     def __post_init__(self) -> None:
@@ -169,29 +170,37 @@ class Finance:
                 return
             yield env.timeout(t - env.now)
             f.accrue(env.now)
+            # schedule principal on the performing balance; missed principal is carried as arrears
+            performing = f.balance - f.principal_arrears
             if k <= n_grace:
                 principal = 0.0
             elif spec.repayment == "level":
                 n_rem = n_total - k + 1
                 # expm1/log1p keep the annuity factor exact for tiny rates, where (1+i)^-n rounds to 1
                 denom = -math.expm1(-n_rem * math.log1p(i))
-                pmt = f.balance * i / denom if i > 0 and denom > 0 else f.balance / n_rem
-                principal = pmt - f.balance * i
+                pmt = performing * i / denom if i > 0 and denom > 0 else performing / n_rem
+                principal = pmt - performing * i
             elif spec.repayment == "linear":
-                principal = f.balance / (n_total - k + 1)
+                principal = performing / (n_total - k + 1)
             else:
-                principal = f.balance if k == n_total else 0.0
+                principal = performing if k == n_total else 0.0
             self._pay_service(env.now, f, principal)
 
     def _pay_service(self, now: float, f: FacilityState, principal: float) -> None:
+        """Pay fees, interest and principal due, oldest arrears included; record any shortfall."""
         fee = f.accrued_fee
         interest = f.accrued_interest
         f.accrued_fee = 0.0
         f.accrued_interest = 0.0
         self.ledger.book(now, "interest_accrued_usd", interest)
-        carried = f.arrears
-        due_items = [("fees_usd", fee), ("interest_usd", interest + carried), ("principal_usd", principal)]
+        carried = f.arrears + f.principal_arrears
+        due_items = (
+            ("fees_usd", fee),
+            ("interest_usd", interest + f.arrears),
+            ("principal_usd", principal + f.principal_arrears),
+        )
         f.arrears = 0.0
+        f.principal_arrears = 0.0
         unpaid = 0.0
         for line, due in due_items:
             paid = min(due, max(self.cash, 0.0))
@@ -201,10 +210,10 @@ class Finance:
                 if line == "principal_usd":
                     f.balance -= paid
             if line == "principal_usd":
-                unpaid += due - paid  # unpaid principal simply stays in the balance
+                f.principal_arrears = due - paid  # still in the balance, due again next date
             else:
                 f.arrears += due - paid
-                unpaid += due - paid
+            unpaid += due - paid
         if unpaid > 1e-6:
             # book only what newly went unpaid; carried arrears were booked when first missed
             self.ledger.book(now, "defaults_usd", max(0.0, unpaid - carried))
