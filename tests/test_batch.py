@@ -154,6 +154,18 @@ def test_bad_base_and_set_are_reported(tmp_path, scen):
 def test_wildcards_expand_over_scenario_entries(tmp_path, scen):
     sweep = load_sweep(write_sweep(tmp_path, GRID))
     assert sweep.design.lever_paths["reserve.*.release.trigger"] == ["reserve.ga.release.trigger"]
+    braces = load_sweep(write_sweep(tmp_path, """\
+        base: scenario.yaml
+        set: [suppliers.*.lead_time_days=12, shocks.*.enabled=false]
+        levers:
+          suppliers.{s1,s2}.capacity_tpy: [300, 400]
+    """, "braces.yaml"))
+    assert braces.design.lever_paths["suppliers.{s1,s2}.capacity_tpy"] == [
+        "suppliers.s1.capacity_tpy", "suppliers.s2.capacity_tpy"]
+    assert braces.scenario.suppliers["s2"].lead_time_days == 12 and not braces.scenario.shocks["ban"].enabled
+    assert braces.design.overrides(1) == [("suppliers.s1.capacity_tpy", 400), ("suppliers.s2.capacity_tpy", 400)]
+    p = write_sweep(tmp_path, "base: scenario.yaml\nlevers:\n  suppliers.{s1,s3}.capacity_tpy: [1]\n", "bad.yaml")
+    assert "unknown entry 's3'" in problems_of(p)[0].message
     assert sweep.design.n_points == 6
     assert "counterfactual.total.shortfall_t" in sweep.outcomes
     assert "finance.net_cost_npv_usd" in sweep.outcomes  # always kept for the cost-benefit plot

@@ -206,9 +206,11 @@ def plot_cost_benefit(sweep: ResolvedSweep, points: pd.DataFrame, path: Path) ->
         ax.scatter(c[front], b[front], s=90, facecolors="none", edgecolors="black", zorder=6)
         if len(front) <= 12:
             cols = param_columns(sweep)
-            for i in front:
+            for k, i in enumerate(front):
                 text = ", ".join(_label(points.at[i, cols[n]]) for n in sweep.design.levers) or f"point {i}"
-                ax.annotate(text, (c[i], b[i]), textcoords="offset points", xytext=(5, 5), fontsize=7)
+                # alternate sides so labels of neighbouring frontier points do not overlap
+                ax.annotate(text, (c[i], b[i]), textcoords="offset points", fontsize=7,
+                            xytext=(6, -12) if k % 2 else (6, 6))
     lim = [np.nanmin(np.r_[c, b, 0]), np.nanmax(np.r_[c, b, 0])]
     if np.all(np.isfinite(lim)):
         ax.plot(lim, lim, ls=":", color="grey", lw=0.8, label="benefit = cost")
@@ -299,6 +301,7 @@ def plot_fans(sweep: ResolvedSweep, series_path: Path, out: Path) -> list[Path]:
                             ax.plot(dates, q[2], color=color, lw=1.0, label=f"median, {label}")
                         else:
                             ax.plot(dates, q[2], color=color, lw=0.8, ls="--", label=f"median, {label}")
+                            ax.plot(dates, q[4], color=color, lw=0.6, ls=":", label=f"95%, {label}")
                     if r == 0:
                         title = "all points" if v is None else f"{name} = {_label(sweep.spec.levers[name][v])}"
                         ax.set_title(title, fontsize=8)

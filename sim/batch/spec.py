@@ -18,9 +18,11 @@ A sweep file is YAML::
     outcomes: [reserve.total.*, finance.net_cost_npv_usd]
     series: [shortfall_t, reserve_stock_t]
 
-Key paths may use ``*`` for "every entry here" (e.g. every reserve commodity); each
-expanded path is checked against the scenario with :func:`apply_overrides`, so an unknown
-key is reported with the closest valid one. Problems print as ``file:line: key: message``.
+Key paths (in ``set``, ``levers`` and ``uncertainties``) may use ``*`` for "every entry
+here" (e.g. every reserve commodity) and ``{a,b}`` for "entries a and b"; a lever or
+uncertainty then sets all of them to the same value. Each expanded path is checked
+against the scenario with :func:`apply_overrides`, so an unknown key is reported with the
+closest valid one. Problems print as ``file:line: key: message``.
 """
 
 from __future__ import annotations
@@ -211,11 +213,27 @@ def _validate_spec(data: dict[str, Any], origins: dict, source: str) -> SweepSpe
 # --------------------------------------------------------------------------- resolution
 
 
+def _split_path(path: str) -> list[str]:
+    """Split at dots outside braces: ``a.{b,c}.d`` -> ``['a', '{b,c}', 'd']``."""
+    parts, depth, cur = [], 0, ""
+    for ch in path:
+        depth += (ch == "{") - (ch == "}")
+        if ch == "." and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return parts + [cur]
+
+
 def expand_path(base: dict[str, Any], path: str) -> list[str]:
-    """Concrete key paths of ``path``; each ``*`` stands for every entry of that mapping."""
-    parts = path.split(".")
+    """Concrete key paths of ``path``.
+
+    A ``*`` part stands for every entry of that mapping in the scenario; ``{a,b}`` for
+    the entries ``a`` and ``b`` (checked later like any key).
+    """
     found: list[list[str]] = [[]]
-    for part in parts:
+    for part in _split_path(path):
         nxt = []
         for prefix in found:
             node: Any = base
@@ -223,6 +241,8 @@ def expand_path(base: dict[str, Any], path: str) -> list[str]:
                 node = node.get(k, {}) if isinstance(node, dict) else {}
             if part == "*":
                 nxt.extend(prefix + [str(k)] for k in (node if isinstance(node, dict) else {}))
+            elif part.startswith("{") and part.endswith("}"):
+                nxt.extend(prefix + [k.strip()] for k in part[1:-1].split(",") if k.strip())
             else:
                 nxt.append(prefix + [part])
         found = nxt
@@ -274,13 +294,18 @@ def _load_base(spec: SweepSpec, source: Path, origins: dict) -> tuple[Path, dict
     problems: list[Problem] = []
     for i, text in enumerate(spec.set_):
         src, line = _locate(origins, ("set", i), str(source))
+        path, sep, value = text.partition("=")
+        concrete = expand_path(data, path.strip()) if sep else [path]
+        if not concrete:
+            problems.append(Problem(src, line, f"set[{i}]", f"{path.strip()}: the wildcard matches no entry"))
+            continue
         try:
-            data = apply_overrides(data, [text])
+            data = apply_overrides(data, [f"{p}={value}" if sep else p for p in concrete])
         except ScenarioError as e:
             problems.extend(Problem(src, line, f"set[{i}]", f"{q.path}: {q.message}") for q in e.problems)
             continue
-        if "=" in text:
-            base_origins[tuple(text.split("=", 1)[0].strip().split("."))] = (src, line)
+        for p in concrete:
+            base_origins[tuple(p.split("."))] = (src, line)
     if problems:
         raise ScenarioError(problems)
     scenario = validate_data(data, base_origins, str(base_path))
