@@ -188,3 +188,43 @@ def test_defaults_count_each_missed_dollar_once():
     accrued = r.finance.interest_accrued_usd.sum()
     assert r.summary["finance.defaults"] == 8
     assert r.summary["finance.defaults_usd"] == pytest.approx(B + accrued, rel=1e-9)
+
+
+def test_growth_by_commodity_overrides_manufacturer_growth():
+    s = scenario(
+        run={"horizon_years": 2},
+        commodities={"co": {"reference_price_usd_per_t": 10.0, "loss_usd_per_t_short": 1.0}},
+        suppliers={"s2": {"commodity": "co", "country": "A", "capacity_tpy": 1e4}},
+        manufacturers={"m1": {"demand_tpy": {"ga": 365.0, "co": 365.0}, "growth_per_year": 0.0,
+                              "growth_by_commodity": {"co": 0.5}}},
+    )
+    ts = simulate(s, seed=1).timeseries.query("arm == 'reserve'")
+    last = ts[ts.day == 365]
+    assert last.loc[last.commodity == "ga", "demand_t"].item() == pytest.approx(1.0)
+    assert last.loc[last.commodity == "co", "demand_t"].item() == pytest.approx(1.5)
+
+
+def test_loss_multiplier_makes_release_allocation_matter():
+    """Two manufacturers short of the same tonnes; releasing to the high-loss member first
+    avoids more loss than releasing pro rata."""
+    base = dict(
+        manufacturers={
+            "m1": {"demand_tpy": {"ga": 365.0}, "member": True, "loss_multiplier": 3.0},
+            "m2": {"demand_tpy": {"ga": 365.0}, "member": False, "loss_multiplier": 1.0, "safety_stock_days": 0},
+        },
+        suppliers={"s1": {"capacity_tpy": 2 * 365.0}},
+        shocks={"ban": {"kind": "export_restriction", "country": "A", "commodities": ["ga"],
+                        "start": 50, "duration_days": 30, "severity": 1.0}},
+    )
+    out = {}
+    for alloc in ("members_first", "pro_rata"):
+        s = scenario(**base, reserve={"ga": {"initial_stock_t": 30.0, "target_t": 30.0,
+                                             "release": {"floor_share": 0.0, "allocation": alloc,
+                                                         "max_rate_tpy": 365.0}}})
+        out[alloc] = simulate(s, seed=1).summary
+    # 60 t short without reserve: 30 t at x3 and 30 t at x1 loss
+    assert out["pro_rata"]["counterfactual.ga.loss_usd"] == pytest.approx((30 * 3 + 30) * 1e4)
+    assert out["pro_rata"]["reserve.ga.shortfall_t"] == pytest.approx(30.0)
+    assert out["members_first"]["reserve.ga.shortfall_t"] == pytest.approx(30.0)
+    assert out["members_first"]["reserve.ga.loss_usd"] == pytest.approx(30 * 1e4)
+    assert out["pro_rata"]["reserve.ga.loss_usd"] == pytest.approx((15 * 3 + 15) * 1e4)

@@ -179,3 +179,27 @@ def test_origin_mix_must_sum_to_one(tmp_path):
     d["suppliers"]["s1"]["origin_mix"] = {"A": 0.5, "B": 0.2}
     (pr,) = problems(write(tmp_path, d))
     assert pr.path == "suppliers.s1.origin_mix" and "sum to 1" in pr.message
+
+
+def test_extends_accumulates_assumptions_and_locates_them(tmp_path):
+    d = base_dict()
+    d["meta"]["assumptions"] = [{"key": "suppliers.s1.capacity_tpy", "reason": "base"}]
+    write(tmp_path, d, "base.yaml")
+    v = write(tmp_path, textwrap.dedent("""\
+        extends: base.yaml
+        meta:
+          assumptions:
+            - {key: run.seed, reason: variant}
+        """), "v.yaml")
+    s = load_scenario(v)
+    assert [a.reason for a in s.meta.assumptions] == ["base", "variant"]
+    bad = write(tmp_path, "extends: base.yaml\nmeta:\n  assumptions:\n    - {key: run.seed}\n", "bad.yaml")
+    (pr,) = problems(bad)
+    assert pr.path == "meta.assumptions.1.reason" and pr.source == str(bad) and pr.line == 4
+
+
+def test_growth_by_commodity_must_name_own_commodity(tmp_path):
+    d = base_dict()
+    d["manufacturers"]["m1"]["growth_by_commodity"] = {"co": 0.1}
+    (pr,) = problems(write(tmp_path, d))
+    assert pr.path == "manufacturers.m1.growth_by_commodity.co" and "unknown commodity" in pr.message

@@ -75,7 +75,8 @@ def make_plan(sweep: ResolvedSweep, store: Store, workers: int, resume: bool = F
     """Run keys and tasks of a sweep; with ``resume``, only what is not on disk yet.
 
     A run counts as done when its key is on disk with a final status (``ok`` or
-    ``failed``; only ``ok`` with ``retry_failed``) and, when series are kept, its series
+    ``failed``; only ``ok`` with ``retry_failed``) in a part holding every outcome now
+    asked for (parts keep only the outcomes of their sweep) and, when series are kept, its series
     are on disk too (in the point's quantiles, or in a block of a split point). A point
     whose quantiles exist but some of whose runs must run again is run whole, because
     its quantiles need every replication.
@@ -86,7 +87,7 @@ def make_plan(sweep: ResolvedSweep, store: Store, workers: int, resume: bool = F
     base_hash = sweep.base_hash
     series = tuple(sweep.series)
     accept = ("ok",) if retry_failed else FINAL
-    statuses = store.statuses() if resume else {}
+    statuses = store.statuses(sweep.outcomes) if resume else {}
     point_files = {p.stem for p in store.points_dir.glob("*.parquet")} if resume and series else set()
     block_reps: dict[str, set[int]] = {}
     if resume and series:
@@ -133,6 +134,6 @@ def make_plan(sweep: ResolvedSweep, store: Store, workers: int, resume: bool = F
         for i in range(0, len(needed), block):
             reps = tuple(needed[i:i + block])
             tasks.append(Task(point, reps, tuple(keys[r] for r in reps), overrides, sweep.seed,
-                              series, spec.series_step_days, whole))
+                              series, spec.series_step_days, whole, tuple(sweep.outcomes)))
     return Plan(sweep, tasks, point_keys, run_keys, sweep.design.n_points * R, skipped, duplicates, pending,
                 to_reduce, block)

@@ -83,10 +83,18 @@ class Store:
         _atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
         return path
 
-    def statuses(self) -> dict[str, str]:
-        """Run key -> status of every run on disk (latest part wins)."""
+    def statuses(self, outcomes: list[str] | None = None) -> dict[str, str]:
+        """Run key -> status of every run on disk (latest part wins).
+
+        Args:
+            outcomes: when given, parts lacking any of these KPI columns are ignored, so
+                their runs count as not done (a sweep asked for new outcomes).
+        """
         out: dict[str, str] = {}
+        wanted = set(outcomes or ())
         for part in self.parts():
+            if wanted and not wanted <= set(pq.read_schema(part).names):
+                continue
             t = pq.read_table(part, columns=["run_key", "status"])
             out.update(zip(t.column("run_key").to_pylist(), t.column("status").to_pylist()))
         return out

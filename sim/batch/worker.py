@@ -43,6 +43,7 @@ class Task:
         series: time-series columns to keep.
         step_days: days averaged into one series value.
         whole_point: ``reps`` are all of the point's replications: reduce to quantiles here.
+        outcomes: KPI keys kept in the rows (all of them when empty).
     """
 
     point: int
@@ -53,6 +54,7 @@ class Task:
     series: tuple[str, ...] = ()
     step_days: int = 1
     whole_point: bool = True
+    outcomes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -169,8 +171,12 @@ def _error_text(exc: BaseException) -> str:
 
 
 def _row(task: Task, i: int, status: str, error: str = "", runtime: float = 0.0) -> dict[str, Any]:
-    return {"run_key": task.keys[i], "replication": task.reps[i], "status": status, "error": error,
-            "runtime_s": runtime, "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    # outcome columns are present (empty) even for failures: a part's columns say which
+    # outcomes its runs answer, which --resume checks
+    row: dict[str, Any] = {"run_key": task.keys[i], "replication": task.reps[i], "status": status, "error": error,
+                           "runtime_s": runtime, "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    row.update(dict.fromkeys(task.outcomes, float("nan")))
+    return row
 
 
 def failed_rows(task: Task, status: str, error: str) -> list[dict[str, Any]]:
@@ -211,7 +217,10 @@ def execute_task(base: dict[str, Any], task: Task) -> TaskResult:
             rows.append(_row(task, i, "failed", _error_text(exc), time.perf_counter() - t0))
             continue
         row = _row(task, i, "ok", "", time.perf_counter() - t0)
-        row.update(result.summary)
+        if task.outcomes:
+            row.update((k, result.summary.get(k)) for k in task.outcomes)
+        else:
+            row.update(result.summary)
         rows.append(row)
         if task.series:
             vectors.append(vec)

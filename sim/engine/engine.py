@@ -39,6 +39,7 @@ SERIES = (
     "reserve_releases_t",
     "manufacturer_stock_t",
     "in_transit_t",
+    "loss_usd",
 )
 _TINY = 1e-12
 #: Storage is billed monthly, like warehouse rent.
@@ -306,6 +307,7 @@ class Engine:
         delivered = cons.sum(-1)
         r["delivered_t"][t] = delivered
         r["shortfall_t"][t] = d_tot - delivered
+        r["loss_usd"][t] = ((d - cons) @ w.loss_mult) * w.loss_per_t
         r["price_usd_per_t"][t] = self.price
         r["reserve_stock_t"][t] = self.rstock
         r["reserve_target_t"][t, 0] = self.target

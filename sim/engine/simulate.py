@@ -93,9 +93,7 @@ def _timeseries(eng: Engine, dates: pd.DatetimeIndex) -> pd.DataFrame:
         for name in SERIES:
             cols[name] = eng.rec[name][:, a, :].reshape(-1)
         frames.append(pd.DataFrame(cols))
-    df = pd.concat(frames, ignore_index=True)
-    df["loss_usd"] = df["shortfall_t"].to_numpy() * np.tile(w.loss_per_t, 2 * H)
-    return df
+    return pd.concat(frames, ignore_index=True)
 
 
 def _finance(eng: Engine, dates: pd.DatetimeIndex) -> pd.DataFrame:

@@ -41,7 +41,7 @@ def _arm_kpis(rec: dict[str, np.ndarray], w: World, a: int, disc: np.ndarray) ->
     short = rec["shortfall_t"][:, a, :]
     price_ratio = rec["price_usd_per_t"][:, a, :] / w.ref_price
     stock = rec["reserve_stock_t"][:, a, :]
-    loss = short * w.loss_per_t
+    loss = rec["loss_usd"][:, a, :]
     end_daily = np.maximum(w.expected[-1].sum(-1), 1e-300)
     for c in range(C):
         k = f"{ARMS[a]}.{w.commodity_ids[c]}."

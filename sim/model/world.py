@@ -46,6 +46,7 @@ class World:
     safety_days: np.ndarray  # [M]
     priority_classes: np.ndarray  # [K, M] 0/1 masks, first served first
     member: np.ndarray  # [M] bool
+    loss_mult: np.ndarray  # [M] multiplier of loss per tonne short
     pipeline_days: np.ndarray  # [C] capacity-weighted lead time
     # reserve, per arm and commodity [A, C]
     has_reserve: np.ndarray  # [C] bool
@@ -135,16 +136,18 @@ def build_world(s: Scenario, streams: Streams) -> World:
     demand = np.zeros((H, C, M))
     for m, mid in enumerate(mids):
         man = s.manufacturers[mid]
-        growth = (1.0 + man.growth_per_year) ** years
-        own = [(cidx[c], q / 365.0) for c, q in man.demand_tpy.items()]
+        own = [(cidx[c], q / 365.0, man.growth_by_commodity.get(c, man.growth_per_year))
+               for c, q in man.demand_tpy.items()]
         noise = lognormal_noise(streams.stream(f"manufacturer:{mid}"), man.demand_cv, (H, max(len(own), 1)))
-        for k, (c, q) in enumerate(own):
+        for k, (c, q, g) in enumerate(own):
+            growth = (1.0 + g) ** years
             expected[:, c, m] = q * growth
             demand[:, c, m] = q * growth * noise[:, k]
     safety = np.array([s.manufacturers[m].safety_stock_days for m in mids], dtype=float)
     prios = np.array([s.manufacturers[m].priority for m in mids])
     classes = np.array([prios == p for p in sorted(set(prios.tolist()))], dtype=float).reshape(-1, M)
     member = np.array([s.manufacturers[m].member for m in mids], dtype=bool)
+    loss_mult = np.array([s.manufacturers[m].loss_multiplier for m in mids], dtype=float)
 
     base_cap = np.zeros(C)
     lead_w = np.zeros(C)
@@ -225,6 +228,7 @@ def build_world(s: Scenario, streams: Streams) -> World:
         safety_days=safety,
         priority_classes=classes,
         member=member,
+        loss_mult=loss_mult,
         pipeline_days=pipeline_days,
         has_reserve=has,
         r_initial=r_init,

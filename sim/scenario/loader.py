@@ -136,8 +136,20 @@ def _read_with_extends(file: Path, chain: tuple[Path, ...] = ()) -> _Doc:
         raise ScenarioError([Problem(src, line, "extends", f"file not found: {parent_path}")])
     base = _read_with_extends(parent_path, chain + (file,))
     merged = _deep_merge(base.data, doc.data)
+    own = {p: o for p, o in doc.origins.items() if p != ("extends",)}
+    # a variant's assumptions add to its parent's (provenance accumulates along the chain)
+    key = ("meta", "assumptions")
+    inherited = base.data.get("meta", {}).get("assumptions")
+    added = doc.data.get("meta", {}).get("assumptions")
+    if isinstance(inherited, list) and isinstance(added, list):
+        merged["meta"]["assumptions"] = copy.deepcopy(inherited) + copy.deepcopy(added)
+        shift = len(inherited)
+        own = {
+            (p[:2] + (p[2] + shift,) + p[3:] if len(p) > 2 and p[:2] == key and isinstance(p[2], int) else p): o
+            for p, o in own.items()
+        }
     origins = dict(base.origins)
-    origins.update({p: o for p, o in doc.origins.items() if p != ("extends",)})
+    origins.update(own)
     return _Doc(merged, origins)
 
 

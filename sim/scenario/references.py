@@ -55,6 +55,10 @@ def check_references(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
         for c in m.demand_tpy:
             if c not in s.commodities:
                 out.append((("manufacturers", mid, "demand_tpy", c), _missing("commodity", c, commodities)))
+        for c in m.growth_by_commodity:
+            if c not in m.demand_tpy:
+                out.append((("manufacturers", mid, "growth_by_commodity", c),
+                            _missing("commodity in this manufacturer's demand_tpy", c, list(m.demand_tpy))))
     for c in s.reserve:
         if c not in s.commodities:
             out.append((("reserve", c), _missing("commodity", c, commodities)))

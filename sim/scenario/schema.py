@@ -213,10 +213,28 @@ class Manufacturer(Strict):
     sector: str = Field("", description="Sector label, e.g. 'automotive'.")
     demand_tpy: dict[str, float] = Field(description="Commodity id -> demand in t/yr at day 0.")
     growth_per_year: float = Field(0.0, gt=-1, description="Demand growth, share per year (compound).")
+    growth_by_commodity: dict[str, float] = Field(
+        default_factory=dict,
+        description="Commodity id -> demand growth per year, overriding growth_per_year for that commodity.",
+    )
+    loss_multiplier: float = Field(
+        1.0,
+        ge=0,
+        description="Scales each commodity's loss_usd_per_t_short for this manufacturer (e.g. 2 for a "
+        "sector whose output per tonne is worth twice the average), so who gets released material matters.",
+    )
     demand_cv: float = Field(0.0, ge=0, le=1, description="Daily demand noise, coefficient of variation.")
     safety_stock_days: float = Field(30.0, ge=0, description="Own stock held, days of own demand.")
     priority: int = Field(1, ge=1, description="Priority class; 1 is served first when supply is short.")
     member: bool = Field(False, description="Member of the reserve (served first by releases).")
+
+    @field_validator("growth_by_commodity")
+    @classmethod
+    def _growth(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: x for k, x in v.items() if x <= -1}
+        if bad:
+            raise ValueError(f"growth must be > -1, got {bad}")
+        return v
 
     @field_validator("demand_tpy")
     @classmethod
