@@ -335,6 +335,19 @@ def test_deleted_parts_are_rerun_on_resume(tmp_path, scen):
     pd.testing.assert_frame_equal(kpis(out), before)
 
 
+def test_resume_with_new_outcomes_reruns_the_runs(tmp_path, scen):
+    p = write_sweep(tmp_path, GRID)
+    out = tmp_path / "out"
+    run(p, out)
+    more = write_sweep(tmp_path, GRID.replace("finance.peak_debt_usd]", "finance.peak_debt_usd, reserve.ga.*]"),
+                       "more.yaml")
+    report, _ = run(more, out, resume=True)
+    assert report.executed_runs == 18
+    assert kpis(out)["reserve.ga.purchases_t"].notna().all()
+    report, _ = run(p, out, resume=True)  # the latest parts answer the old outcomes too
+    assert report.executed_runs == 0
+
+
 def test_failing_design_point_is_recorded_and_others_finish(tmp_path, scen, capsys):
     p = write_sweep(tmp_path, """\
         base: scenario.yaml

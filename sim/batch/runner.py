@@ -332,6 +332,9 @@ def execute_plan(plan: Plan, store: Store, executor, report: SessionReport, prog
     except (KeyboardInterrupt, StopRequested):
         report.interrupted = True
         executor.close(cancel=True)
+    except BaseException:
+        executor.close(cancel=True)
+        raise
     else:
         executor.close()
 
@@ -375,16 +378,14 @@ def run_sweep(
     store.create()
     write_resolved(sweep, out)
     n = workers or default_workers()
-    plan = make_plan(sweep, store, 1 if scheduler is None and n <= 1 else n, resume=resume,
-                     retry_failed=retry_failed)
+    executor = make_executor(sweep.base, n, scheduler)
+    plan = make_plan(sweep, store, max(1, executor.capacity // 2), resume=resume, retry_failed=retry_failed)
     report = SessionReport(plan.total_runs, plan.skipped_runs, plan.duplicate_runs, session=store.next_session(),
                            runs_per_task=plan.runs_per_task)
     bar = Progress(plan.total_runs, plan.skipped_runs + plan.duplicate_runs, stream=stream, enabled=progress)
+    report.executor = executor.label
     try:
-        if plan.tasks or plan.to_reduce:
-            executor = make_executor(sweep.base, n, scheduler)
-            report.executor = executor.label
-            execute_plan(plan, store, executor, report, bar, stop_after)
+        execute_plan(plan, store, executor, report, bar, stop_after)
     finally:
         bar.close()
     summary = None if report.interrupted else finalize(plan, store, out, plots=plots)

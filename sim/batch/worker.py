@@ -131,11 +131,12 @@ def _block_mean(x: np.ndarray, step: int) -> np.ndarray:
 def series_vector(result: Any, names: tuple[str, ...], step: int, start_date: str) -> tuple[np.ndarray, SeriesLayout]:
     """One run's chosen series as a float32 vector and its layout."""
     ts, fin = result.timeseries, result.finance
-    arms = [str(a) for a in ts["arm"].cat.categories]
-    comms = [str(c) for c in ts["commodity"].cat.categories]
+    arm, com = pd.Categorical(ts["arm"]), pd.Categorical(ts["commodity"])
+    arms = [str(a) for a in arm.categories]
+    comms = [str(c) for c in com.categories]
     A, C = len(arms), len(comms)
     H = int(ts["day"].max()) + 1 if len(ts) else 0
-    idx = (ts["arm"].cat.codes.to_numpy(np.int64) * C + ts["commodity"].cat.codes.to_numpy(np.int64)) * H
+    idx = (arm.codes.astype(np.int64) * C + com.codes.astype(np.int64)) * H
     idx += ts["day"].to_numpy(np.int64)
     n_steps = -(-H // step)
     layout = SeriesLayout(start_date, step, n_steps)
