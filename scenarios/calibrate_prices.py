@@ -102,7 +102,7 @@ UNOBSERVED = (
 
 
 def within(model: float, observed: float, factor: float = RISE_FACTOR) -> bool:
-    """Is the model's rise (ratio - 1) within ``factor`` of the observed rise?"""
+    """True when the model's rise (ratio - 1) is within ``factor`` of the observed rise."""
     rise_m, rise_o = model - 1.0, observed - 1.0
     return rise_m > 0 and rise_o / factor <= rise_m <= rise_o * factor
 

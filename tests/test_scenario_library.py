@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import importlib.util
 import re
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -25,6 +27,8 @@ SCENARIOS = ROOT / "scenarios"
 BASELINE = SCENARIOS / "project_vault.yaml"
 SHORT_HORIZON_YEARS = 1.5
 LONGEST_REPLAY_YEARS = 3.5
+#: Battery materials whose demand grows faster than 2%/yr in the baseline.
+BATTERY_MATERIALS = ("lithium", "graphite", "nickel", "cobalt")
 
 # --- MCS26 (FACTS.md) ---------------------------------------------------------------
 #: US apparent consumption 2025, t/yr. Nickel is the primary 90,000 t of the 220,000 t.
@@ -78,8 +82,15 @@ OTHERS = [p for p in FILES if not is_replay(p)]
 # ==================================================================== provenance checker
 
 
-def _raw(path: Path) -> dict:
+@cache
+def _raw_cached(path: Path, mtime_ns: int) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def _raw(path: Path) -> dict:
+    """The file's own YAML mapping, before extends (cached; do not mutate)."""
+    path = Path(path).resolve()
+    return _raw_cached(path, path.stat().st_mtime_ns)
 
 
 def extends_chain(path: Path) -> list[Path]:
@@ -178,6 +189,8 @@ def provenance_problems(path: Path) -> list[str]:
        parent keys, or directly above one of those lines names a source key.
     4. Source keys cited in comments, descriptions and reasons with a year suffix (MCS26)
        are defined, and every source key this file defines is cited somewhere in the chain.
+    5. The resolved ``meta.assumptions`` are those of the whole ``extends`` chain, base first
+       (a variant adds to its parent's list).
     """
     problems = []
     chain = extends_chain(path)
@@ -213,6 +226,9 @@ def provenance_problems(path: Path) -> list[str]:
     for cited in set(CITED_KEY.findall(path.read_text(encoding="utf-8"))):
         if cited not in sources:
             problems.append(f"cites {cited!r}, which is not in meta.sources")
+    chained = [a["key"] for f in chain for a in (_raw(f).get("meta") or {}).get("assumptions") or []]
+    if [a["key"] for a in resolved.get("meta", {}).get("assumptions") or []] != chained:
+        problems.append("resolved meta.assumptions are not the extends chain's, base first")
     return problems
 
 
@@ -380,6 +396,87 @@ def test_baseline_default_run_is_fast_and_its_shocks_cost_something():
     assert r.summary["finance.drawn_usd"] <= 10e9 + 1
 
 
+# ==================================================================== demand growth
+
+
+def _bloc_paths(s: Scenario, years: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Expected bloc demand and supplier capacity (t/yr) of each commodity at ``years``."""
+    demand = {c: np.zeros_like(years) for c in s.commodities}
+    cap = {c: np.zeros_like(years) for c in s.commodities}
+    for m in s.manufacturers.values():
+        for c, q in m.demand_tpy.items():
+            demand[c] += q * (1.0 + m.growth_by_commodity.get(c, m.growth_per_year)) ** years
+    for sup in s.suppliers.values():
+        cap[sup.commodity] += sup.capacity_tpy * (1.0 + sup.capacity_growth_per_year) ** years
+    return demand, cap
+
+
+def test_battery_demand_grows_faster_and_capacity_keeps_the_spare_margin():
+    """Capacity stays >= 1.15 x bloc demand for 15 years, and battery materials grow faster than 2%/yr."""
+    s = load_scenario(BASELINE)
+    years = np.linspace(0.0, s.run.horizon_years, 61)
+    demand, cap = _bloc_paths(s, years)
+    for c in s.commodities:
+        ratio = cap[c] / demand[c]
+        assert ratio.min() >= 1.15 - 1e-3, f"{c}: spare margin falls to {ratio.min() - 1:.1%}"
+        assert ratio[-1] <= 1.16, f"{c}: capacity outgrows demand ({ratio[-1]:.3f} x by year 15)"
+        growth = (demand[c][-1] / demand[c][0]) ** (1.0 / years[-1]) - 1.0
+        if c in BATTERY_MATERIALS:
+            assert growth > 0.0225, f"{c}: battery demand grows only {growth:.2%}/yr"
+        else:
+            assert growth == pytest.approx(0.02), c
+
+
+def test_baseline_without_shocks_has_no_chronic_shortage_over_15_years():
+    data = load_resolved_dict(BASELINE)
+    data["shocks"] = {}
+    s = validate_data(data)
+    assert s.run.horizon_years == 15
+    r = simulate(s, seed=11)
+    for c in s.commodities:
+        demand = r.summary[f"counterfactual.{c}.demand_t"]
+        for arm in ("reserve", "counterfactual"):
+            assert r.summary[f"{arm}.{c}.shortfall_t"] <= 1e-9 * demand, (arm, c)
+            assert r.summary[f"{arm}.{c}.peak_price_ratio"] < 1.001, (arm, c)
+
+
+# ==================================================================== loss per tonne by sector
+
+
+def test_loss_multipliers_keep_the_bloc_loss_comparable():
+    """Sector multipliers move loss between buyers; the bloc's demand-weighted mean stays near 1."""
+    s = load_scenario(BASELINE)
+    mults = {mid: m.loss_multiplier for mid, m in s.manufacturers.items()}
+    assert len(set(mults.values())) > 1
+    for c in s.commodities:
+        dem = {mid: m.demand_tpy.get(c, 0.0) for mid, m in s.manufacturers.items()}
+        mean = sum(dem[mid] * mults[mid] for mid in dem) / sum(dem.values())
+        assert 0.8 <= mean <= 1.5, f"{c}: demand-weighted loss multiplier {mean:.2f}"
+    members = [m.loss_multiplier for m in s.manufacturers.values() if m.member]
+    others = [m.loss_multiplier for m in s.manufacturers.values() if not m.member]
+    assert min(members) > max(others), "member sectors are the higher-value users"
+
+
+def test_release_allocation_matters_through_loss_multipliers():
+    """The antimony replay runs the stock down. Members only: more tonnes short (non-members unserved)
+    but less loss, because the stock goes to higher-value users; with uniform multipliers it loses more.
+    Members first and pro rata differ only on days when releases are rationed."""
+    path = SCENARIOS / "replays" / "china_antimony_2024.yaml"
+
+    def run(allocation: str, uniform: bool = False) -> dict:
+        s = load_scenario(path, [f"reserve.antimony.release.allocation={allocation}"])
+        if uniform:
+            for m in s.manufacturers.values():
+                m.loss_multiplier = 1.0
+        return simulate(s, seed=1).summary
+
+    first, pro_rata, only = run("members_first"), run("pro_rata"), run("members_only")
+    key_t, key_usd = "reserve.antimony.shortfall_t", "reserve.antimony.loss_usd"
+    assert only[key_t] > first[key_t]
+    assert only[key_usd] < first[key_usd] <= pro_rata[key_usd] + 1.0
+    assert run("members_only", uniform=True)[key_usd] > run("members_first", uniform=True)[key_usd]
+
+
 # ==================================================================== every scenario runs
 
 
@@ -436,6 +533,62 @@ def test_replay_hits_the_shocked_commodity_only(path):
                 assert S[f"reserve.{c}.shortfall_t"] < short, f"{c}: the full reserve should avoid some shortfall"
         else:
             assert short == 0.0 and peak < 1.005, f"{c}: not shocked, yet short {short:.3g} t, peak {peak:.3f}"
+
+
+# ==================================================================== price calibration
+
+
+def _calibration():
+    """scenarios/calibrate_prices.py: the observed moves and the tolerance (one source of truth)."""
+    spec = importlib.util.spec_from_file_location("scenarios_calibrate_prices", SCENARIOS / "calibrate_prices.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+CAL = _calibration()
+
+
+@pytest.mark.parametrize("target", CAL.PEAKS, ids=lambda t: f"{t.replay}:{t.commodity}")
+def test_replay_reproduces_the_observed_price_move(target):
+    """Counterfactual peak price ratio: rise within a factor CAL.RISE_FACTOR of the observed rise."""
+    s, r = replay_run(SCENARIOS / "replays" / f"{target.replay}.yaml")
+    assert CAL.SEED == 1  # replay_run's seed
+    peak = r.summary[f"counterfactual.{target.commodity}.peak_price_ratio"]
+    assert CAL.within(peak, target.observed), (
+        f"{target.commodity}: model peak {peak:.2f}x vs observed {target.observed:.2f}x ({target.what})"
+    )
+    assert peak < 0.9 * s.commodities[target.commodity].price_cap_ratio, "the cap should not bind"
+
+
+@pytest.mark.parametrize("speed", [x for x in CAL.SPEEDS if x.tested], ids=lambda x: f"{x.replay}:{x.commodity}")
+def test_replay_price_moves_at_the_observed_speed(speed):
+    s, r = replay_run(SCENARIOS / "replays" / f"{speed.replay}.yaml")
+    ts = r.timeseries
+    price = ts[(ts.arm == "counterfactual") & (ts.commodity == speed.commodity)].set_index("day").price_usd_per_t
+    ratio = price.loc[s.day_of(s.shocks[speed.shock].start) + speed.days] / s.commodities[
+        speed.commodity].reference_price_usd_per_t
+    assert CAL.within(ratio, speed.observed), f"{speed.what}: model {ratio:.2f}x after {speed.days} days"
+
+
+def test_every_shocked_replay_commodity_has_an_observed_move_or_says_why_not():
+    listed = {(t.replay, t.commodity) for t in CAL.PEAKS} | set(CAL.UNOBSERVED)
+    for path in REPLAYS:
+        s, _ = replay_run(path)
+        for c in _shocked(s):
+            assert (path.stem, c) in listed, f"{rel(path)}: {c} is shocked; add it to PEAKS or UNOBSERVED"
+
+
+def test_fitted_elasticities_name_their_replay_and_observation():
+    """Each fitted price_elasticity has its own baseline assumption naming the replay it was fitted to."""
+    reasons = {a["key"]: a["reason"] for a in _raw(BASELINE)["meta"]["assumptions"]}
+    s = load_scenario(BASELINE)
+    for t in CAL.PEAKS:
+        reason = reasons.get(f"commodities.{t.commodity}.price_elasticity", "")
+        assert f"replays/{t.replay}.yaml" in reason, t.commodity
+    for c in s.commodities:
+        assert f"commodities.{c}.price_elasticity" in reasons, f"{c}: say where its elasticity comes from"
 
 
 def test_replay_base_is_quiet_and_full():
