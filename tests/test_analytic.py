@@ -228,3 +228,16 @@ def test_loss_multiplier_makes_release_allocation_matter():
     assert out["members_first"]["reserve.ga.shortfall_t"] == pytest.approx(30.0)
     assert out["members_first"]["reserve.ga.loss_usd"] == pytest.approx(30 * 1e4)
     assert out["pro_rata"]["reserve.ga.loss_usd"] == pytest.approx((15 * 3 + 15) * 1e4)
+
+
+def test_price_trigger_also_releases_on_shortfall():
+    """An early (price) trigger whose price threshold is never reached still covers a shortfall."""
+    s = scenario(
+        shocks={"ban": {"kind": "export_restriction", "country": "A", "commodities": ["ga"],
+                        "start": 50, "duration_days": 20, "severity": 1.0}},
+        reserve={"ga": {"initial_stock_t": 100.0, "target_t": 100.0,
+                        "release": {"trigger": "price", "trigger_price_ratio": 1e6, "floor_share": 0.0}}},
+    )
+    r = simulate(s, seed=1).summary
+    assert r["counterfactual.ga.shortfall_t"] == pytest.approx(20.0)
+    assert r["reserve.ga.shortfall_t"] == pytest.approx(0.0, abs=1e-9)

@@ -17,18 +17,18 @@ PINNED = Path(__file__).parent / "data" / "pinned.yaml"
 # Seed 11 of tests/data/pinned.yaml. A change here means the model's arithmetic changed:
 # update the pins only on purpose, and say why in the commit message.
 PINS = {
-    "reserve.total.shortfall_t": 0.23146889107701663,
+    "reserve.total.shortfall_t": 0.14331090126326765,
     "counterfactual.total.shortfall_t": 19.795805696906204,
     "reserve.ga.peak_price_ratio": 9.456611283495885,
     "counterfactual.co.loss_usd": 7496998.487559895,
-    "finance.interest_paid_usd": 4822947.5643757265,
-    "finance.net_cost_npv_usd": 290630194.6124405,
-    "finance.member_fees_usd": 6237009.034015583,
-    "reserve.ga.releases_t": 1.6775052033155669,
+    "finance.interest_paid_usd": 4819119.18886577,
+    "finance.net_cost_npv_usd": 290643138.0887686,
+    "finance.member_fees_usd": 6234913.663573364,
+    "reserve.ga.releases_t": 1.8418887649594045,
     "reserve.co.purchases_t": 1000.0000000000007,
     "finance.capex_usd": 299845108.7569077,
     "finance.defaults": 11,
-    "finance.defaults_usd": 94461152.39187281,
+    "finance.defaults_usd": 94429043.3167529,
 }
 
 

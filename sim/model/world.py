@@ -89,7 +89,8 @@ class World:
         self.inv_elasticity = 1.0 / self.elasticity
         self.r_buy_ceiling_usd = self.r_buy_ceiling * self.ref_price
         self.r_trigger_price_usd = self.r_trigger_price * self.ref_price
-        self.r_is_shortfall = self.has_reserve & (self.r_trigger == 0)
+        # every policy releases against an actual shortfall; 'price' and 'cover' also release earlier
+        self.r_is_shortfall = self.has_reserve.copy()
         self.r_is_price = self.has_reserve & (self.r_trigger == 1)
         self.r_is_cover = self.has_reserve & (self.r_trigger == 2)
         self.any_price_trigger = bool(self.r_is_price.any())

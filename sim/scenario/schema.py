@@ -266,7 +266,7 @@ class ReleasePolicy(Strict):
     trigger: Literal["shortfall", "price", "cover"] = Field(
         "shortfall",
         description="'shortfall': release only to cover consumption manufacturers cannot meet "
-        "(late); 'price': when price >= trigger_price_ratio x reference; 'cover': when "
+        "(late); 'price': also when price >= trigger_price_ratio x reference; 'cover': also when "
         "manufacturers' stock falls below trigger_cover_days (early). Early triggers also "
         "refill manufacturers' safety stock.",
     )
