@@ -274,6 +274,7 @@ def plot_fans(sweep: ResolvedSweep, series_path: Path, out: Path) -> list[Path]:
             if len(vals) > MAX_FAN_COLUMNS:
                 vals = sorted(set(np.linspace(0, len(vals) - 1, MAX_FAN_COLUMNS).round().astype(int).tolist()))
         for var in sweep.series:
+            scale, unit = _scale(var)
             coms = list(dict.fromkeys(k[3] for k in sums if k[0] == lev and k[2] == var))
             # commodities whose series is zero everywhere (e.g. never short) only take space
             quiet = [c for c in coms if all(np.nan_to_num(sums[k]).max() == 0 == np.nan_to_num(sums[k]).min()
@@ -292,7 +293,7 @@ def plot_fans(sweep: ResolvedSweep, series_path: Path, out: Path) -> list[Path]:
                         if key not in sums:
                             continue
                         with np.errstate(invalid="ignore", divide="ignore"):
-                            q = sums[key] / counts[key]
+                            q = sums[key] / counts[key] * scale
                         dates = start + (np.arange(q.shape[1]) * step).astype("timedelta64[D]")
                         color, label = ARM_STYLE[arm]
                         if arm == "reserve":
@@ -306,7 +307,7 @@ def plot_fans(sweep: ResolvedSweep, series_path: Path, out: Path) -> list[Path]:
                         title = "all points" if v is None else f"{name} = {_label(sweep.spec.levers[name][v])}"
                         ax.set_title(title, fontsize=8)
                     if cidx == 0:
-                        ax.set_ylabel(f"{com}\n{var}", fontsize=8)
+                        ax.set_ylabel(f"{com}\n{var}" + (f", {unit}" if unit else ""), fontsize=8)
                     ax.grid(alpha=0.3)
                     ax.tick_params(labelsize=7)
             locator = mdates.AutoDateLocator(minticks=2, maxticks=4)
