@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,7 +39,7 @@ from sim.batch.spec import ResolvedSweep
 from sim.batch.store import Store, _atomic, write_table_stream
 from sim.batch.worker import quantile_column
 from sim.metrics.stats import FAN_QUANTILES
-from sim.report.results import write_atomic
+from sim.report.results import json_safe, write_atomic
 
 #: Failed runs quoted in the summary.
 ERRORS_QUOTED = 5
@@ -296,15 +295,6 @@ def finalize(plan: Plan, store: Store, out: Path, plots: bool = True) -> Summary
     doc = {"sweep": sweep.name, "version": __version__, "written": dt.datetime.now().isoformat(timespec="seconds"),
            "seed": sweep.seed, "sampler": sweep.spec.sampler, "replications": sweep.spec.replications,
            "design_points": sweep.design.n_points, **asdict(summary)}
-    write_atomic(out / "summary.json", json.dumps(_finite(doc), indent=2))
+    write_atomic(out / "summary.json", json.dumps(json_safe(doc), indent=2))
     return summary
 
-
-def _finite(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {k: _finite(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_finite(x) for x in v]
-    return v

@@ -84,13 +84,14 @@ def default_out_dir(scenario: Scenario, seed: int) -> Path:
     return RESULTS_DIR / f"{scenario.meta.name}-{stamp}-seed{seed}"
 
 
-def _clean(v: Any) -> Any:
+def json_safe(v: Any) -> Any:
+    """Replace NaN and infinities (not valid JSON) by None, recursively."""
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
+        return {k: json_safe(x) for k, x in v.items()}
     if isinstance(v, list):
-        return [_clean(x) for x in v]
+        return [json_safe(x) for x in v]
     return v
 
 
@@ -127,7 +128,7 @@ def summary_document(scenario: Scenario, results: list[RunResult], overrides: li
     """The content of ``summary.json``."""
     rows = [r.summary for r in results]
     table = kpi_table(rows)
-    return _clean(
+    return json_safe(
         {
             "scenario": scenario.meta.name,
             "description": scenario.meta.description,
