@@ -15,8 +15,7 @@ import yaml
 from scipy import stats
 
 from sim.cli import main
-from sim.compare.table import welch_ci
-from sim.metrics.stats import paired_diff_ci
+from sim.metrics.stats import paired_diff_ci, welch_ci
 from sim.scenario.loader import DEFAULT_SCENARIO
 from tests.builders import base_dict
 

@@ -16,10 +16,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
 
 from sim.compare.inputs import RunData
-from sim.metrics.stats import mean_ci
+from sim.metrics.stats import mean_ci, welch_ci
 
 LEVEL = 0.95
 #: Differences smaller than this share of the values are floating-point noise; shown as 0.
@@ -59,24 +58,6 @@ def pairing(base: RunData, other: RunData) -> str:
     if base.seed == other.seed and base.replication_ids == other.replication_ids:
         return PAIRED
     return WELCH
-
-
-def welch_ci(a: np.ndarray, b: np.ndarray, level: float = LEVEL) -> tuple[float, float, float]:
-    """Difference of means ``mean(b) - mean(a)`` with Welch's unpaired t interval (NaNs dropped)."""
-    a = a[~np.isnan(a)]
-    b = b[~np.isnan(b)]
-    if a.size == 0 or b.size == 0:
-        return (math.nan, math.nan, math.nan)
-    d = float(b.mean() - a.mean())
-    if a.size < 2 or b.size < 2:
-        return (d, math.nan, math.nan)
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    se = math.sqrt(va + vb)
-    if se == 0:
-        return (d, d, d)
-    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-    half = float(_st.t.ppf(0.5 + level / 2, df)) * se
-    return (d, d - half, d + half)
 
 
 def diff_ci(

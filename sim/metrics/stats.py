@@ -44,6 +44,24 @@ def paired_diff_ci(
     return mean_ci(b - a, level)
 
 
+def welch_ci(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Difference of means ``mean(b) - mean(a)`` with Welch's unpaired t interval (NaNs dropped)."""
+    a = a[~np.isnan(a)]
+    b = b[~np.isnan(b)]
+    if a.size == 0 or b.size == 0:
+        return (math.nan, math.nan, math.nan)
+    d = float(b.mean() - a.mean())
+    if a.size < 2 or b.size < 2:
+        return (d, math.nan, math.nan)
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return (d, d, d)
+    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+    half = float(_st.t.ppf(0.5 + level / 2, df)) * se
+    return (d, d - half, d + half)
+
+
 def kpi_table(rows: list[dict[str, float]], level: float = 0.95) -> pd.DataFrame:
     """One row per KPI: mean, ci_low, ci_high, sd, n over replications."""
     df = pd.DataFrame(rows)
