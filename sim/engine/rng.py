@@ -16,11 +16,6 @@ def _name_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "little")
 
 
-def replication_seed_sequence(seed: int, replication: int) -> np.random.SeedSequence:
-    """The SeedSequence of one replication: ``spawn_key=(replication,)`` under the root seed."""
-    return np.random.SeedSequence(entropy=seed, spawn_key=(replication,))
-
-
 class Streams:
     """Factory of independent named generators for one replication."""
 

@@ -72,8 +72,3 @@ def kpi_table(rows: list[dict[str, float]], level: float = 0.95) -> pd.DataFrame
         sd = float(np.nanstd(x, ddof=1)) if np.sum(~np.isnan(x)) > 1 else 0.0
         out.append({"kpi": col, "mean": m, "ci_low": lo, "ci_high": hi, "sd": sd, "n": int(np.sum(~np.isnan(x)))})
     return pd.DataFrame(out)
-
-
-def quantile_bands(values: np.ndarray, quantiles: tuple[float, ...] = FAN_QUANTILES) -> np.ndarray:
-    """Quantiles over axis 0 (replications) of an array [R, T]; returns [len(quantiles), T]."""
-    return np.quantile(np.asarray(values, dtype=float), quantiles, axis=0)

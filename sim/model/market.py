@@ -45,18 +45,3 @@ def allocate(supply: np.ndarray, need: np.ndarray, classes: np.ndarray) -> np.nd
     left = np.maximum(supply[:, None, :] - before, 0.0)
     frac = np.minimum(1.0, left / np.maximum(total_k, _TINY))
     return (per_class * frac[..., None]).sum(axis=1)
-
-
-def target_price_ratio(tightness: np.ndarray, elasticity: np.ndarray, cap: np.ndarray) -> np.ndarray:
-    """Target price / reference price for a tightness (orders / available supply).
-
-    ``min(cap, max(1, tightness) ** (1 / elasticity))``: with an inelastic demand the
-    price must rise by ``x**(1/e)`` to ration orders down to supply; with spare supply
-    the price returns to reference.
-    """
-    return np.minimum(cap, np.maximum(tightness, 1.0) ** (1.0 / elasticity))
-
-
-def split_over_suppliers(avail_s: np.ndarray, used_frac: np.ndarray, sup_c: np.ndarray) -> np.ndarray:
-    """Quantity each supplier ships when a share ``used_frac`` [A, C] of supply is taken."""
-    return avail_s * used_frac[:, sup_c]
