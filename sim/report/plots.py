@@ -54,6 +54,8 @@ def _finish(fig: plt.Figure, axes: list[plt.Axes], path: Path) -> None:
     for ax in axes:
         ax.xaxis.set_major_locator(mdates.YearLocator(base=max(1, _span_years(ax) // 6)))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        # with shared x axes only the bottom row is labelled; a column ending higher needs its own
+        ax.xaxis.set_tick_params(labelbottom=True)
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
     for ax in axes[1:]:
