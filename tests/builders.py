@@ -14,7 +14,7 @@ def base_dict() -> dict[str, Any]:
         "meta": {"name": "test", "sources": {"T": "test fixture"}},
         "run": {"start_date": "2030-01-01", "horizon_years": 1, "seed": 7},
         "commodities": {
-            "ga": {"reference_price_usd_per_t": 1000.0, "loss_usd_per_t_short": 10000.0}
+            "ga": {"reference_price_usd_per_t": 1000.0, "value_of_lost_output_usd_per_t": 10000.0}
         },
         "suppliers": {
             "s1": {"commodity": "ga", "country": "A", "capacity_tpy": 365.0, "lead_time_days": 10}

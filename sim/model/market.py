@@ -45,3 +45,64 @@ def allocate(supply: np.ndarray, need: np.ndarray, classes: np.ndarray) -> np.nd
     left = np.maximum(supply[:, None, :] - before, 0.0)
     frac = np.minimum(1.0, left / np.maximum(total_k, _TINY))
     return (per_class * frac[..., None]).sum(axis=1)
+
+
+def serve_in_tiers(supply: np.ndarray, *tiers: np.ndarray) -> list[np.ndarray]:
+    """Fill demand tiers in order from ``supply``; each tier is served pro rata within itself.
+
+    Args:
+        supply: [A, C] tonnes on offer.
+        *tiers: [A, C] tonnes asked by each tier, highest priority first.
+
+    Returns:
+        The share of each tier's demand served (0-1), one [A, C] array per tier.
+
+    """
+    left = supply
+    shares = []
+    for ask in tiers:
+        frac = np.minimum(1.0, left / np.maximum(ask, _TINY))
+        shares.append(frac)
+        left = np.maximum(left - ask, 0.0)
+    return shares
+
+
+def clearing_price_ratio(
+    elastic: tuple[tuple[np.ndarray, np.ndarray], ...],
+    residual: np.ndarray,
+    guess: np.ndarray,
+    floor: np.ndarray,
+    cap: np.ndarray,
+    iterations: int = 3,
+) -> np.ndarray:
+    """Price ratio x = p/p0 at which price-responsive demand equals the supply left for it.
+
+    Solves sum_i E_i x^(-e_i) = residual by Newton's method on log x (the function is
+    convex and decreasing in log x, and exactly linear for a single buyer class, so a few
+    iterations from yesterday's answer suffice). Where nothing is left for responsive demand
+    the answer is the choke price.
+
+    Args:
+        elastic: pairs (E_i, e_i) of responsive demand at the reference price [A, C] and its
+            elasticity [C] (or [A, C]).
+        residual: [A, C] supply + releases - price-insensitive demand (critical use, stock
+            building, reserve purchases).
+        guess: [A, C] starting ratio (yesterday's clearing ratio).
+        floor: [C] lowest ratio.
+        cap: [C] highest ratio (the choke price).
+        iterations: Newton steps.
+
+    """
+    lo, hi = np.log(floor), np.log(cap)
+    y = np.clip(np.log(np.maximum(guess, _TINY)), lo, hi)
+    log_r = np.log(np.maximum(residual, _TINY))
+    for _ in range(iterations):
+        total = 0.0
+        slope = 0.0
+        for amount, e in elastic:
+            term = amount * np.exp(-e * y)
+            total = total + term
+            slope = slope + e * term
+        g = np.log(np.maximum(total, _TINY)) - log_r
+        y = np.clip(y + g * total / np.maximum(slope, _TINY), lo, hi)
+    return np.where(residual > 0, np.exp(y), cap)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import simpy
 
-from sim.model.world import MAX_EXTRA_DELAY_DAYS
+from sim.model.world import MAX_EXTRA_DELAY_DAYS, World
 from sim.scenario.schema import (
     DemandSurge,
     ExportRestriction,
@@ -24,17 +24,34 @@ from sim.scenario.schema import (
     SupplierOutage,
 )
 
-if TYPE_CHECKING:
-    from sim.engine.engine import Engine
-
 
 @dataclass(eq=False)
 class ShockEffect:
-    """One active occurrence of a shock."""
+    """One active occurrence of a shock.
+
+    Kinds: ``supply`` ([S] share of output lost to every buyer), ``bloc`` ([S] share of output
+    the bloc can no longer reach: a targeted restriction net of leakage), ``demand`` ([C]
+    surge share) and ``delay`` ([S] extra days).
+    """
 
     kind: str
-    vector: np.ndarray  # [S] loss share, [C] surge share or [S] extra days
+    vector: np.ndarray
     severity: float
+    restricts: np.ndarray | None = None  # [C] bool: an export restriction on these (precautionary buying)
+
+
+class Engine(Protocol):
+    """What the processes here need from the engine (the engine imports this module, not back)."""
+
+    scenario: Scenario
+    world: World
+    target: np.ndarray
+
+    def add_effect(self, e: ShockEffect) -> None: ...
+    def remove_effect(self, e: ShockEffect) -> None: ...
+    def activate(self, arm: int, row: int) -> None: ...
+    def review(self, c: int, t: int) -> None: ...
+    def log(self, now: float, event: str, source: str, detail: str, value: float) -> None: ...
 
 
 def exposure(s: Scenario, shock: ExportRestriction | SupplierOutage, supplier_ids: list[str]) -> np.ndarray:
@@ -65,9 +82,15 @@ def shock_process(env: simpy.Environment, eng: Engine, sid: str, shock, rng: np.
     """Run one shock (scheduled once, or stochastic as a renewal process)."""
     s = eng.scenario
     w = eng.world
+    restricts = None
     if isinstance(shock, (ExportRestriction, SupplierOutage)):
         base = exposure(s, shock, w.supplier_ids)
         kind = "supply"
+        if isinstance(shock, ExportRestriction):
+            restricts = np.array([c in shock.commodities for c in w.commodity_ids])
+            if shock.targets:
+                kind = "bloc"
+                base = base * (1.0 - shock.leakage_share)
     elif isinstance(shock, DemandSurge):
         base = np.array([1.0 if c in shock.commodities else 0.0 for c in w.commodity_ids])
         kind = "demand"
@@ -79,7 +102,7 @@ def shock_process(env: simpy.Environment, eng: Engine, sid: str, shock, rng: np.
     horizon = float(w.horizon)
 
     def occurrence(start: float, duration: float, severity: float) -> Iterator:
-        if kind in ("supply",):
+        if kind in ("supply", "bloc"):
             severity = float(np.clip(severity, 0.0, 1.0))
         elif kind == "delay":
             severity = float(np.clip(round(severity), 0, MAX_EXTRA_DELAY_DAYS))
@@ -90,7 +113,7 @@ def shock_process(env: simpy.Environment, eng: Engine, sid: str, shock, rng: np.
             return
         if start > env.now:
             yield env.timeout(start - env.now)
-        effect = ShockEffect(kind, base * severity, severity)
+        effect = ShockEffect(kind, base * severity, severity, restricts)
         eng.add_effect(effect)
         eng.log(env.now, "shock_start", sid, shock.kind, severity)
         if end < horizon:

@@ -71,32 +71,92 @@ class Evaluation(Strict):
     )
 
 
+class RestOfWorld(Strict):
+    """The world's buyers outside the bloc (and outside any restricting country), as one buyer."""
+
+    demand_tpy: float = Field(
+        0.0, ge=0, description="Consumption at the reference price at day 0, t/yr (world supply less bloc demand)."
+    )
+    growth_per_year: float = Field(0.0, gt=-1, description="Demand growth, share per year (compound).")
+    demand_elasticity: Optional[float] = Field(
+        None, gt=0, description="Short-run price elasticity of demand (magnitude); null = the commodity's."
+    )
+    critical_share: float = Field(
+        0.0, ge=0, le=1, description="Share of demand that does not respond to price and is served first."
+    )
+
+
 class Commodity(Strict):
-    """One material and how its bloc market behaves."""
+    """One material and its world market (see README, 'The model in one page')."""
 
     name: str = Field("", description="Display name, e.g. 'Gallium (Ga metal)'.")
-    reference_price_usd_per_t: float = Field(gt=0, description="Undisturbed price, USD/t.")
-    price_elasticity: float = Field(
-        0.3,
+    reference_price_usd_per_t: float = Field(gt=0, description="Undisturbed world price p0, USD/t.")
+    demand_elasticity: float = Field(
+        0.2,
         gt=0,
-        description="Short-run price elasticity of demand (magnitude). Target price / reference = "
-        "min(price_cap_ratio, max(1, demand / (available supply + releases)) ^ (1 / elasticity)).",
+        description="Short-run price elasticity of demand (magnitude) of the price-responsive share of every "
+        "buyer: q(p) = q0 (1 - s) (p/p0)^-e, s the substitution share.",
+    )
+    long_run_demand_elasticity: Optional[float] = Field(
+        None,
+        gt=0,
+        description="Long-run elasticity (magnitude, >= the short-run one): while the price stays high, a "
+        "substitution share s builds up toward 1 - (p/p0)^-(e_long - e_short); null = no substitution.",
+    )
+    substitution_time_days: float = Field(
+        365.0, gt=0, description="Time constant of the substitution share's build-up and decay, days."
+    )
+    substitution_hysteresis_share: float = Field(
+        0.5, ge=0, le=1, description="Share of the peak substitution that never comes back when prices fall."
+    )
+    supply_elasticity: float = Field(
+        0.0,
+        ge=0,
+        description="Price elasticity of unrestricted producers' output: output tends to capacity x "
+        "min(1 + spare_capacity_share, (p/p0)^elasticity) with a first-order lag.",
+    )
+    supply_response_days: float = Field(180.0, gt=0, description="Ramp-up time constant of the supply response, days.")
+    spare_capacity_share: float = Field(
+        0.1, ge=0, description="Output producers can add at high prices, share of their normal output."
     )
     price_adjust_per_day: float = Field(
-        0.1, gt=0, le=1, description="Share of the gap to the target price closed each day."
+        0.05, gt=0, le=1, description="Share of the gap to the market-clearing price closed each day."
     )
-    price_cap_ratio: float = Field(10.0, ge=1, description="Price never exceeds this multiple of reference.")
-    loss_usd_per_t_short: float = Field(
-        ge=0, description="Economic loss per tonne that manufacturers needed and could not get, USD/t."
+    price_cap_ratio: float = Field(
+        10.0, ge=1, description="Choke price as a multiple of reference: the price and the demand curve stop here."
     )
+    price_floor_ratio: float = Field(0.2, gt=0, le=1, description="Price never falls below this multiple of reference.")
+    precautionary_cover_days: float = Field(
+        0.0,
+        ge=0,
+        description="Extra days of cover manufacturers order while an export restriction on the commodity is on.",
+    )
+    value_of_lost_output_usd_per_t: float = Field(
+        ge=0,
+        description="Value of lost output per tonne of CRITICAL demand not served, USD/t (derive it in the "
+        "scenario from the value added of the products it goes into, with a source).",
+    )
+    rest_of_world: RestOfWorld = Field(
+        default_factory=RestOfWorld, description="The world's demand outside the bloc."
+    )
+
+    @model_validator(mode="after")
+    def _long_run(self) -> Commodity:
+        if self.long_run_demand_elasticity is not None and self.long_run_demand_elasticity < self.demand_elasticity:
+            raise ValueError("long_run_demand_elasticity must be >= demand_elasticity")
+        return self
 
 
 class Supplier(Strict):
-    """A source of the bloc's supply of one commodity from one country."""
+    """A producer of one commodity in one country, selling into the world market."""
 
     commodity: str = Field(description="Commodity id.")
     country: str = Field(description="Country the material is exported from.")
-    capacity_tpy: float = Field(ge=0, description="Volume available to the bloc at day 0, t/yr.")
+    capacity_tpy: float = Field(
+        ge=0,
+        description="Output sold into the world market at the reference price at day 0, t/yr (for a country "
+        "that consumes much of its own output, its exports).",
+    )
     capacity_growth_per_year: float = Field(0.0, gt=-1, description="Capacity growth, share per year (compound).")
     lead_time_days: int = Field(30, ge=0, le=365, description="Days from shipment to arrival in the bloc.")
     output_cv: float = Field(0.0, ge=0, le=1, description="Daily output noise, coefficient of variation.")
@@ -171,13 +231,23 @@ class _ShockBase(Strict):
 class ExportRestriction(_ShockBase):
     """A country stops a share (severity, 0-1) of exports of listed commodities.
 
-    Suppliers in that country lose ``severity`` of output; suppliers elsewhere lose
-    ``severity x`` their origin-mix share from that country.
+    Untargeted (``targets: []``), suppliers in that country lose ``severity`` of what they sell
+    to every buyer and suppliers elsewhere lose ``severity x`` their origin-mix share from that
+    country; every buyer outside the country competes for the rest at the world price.
+    Targeted (``targets: [bloc]``), only the exports to the bloc stop: ``leakage_share`` of them
+    still reaches the bloc through third countries and the rest goes to other buyers, whose
+    usual supply the bloc can then buy (the market reroutes).
     """
 
     kind: Literal["export_restriction"]
     country: str = Field(description="Restricting country.")
     commodities: list[str] = Field(min_length=1, description="Commodity ids restricted.")
+    targets: list[Literal["bloc"]] = Field(
+        default_factory=list, description="[] = exports to all buyers are cut; [bloc] = only exports to the bloc."
+    )
+    leakage_share: float = Field(
+        0.0, ge=0, le=1, description="Targeted restrictions: share of the cut that still reaches the bloc via third countries."
+    )
 
 
 class SupplierOutage(_ShockBase):
@@ -220,8 +290,18 @@ class Manufacturer(Strict):
     loss_multiplier: float = Field(
         1.0,
         ge=0,
-        description="Scales each commodity's loss_usd_per_t_short for this manufacturer (e.g. 2 for a "
+        description="Scales each commodity's value_of_lost_output_usd_per_t for this manufacturer (e.g. 2 for a "
         "sector whose output per tonne is worth twice the average), so who gets released material matters.",
+    )
+    critical_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of demand that cannot fall at any price (e.g. defence): served first when rationed, "
+        "and the only demand valued at the value of lost output.",
+    )
+    critical_share_by_commodity: dict[str, float] = Field(
+        default_factory=dict, description="Commodity id -> critical share, overriding critical_share."
     )
     demand_cv: float = Field(0.0, ge=0, le=1, description="Daily demand noise, coefficient of variation.")
     safety_stock_days: float = Field(30.0, ge=0, description="Own stock held, days of own demand.")
@@ -234,6 +314,14 @@ class Manufacturer(Strict):
         bad = {k: x for k, x in v.items() if x <= -1}
         if bad:
             raise ValueError(f"growth must be > -1, got {bad}")
+        return v
+
+    @field_validator("critical_share_by_commodity")
+    @classmethod
+    def _share(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: x for k, x in v.items() if not 0 <= x <= 1}
+        if bad:
+            raise ValueError(f"critical shares must be in [0, 1], got {bad}")
         return v
 
     @field_validator("demand_tpy")
@@ -254,8 +342,8 @@ class BuyPolicy(Strict):
     )
     mode: Literal["spare", "compete"] = Field(
         "spare",
-        description="'spare': buys only supply left after manufacturers' orders; "
-        "'compete': its order is served pro rata with manufacturers'.",
+        description="Its order is demand in the world market in both modes (it raises the price). 'spare': "
+        "served after every other buyer when supply is short; 'compete': served pro rata with them.",
     )
     review_interval_days: int = Field(30, ge=1, description="Days between reviews that set the buying rate.")
 
@@ -272,13 +360,24 @@ class ReleasePolicy(Strict):
     )
     trigger_price_ratio: float = Field(1.5, gt=0, description="Price multiple that triggers 'price' releases.")
     trigger_cover_days: float = Field(15.0, ge=0, description="Manufacturer cover that triggers 'cover' releases.")
-    max_rate_tpy: Optional[float] = Field(None, ge=0, description="Maximum release rate, t/yr (null = uncapped).")
+    max_rate_tpy: Optional[float] = Field(
+        None, ge=0, description="Drawdown capacity, t/yr (null = the target divided by drawdown_days, per day)."
+    )
+    drawdown_days: Optional[float] = Field(
+        90.0,
+        gt=0,
+        description="When max_rate_tpy is null: days to release the whole target at full drawdown capacity "
+        "(null with max_rate_tpy null = uncapped, for analytic tests).",
+    )
+    delivery_lag_days: int = Field(
+        14, ge=0, le=365, description="Days from the release decision to delivery to manufacturers."
+    )
     offset_share: float = Field(1.0, ge=0, le=1, description="Share of the gap the reserve offsets.")
     allocation: Literal["members_first", "members_only", "pro_rata"] = Field(
         "members_first", description="Who receives releases first."
     )
     price_ratio: Optional[float] = Field(
-        1.0, ge=0, description="Release price as a multiple of the reference price (null = market price)."
+        None, ge=0, description="Release price as a multiple of the reference price (null = market price)."
     )
     floor_share: float = Field(
         0.1, ge=0, le=1, description="Share of target never released (IEA treats 10% as unusable)."
@@ -366,12 +465,23 @@ class Financing(Strict):
     member_fees: MemberFees = Field(default_factory=MemberFees, description="Member fees.")
 
 
+class Bloc(Strict):
+    """The importing economy the reserve protects."""
+
+    country: str = Field(
+        "United States",
+        description="Its suppliers (this country) are domestic: what the bloc pays them is a transfer inside "
+        "the bloc, not an import.",
+    )
+
+
 class Scenario(Strict):
     """A complete scenario."""
 
     meta: Meta = Field(default_factory=Meta)
     run: Run = Field(default_factory=Run)
     evaluation: Evaluation = Field(default_factory=Evaluation)
+    bloc: Bloc = Field(default_factory=Bloc)
     commodities: dict[str, Commodity] = Field(min_length=1, description="Commodities by id.")
     suppliers: dict[str, Supplier] = Field(description="Suppliers by id.")
     projects: dict[str, Project] = Field(default_factory=dict, description="Loan-financed projects by id.")
