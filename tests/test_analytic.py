@@ -64,8 +64,8 @@ def test_floor_is_never_released():
     s = scenario(
         shocks={"ban": {"kind": "export_restriction", "country": "A", "commodities": ["ga"],
                         "start": 50, "duration_days": 100, "severity": 1.0}},
-        reserve={"ga": {"initial_stock_t": 40.0, "target_t": 40.0, "release": {"floor_share": 0.25, "drawdown_days": None,
-                                                                              "delivery_lag_days": 0}}},
+        reserve={"ga": {"initial_stock_t": 40.0, "target_t": 40.0,
+                        "release": {"floor_share": 0.25, "drawdown_days": None, "delivery_lag_days": 0}}},
     )
     r = simulate(s, seed=1)
     stock = r.timeseries.query("arm == 'reserve'").reserve_stock_t

@@ -186,9 +186,8 @@ def build_world(s: Scenario, streams: Streams) -> World:
     safety = np.array([s.manufacturers[m].safety_stock_days for m in mids], dtype=float)
     inv_restock = np.array([1.0 / s.manufacturers[m].restock_days for m in mids])
     weight = expected[0]
-    restock_rate = np.where(
-        weight.sum(-1) > 0, (weight @ inv_restock) / np.maximum(weight.sum(-1), 1e-300), float(inv_restock.mean()) if M else 0.0
-    )
+    fallback = float(inv_restock.mean()) if M else 0.0
+    restock_rate = np.where(weight.sum(-1) > 0, (weight @ inv_restock) / np.maximum(weight.sum(-1), 1e-300), fallback)
     prios = np.array([s.manufacturers[m].priority for m in mids])
     classes = np.array([prios == p for p in sorted(set(prios.tolist()))], dtype=float).reshape(-1, M)
     member = np.array([s.manufacturers[m].member for m in mids], dtype=bool)

@@ -257,7 +257,10 @@ class ExportRestriction(_ShockBase):
         default_factory=list, description="[] = exports to all buyers are cut; [bloc] = only exports to the bloc."
     )
     leakage_share: float = Field(
-        0.0, ge=0, le=1, description="Targeted restrictions: share of the cut that still reaches the bloc via third countries."
+        0.0,
+        ge=0,
+        le=1,
+        description="Targeted restrictions: share of the cut that still reaches the bloc via third countries.",
     )
 
 
