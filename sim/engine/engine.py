@@ -21,7 +21,7 @@ from sim.model.demand import SlowState
 from sim.model.finance import Finance
 from sim.model.market import allocate, clearing_price_ratio, serve_in_tiers
 from sim.model.shocks import ShockEffect, project_process, review_process, shock_process
-from sim.model.welfare import critical_loss_usd, deadweight_loss_usd
+from sim.model.welfare import DeadweightCurve, critical_loss_usd
 from sim.model.world import World
 from sim.scenario.schema import Scenario
 
@@ -107,6 +107,9 @@ class Engine:
         self.price = np.tile(w.ref_price, (2, 1))
         self.clearing = np.ones((2, C))  # last clearing price ratio (Newton's warm start)
         self.slow = SlowState(w)
+        self.dwl = DeadweightCurve(w.elasticity, w.ref_price, w.price_cap, w.critical)
+        self.voll_m = w.voll[:, None] * w.loss_mult  # [C, M] USD per critical tonne not served
+        self.elasticities = np.stack((w.elasticity, w.row_elasticity))[:, None, :]  # bloc, rest of world
         self.rstock = w.r_initial.copy()
         self.target = np.where(np.isnan(w.r_target_t), 0.0, w.r_target_t)
         self.buy_on = np.zeros(C, dtype=bool)
@@ -370,8 +373,8 @@ class Engine:
         # 7. consumption and the bloc's loss against the reference (welfare.py)
         cons = np.minimum(want_m, x)
         self.mstock = x - cons
-        dwl = deadweight_loss_usd(cons, q0, w.critical, w.elasticity, p0, w.price_cap).sum(-1)
-        crit_loss = critical_loss_usd(cons, q0, w.critical, w.voll[:, None] * w.loss_mult).sum(-1)
+        dwl = self.dwl.loss_usd(cons, q0).sum(-1)
+        crit_loss = critical_loss_usd(cons, q0, w.critical, self.voll_m).sum(-1)
         import_loss = (self.price - p0) * imports
 
         # 8. carrying costs and project capex
@@ -387,8 +390,9 @@ class Engine:
         # expected flows (daily noise is absorbed by stocks, not priced) plus stock building
         fixed = crit_e + (order - want_tot) + row_crit + want_r
         residual = (w.cap_expected[t] * factor) @ self.onehot + releases - fixed
-        responsive = (resp_e * keep, w.elasticity), ((row0 - row_crit) * keep, w.row_elasticity)
-        self.clearing = clearing_price_ratio(responsive, residual, self.clearing, w.price_floor, w.price_cap)
+        responsive = np.stack((resp_e * keep, (row0 - row_crit) * keep))
+        self.clearing = clearing_price_ratio(responsive, self.elasticities, residual, self.clearing,
+                                             w.price_floor, w.price_cap)
         self.price += w.price_adjust * (self.clearing * p0 - self.price)
 
         r = self.rec

@@ -68,7 +68,8 @@ def serve_in_tiers(supply: np.ndarray, *tiers: np.ndarray) -> list[np.ndarray]:
 
 
 def clearing_price_ratio(
-    elastic: tuple[tuple[np.ndarray, np.ndarray], ...],
+    amounts: np.ndarray,
+    elasticities: np.ndarray,
     residual: np.ndarray,
     guess: np.ndarray,
     floor: np.ndarray,
@@ -77,14 +78,14 @@ def clearing_price_ratio(
 ) -> np.ndarray:
     """Price ratio x = p/p0 at which price-responsive demand equals the supply left for it.
 
-    Solves sum_i E_i x^(-e_i) = residual by Newton's method on log x (the function is
+    Solves sum_k E_k x^(-e_k) = residual by Newton's method on log x (the function is
     convex and decreasing in log x, and exactly linear for a single buyer class, so a few
     iterations from yesterday's answer suffice). Where nothing is left for responsive demand
     the answer is the choke price.
 
     Args:
-        elastic: pairs (E_i, e_i) of responsive demand at the reference price [A, C] and its
-            elasticity [C] (or [A, C]).
+        amounts: [K, A, C] responsive demand of each buyer class at the reference price.
+        elasticities: [K, 1, C] their elasticities (magnitudes).
         residual: [A, C] supply + releases - price-insensitive demand (critical use, stock
             building, reserve purchases).
         guess: [A, C] starting ratio (yesterday's clearing ratio).
@@ -97,12 +98,9 @@ def clearing_price_ratio(
     y = np.clip(np.log(np.maximum(guess, _TINY)), lo, hi)
     log_r = np.log(np.maximum(residual, _TINY))
     for _ in range(iterations):
-        total = 0.0
-        slope = 0.0
-        for amount, e in elastic:
-            term = amount * np.exp(-e * y)
-            total = total + term
-            slope = slope + e * term
+        terms = amounts * np.exp(-elasticities * y)
+        total = terms.sum(0)
+        slope = (elasticities * terms).sum(0)
         g = np.log(np.maximum(total, _TINY)) - log_r
         y = np.clip(y + g * total / np.maximum(slope, _TINY), lo, hi)
     return np.where(residual > 0, np.exp(y), cap)

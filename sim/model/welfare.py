@@ -53,6 +53,41 @@ def deadweight_share(x1: np.ndarray, e: np.ndarray, cap_ratio: np.ndarray) -> np
     return np.maximum(curve + capped - (1.0 - x1), 0.0)
 
 
+class DeadweightCurve:
+    """Component (a) per buyer for fixed commodity curves, with the exponents worked out once.
+
+    Args:
+        e: [C] demand elasticity (magnitude).
+        p0: [C] reference price, USD/t.
+        cap: [C] choke price over reference.
+        critical: [C, M] critical share of each buyer.
+
+    """
+
+    def __init__(self, e: np.ndarray, p0: np.ndarray, cap: np.ndarray, critical: np.ndarray):
+        self.log_form = np.isclose(e, 1.0)[:, None]
+        self.any_log = bool(self.log_form.any())
+        a = 1.0 - 1.0 / np.where(self.log_form[:, 0], 2.0, e)
+        self.a = a[:, None]
+        self.g1 = np.where(self.log_form[:, 0], 0.0, 1.0 / a)[:, None]  # G(1)
+        self.xc = np.power(cap, -e)[:, None]
+        self.cap = cap[:, None]
+        self.p0 = p0[:, None]
+        self.critical = critical
+
+    def loss_usd(self, consumed: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        """USD lost per buyer [..., C, M] on responsive consumption below the reference."""
+        k_q = self.critical * reference
+        responsive = reference - k_q
+        x1 = np.minimum(np.maximum(consumed - k_q, 0.0) / np.maximum(responsive, _TINY), 1.0)
+        lo = np.maximum(x1, self.xc)
+        g_lo = np.power(lo, self.a) / self.a
+        if self.any_log:
+            g_lo = np.where(self.log_form, np.log(lo), g_lo)
+        share = self.g1 - g_lo + self.cap * np.maximum(self.xc - x1, 0.0) - (1.0 - x1)
+        return np.maximum(share, 0.0) * responsive * self.p0
+
+
 def deadweight_loss_usd(
     consumed: np.ndarray, reference: np.ndarray, critical: np.ndarray, e: np.ndarray, p0: np.ndarray, cap: np.ndarray
 ) -> np.ndarray:
@@ -67,12 +102,7 @@ def deadweight_loss_usd(
         cap: [C] choke price over reference.
 
     """
-    k_q = critical * reference
-    responsive = reference - k_q
-    used = np.maximum(consumed - k_q, 0.0)
-    x1 = np.where(responsive > 0, used / np.maximum(responsive, _TINY), 1.0)
-    share = deadweight_share(x1, e[:, None], cap[:, None])
-    return share * responsive * p0[:, None]
+    return DeadweightCurve(e, p0, cap, critical).loss_usd(consumed, reference)
 
 
 def critical_loss_usd(
