@@ -19,6 +19,7 @@ from sim.engine.ledger import Ledger
 from sim.engine.rng import Streams
 from sim.model.finance import Finance
 from sim.model.market import allocate
+from sim.model.projects import ProjectCompanies
 from sim.model.shocks import ShockEffect, project_process, review_process, shock_process
 from sim.model.world import World
 from sim.scenario.schema import Scenario
@@ -70,6 +71,8 @@ class Engine:
         self.events: list[tuple[float, str, str, str, float]] = []
         n_members = int(w.member.sum())
         self.finance = Finance(scenario.financing, self.ledger, self.log, n_members)
+        # project companies: their books and the daily output record filled in step()
+        self.projects = ProjectCompanies(scenario, w, self.ledger, self.finance, self.log)
         self.rec = {name: np.zeros((H, 2, C)) for name in SERIES}
         self.onehot = np.zeros((S, C))
         self.onehot[np.arange(S), w.sup_c] = 1.0
@@ -235,6 +238,12 @@ class Engine:
         else:
             np.add.at(self._ring_m_flat, slots, ship_s)
         self.transit_m += ship_m
+
+        # project companies: output and revenue
+        if self.projects.rows.size:
+            proj_out = ship_s[0, self.projects.rows]
+            self.projects.output_t[t] = proj_out
+            self.projects.revenue_usd[t] = proj_out * self.price[0, self.projects.commodity]
 
         # arrivals
         arr_m = self.ring_m[:, :, slot_today].copy()
