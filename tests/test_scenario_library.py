@@ -636,7 +636,7 @@ def test_supply_projects_are_financed_by_their_named_lenders():
     assert (r.events.event == "project_start").sum() == len(s.projects)
     # each project is its own company: it draws its capex on its lender's facility, not on programme cash
     assert r.summary["finance.capex_usd"] == 0
-    for pid, p in s.projects.items():
+    for pid in s.projects:
         assert r.summary[f"project.{pid}.capex_usd"] > 0
     facilities = {fid: f for fid, f in s.financing.facilities.items() if f.purpose == "projects"}
     assert r.summary["budget.disbursements_usd"] > sum(p.capex_usd for p in s.projects.values()) * 0.1

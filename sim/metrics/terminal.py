@@ -53,7 +53,7 @@ def liquidation_discount(stock_t: np.ndarray, supply_tpy: np.ndarray, ev: Evalua
     with np.errstate(divide="ignore", invalid="ignore"):
         x = np.where(supply_tpy > 0, stock / np.where(supply_tpy > 0, supply_tpy, 1.0), np.inf)
     x = np.where(stock > 0, x, 0.0)
-    frac = np.where(np.isinf(x), 1.0, x / (x + ev.liquidation_half_supply_years))
+    frac = np.where(np.isinf(x), 1.0, x / (np.where(np.isinf(x), 0.0, x) + ev.liquidation_half_supply_years))
     return ev.liquidation_discount_max * frac
 
 
