@@ -52,6 +52,7 @@ figcaption{color:#555;font-size:.88rem}
 .note{background:#fff8e1;border-left:4px solid #f0b400;padding:.5rem .8rem;font-size:.9rem}
 .views{display:flex;gap:1rem;flex-wrap:wrap;align-items:flex-start}.views>div{flex:1 1 340px}
 .views h3{margin-top:.4rem}.views p{font-size:.84rem;color:#444;margin:.2rem 0 .4rem}
+.views table{font-size:.8rem}.views td.num,.bycom td.num{white-space:pre-line}.ci{color:#555}
 .swatch{display:inline-block;width:.9em;height:.9em;border-radius:2px;margin-right:.35em;vertical-align:-.1em}
 details summary{cursor:pointer;font-weight:600;margin:.5rem 0}
 code{background:#f3f5f7;padding:0 .25em;border-radius:3px}
@@ -73,7 +74,7 @@ def fmt_number(value: Any, scale: float = 1.0) -> str:
         return str(value)
     if not math.isfinite(v):
         return "n/a"
-    if v == 0:
+    if v == 0 or (scale <= 1e-6 and abs(float(value)) < 0.01):  # money shown in m or bn: under a cent is 0
         return "0"
     if abs(v) >= 1e4:
         return f"{v:,.0f}"
@@ -211,12 +212,13 @@ def _kpi_rows(summary: dict[str, Any], rows: Sequence[tuple[str, str, float]]) -
 
 
 def _views_html(summary: dict[str, Any]) -> str:
-    """The three evaluation views side by side, each with its mean, 95% CI and percentiles."""
+    """The three evaluation views side by side: mean, and below its 95% CI the 5/50/95% percentiles."""
     cols = []
     for _, title, how, rows in VIEWS:
+        cells = [(label, mean, f"{ci}\n5/50/95%: {pct}" if ci != "n/a" else "n/a")
+                 for label, mean, ci, pct in _kpi_rows(summary, rows)]
         cols.append(f"<div><h3>{esc(title)}</h3><p>{esc(how)}</p>"
-                    + table(["KPI", "Mean", "95% CI", "5/50/95%"], _kpi_rows(summary, rows), [False, True, True, True])
-                    + "</div>")
+                    + table(["KPI", "Mean", "95% CI / percentiles"], cells, [False, True, True]) + "</div>")
     return f'<div class="views">{"".join(cols)}</div>'
 
 
@@ -233,10 +235,10 @@ def _commodity_html(summary: dict[str, Any]) -> str:
             text = fmt_number(v.get("mean"), 1e-9)
             lo, hi = (v.get("ci95") or [None, None])[:2]
             if n > 1 and lo is not None and hi is not None:
-                text += f" ({fmt_number(lo, 1e-9)} .. {fmt_number(hi, 1e-9)})"
+                text += f"\n({fmt_number(lo, 1e-9)} .. {fmt_number(hi, 1e-9)})"
             cells.append(text)
         rows.append(cells)
-    return table(head, rows, [False] + [True] * len(COMMODITY_COLUMNS))
+    return f'<div class="bycom">{table(head, rows, [False] + [True] * len(COMMODITY_COLUMNS))}</div>'
 
 
 def write_run_report(folder: Path) -> None:

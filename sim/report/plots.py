@@ -189,8 +189,11 @@ def plot_commodities(by_commodity: list[dict], path: Path, title: str) -> None:
             err = np.vstack([mean - ci[0], ci[1] - mean])[:, ok]
             ax.errorbar(mean[ok], pos[ok], xerr=np.maximum(err, 0), fmt="none", ecolor="black", capsize=2, lw=0.8)
         if suffix == "net_benefit_npv_usd":
-            for yy, v in zip(pos, mean):
-                ax.annotate(f"{v:,.2f}", (v, yy), xytext=(4 if v >= 0 else -4, 0), textcoords="offset points",
+            # label beyond the whisker, on the side the bar points to
+            ends = np.where(mean >= 0, np.fmax(mean, np.nan_to_num(ci[1], nan=-np.inf)),
+                            np.fmin(mean, np.nan_to_num(ci[0], nan=np.inf)))
+            for yy, v, end in zip(pos, mean, ends):
+                ax.annotate(f"{v:,.2f}", (end, yy), xytext=(4 if v >= 0 else -4, 0), textcoords="offset points",
                             va="center", ha="left" if v >= 0 else "right", fontsize=7)
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_yticks(y)

@@ -202,6 +202,8 @@ def write_run_folder(
 def _fmt(v: float | None, scale: float) -> str:
     if v is None:
         return "n/a"
+    if scale <= 1e-6 and abs(v) < 0.01:  # money: under a cent is float noise of a zero balance
+        return "0"
     x = v * scale
     return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
 
