@@ -101,7 +101,7 @@ def write_compare_report(
         '<div class="note">' + "<br>".join(esc(n) for n in pairing_notes(runs)) + "</div>",
         "<h2>Headline KPIs</h2>",
         f"<p>{HOW_TO_READ}</p>",
-        _kpi_html(tab, headline_kpis()),
+        _kpi_html(tab, headline_kpis(views=False)),
         "<h2>Three views of cost and benefit</h2>",
         f"<p>{VIEWS_NOTE}</p>",
         *(f"<h3>{esc(title)}</h3>" + _kpi_html(tab, rows) for title, rows in view_kpis()),

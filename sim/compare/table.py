@@ -26,7 +26,7 @@ import pandas as pd
 from sim.compare.inputs import RunData
 from sim.metrics.stats import bootstrap_rng, interval, mean_ci, ratio_ci, ratio_diff_ci, welch_ci
 from sim.metrics.views import RATIOS
-from sim.report.headline import HEADLINE, VIEWS
+from sim.report.headline import HEADLINE, OUTCOMES, VIEWS
 from sim.report.html import fmt_number
 
 LEVEL = 0.95
@@ -174,9 +174,13 @@ def _ci_text(lo: float, hi: float, scale: float) -> str:
     return f"{_num(lo, scale)} .. {_num(hi, scale)}"
 
 
-def headline_kpis() -> list[tuple[str, str, float]]:
-    """(KPI, display label with unit, scale) of the headline KPIs, as ``run`` prints them."""
-    return [(k, label, scale) for k, label, scale in HEADLINE]
+def headline_kpis(views: bool = True) -> list[tuple[str, str, float]]:
+    """(KPI, display label with unit, scale) of the headline KPIs, as ``run`` prints them.
+
+    ``views=False`` leaves out the rows of the three evaluation views (for documents that
+    show the views in their own tables).
+    """
+    return [(k, label, scale) for k, label, scale in (HEADLINE if views else OUTCOMES)]
 
 
 def view_kpis() -> list[tuple[str, list[tuple[str, str, float]]]]:
@@ -297,7 +301,7 @@ def markdown_document(table: pd.DataFrame, runs: Sequence[RunData]) -> str:
         "",
         "## Headline KPIs",
         "",
-        markdown(*display_rows(table, headline_kpis())),
+        markdown(*display_rows(table, headline_kpis(views=False))),
         "",
         *[ln for title, rows in view_kpis() for ln in (f"## {title}", "", markdown(*display_rows(table, rows)), "")],
         "## Net benefit per commodity (national economic view, NPV)",
