@@ -16,6 +16,7 @@ from scipy import stats
 
 from sim.cli import main
 from sim.metrics.stats import paired_diff_ci, welch_ci
+from sim.metrics.views import RATIOS
 from sim.scenario.loader import DEFAULT_SCENARIO
 from tests.builders import base_dict
 
@@ -94,7 +95,9 @@ def test_differences_match_the_runs_own_summaries(compared):
     assert sa["seed"] == sb["seed"] and sa["replications"] == sb["replications"] == 3
     other = tab[tab.run == 1].set_index("kpi")
     base = tab[tab.run == 0].set_index("kpi")
-    assert set(other.ci_method) == {"paired"}
+    # ratios (benefit-cost ratio, subsidy rate) are ratios of means with bootstrap intervals
+    assert set(other.ci_method) == {"paired", "ratio_bootstrap"}
+    assert set(other.index[other.ci_method == "ratio_bootstrap"]) <= set(RATIOS)
     checked = 0
     for kpi, a in sa["kpis"].items():
         b = sb["kpis"][kpi]
@@ -175,7 +178,7 @@ def test_report_parses_and_embeds_every_plot(compared):
     out, _ = compared
     p = _parse(out / "report.html")
     pngs = sorted(out.glob("*.png"))
-    assert len(pngs) == 2 + len(COMMODITIES)
+    assert len(pngs) == 3 + len(COMMODITIES)  # KPI bars, cost-benefit, per-commodity bars, one per commodity
     assert len(p.images) == len(pngs)
     assert all(src.startswith("data:image/png;base64,") for src in p.images)
     assert not p.links  # nothing to fetch: opens offline
@@ -188,7 +191,7 @@ def test_run_folders_get_their_own_report(compared):
     out, _ = compared
     for folder in (out / "runs").iterdir():
         p = _parse(folder / "report.html")
-        assert len(p.images) == len(list(folder.glob("*.png"))) == 4
+        assert len(p.images) == len(list(folder.glob("*.png"))) == 5  # four panels and the per-commodity bars
         assert "shortfall avoided" in (folder / "report.html").read_text()
 
 
@@ -199,7 +202,7 @@ def test_folder_compared_with_itself_gives_zero_differences(compared, tmp_path, 
     assert main(["compare", str(run), str(run), "--out", str(dest), "--no-plots"]) == 0
     tab = pd.read_csv(dest / "kpi_table.csv")
     other = tab[tab.run == 1]
-    assert len(other) > 40 and set(other.ci_method) == {"paired"}
+    assert len(other) > 40 and set(other.ci_method) == {"paired", "ratio_bootstrap"}
     finite = other.dropna(subset=["diff"])
     assert len(finite) > 40
     assert (finite["diff"] == 0).all()
@@ -215,7 +218,9 @@ def test_scenario_paired_with_folder_reproduces_it(compared, tmp_path):
     assert main(["compare", str(run), str(run / "scenario.resolved.yaml"), "--out", str(dest), "--no-plots"]) == 0
     tab = pd.read_csv(dest / "kpi_table.csv")
     other = tab[(tab.run == 1)].dropna(subset=["diff"])
-    assert set(other.ci_method) == {"paired"}
+    # ratios (benefit-cost ratio, subsidy rate) are ratios of means with bootstrap intervals
+    assert set(other.ci_method) == {"paired", "ratio_bootstrap"}
+    assert set(other.kpi[other.ci_method == "ratio_bootstrap"]) <= set(RATIOS)
     assert np.allclose(other["diff"], 0, atol=1e-6)
     (summary,) = (dest / "runs").glob("*/summary.json")
     again = json.loads(summary.read_text())

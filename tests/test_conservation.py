@@ -110,6 +110,7 @@ def scenarios(draw):
                            "upfront_fee_share": draw(st.floats(0, 0.02))}
     projects = {}
     if facilities and draw(st.booleans()):
+        facilities["L"]["purpose"] = "projects"  # a project company borrows on it; the programme cannot
         projects["p"] = {"commodity": cids[0], "country": "C", "capacity_tpy": draw(pos),
                          "capex_usd": draw(st.floats(0, 1e8)), "facility": "L",
                          "start": draw(st.integers(0, 200)), "build_time_days": draw(st.floats(1, 300)),

@@ -479,6 +479,12 @@ def test_release_allocation_matters_through_loss_multipliers():
 
 # ==================================================================== every scenario runs
 
+#: Ratio KPIs that are empty (NaN) when their denominator is zero: no net cost, no debt service
+#: due, no liabilities, nothing disbursed, no loan.
+UNDEFINED_WHEN_NOTHING_TO_DIVIDE = (
+    "benefit_cost_ratio", "min_dscr", "asset_cover_at_horizon", "subsidy_rate", "loan_rate_per_year",
+)
+
 
 @pytest.mark.parametrize("path", OTHERS, ids=rel)
 def test_scenario_validates_and_runs_shortened(path):
@@ -486,7 +492,7 @@ def test_scenario_validates_and_runs_shortened(path):
     assert s.meta.description.strip()
     r = simulate(s, seed=1)
     assert len(r.timeseries) == 2 * len(s.commodities) * s.run.horizon_days
-    assert all(np.isfinite(v) for k, v in r.summary.items() if not k.endswith("benefit_cost_ratio"))
+    assert all(np.isfinite(v) for k, v in r.summary.items() if not k.endswith(UNDEFINED_WHEN_NOTHING_TO_DIVIDE))
 
 
 @cache
@@ -628,4 +634,10 @@ def test_supply_projects_are_financed_by_their_named_lenders():
     short = load_scenario(SCENARIOS / "policies" / "supply_projects.yaml", ["run.horizon_years=1"])
     r = simulate(short, seed=4)
     assert (r.events.event == "project_start").sum() == len(s.projects)
-    assert r.summary["finance.capex_usd"] > 0
+    # each project is its own company: it draws its capex on its lender's facility, not on programme cash
+    assert r.summary["finance.capex_usd"] == 0
+    for pid in s.projects:
+        assert r.summary[f"project.{pid}.capex_usd"] > 0
+    facilities = {fid: f for fid, f in s.financing.facilities.items() if f.purpose == "projects"}
+    assert r.summary["budget.disbursements_usd"] > sum(p.capex_usd for p in s.projects.values()) * 0.1
+    assert all(f.lender in ("EXIM", "DFC") for f in facilities.values())

@@ -20,6 +20,7 @@ from sim.engine.rng import Streams
 from sim.model.demand import SlowState
 from sim.model.finance import Finance
 from sim.model.market import allocate, clearing_price_ratio, serve_in_tiers
+from sim.model.projects import ProjectCompanies
 from sim.model.shocks import ShockEffect, project_process, review_process, shock_process
 from sim.model.welfare import DeadweightCurve, critical_loss_usd
 from sim.model.world import World
@@ -85,6 +86,8 @@ class Engine:
         self.events: list[tuple[float, str, str, str, float]] = []
         n_members = int(w.member.sum())
         self.finance = Finance(scenario.financing, self.ledger, self.log, n_members)
+        # project companies: their books and the daily output record filled in step()
+        self.projects = ProjectCompanies(scenario, w, self.ledger, self.finance, self.log)
         self.rec = {name: np.zeros((H, 2, C)) for name in SERIES}
         self.onehot = np.zeros((S, C))
         self.onehot[np.arange(S), w.sup_c] = 1.0
@@ -102,7 +105,6 @@ class Engine:
         self._lead = w.sup_lead + self.extra  # days from shipment to arrival, incl. logistics delays
         self._ring_base = w.sup_c * w.ring
         self.effects: list[ShockEffect] = []
-        self.capex_rate: dict[str, tuple[float, str]] = {}
         self.storage_due = 0.0
         self.price = np.tile(w.ref_price, (2, 1))
         self.clearing = np.ones((2, C))  # last clearing price ratio (Newton's warm start)
@@ -317,6 +319,13 @@ class Engine:
         self.transit_m += ship_m
         imports = (ship_s * ~w.sup_domestic) @ self.onehot * m_share
 
+        # project companies sell their output into the world market: the share of it produced today
+        if self.projects.rows.size:
+            sold = np.clip(produced / np.maximum(output, _TINY), 0.0, 1.0)[0, self.projects.commodity]
+            proj_out = out_s[0, self.projects.rows] * sold
+            self.projects.output_t[t] = proj_out
+            self.projects.revenue_usd[t] = proj_out * self.price[0, self.projects.commodity]
+
         # 5. arrivals; manufacturers share them: critical use first, then priority classes
         arr_m = self.ring_m[:, :, slot_today].copy()
         self.ring_m[:, :, slot_today] = 0.0
@@ -377,14 +386,12 @@ class Engine:
         crit_loss = critical_loss_usd(cons, q0, w.critical, self.voll_m).sum(-1)
         import_loss = (self.price - p0) * imports
 
-        # 8. carrying costs and project capex
+        # 8. carrying costs
         # storage accrues daily and is invoiced every STORAGE_BILLING_DAYS and on the last day
         self.storage_due += float(self.rstock[0] @ w.r_hold_usd_per_t_day)
         if self.storage_due > 0 and ((t + 1) % STORAGE_BILLING_DAYS == 0 or t == w.horizon - 1):
             self.finance.spend(now, "storage_cost_usd", self.storage_due, "reserve")
             self.storage_due = 0.0
-        for rate, fac in list(self.capex_rate.values()):
-            self.finance.spend(now, "capex_usd", rate, "projects", only=fac)
 
         # 9. the price closes part of the gap to the price that clears the world market; it clears
         # expected flows (daily noise is absorbed by stocks, not priced) plus stock building

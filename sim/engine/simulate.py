@@ -19,6 +19,7 @@ from sim.engine.engine import SERIES, Engine
 from sim.engine.ledger import LINES
 from sim.engine.rng import Streams
 from sim.metrics.kpis import compute_kpis
+from sim.metrics.terminal import days_of_cover
 from sim.model.world import ARMS, build_world
 from sim.scenario.schema import Scenario
 
@@ -62,6 +63,7 @@ def check_conservation(eng: Engine) -> dict[str, float]:
     cash_resid = eng.finance.cash - float(eng.ledger.cash_series()[-1])
     debt_resid = eng.finance.debt - float(eng.ledger.debt_series()[-1])
     money_scale = max(1.0, float(np.abs(eng.ledger.flows).sum()))
+    proj_cash, proj_debt = eng.projects.residuals()
     bad = []
     if (np.abs(resid) > CONSERVATION_RTOL * scale).any():
         a, c = np.unravel_index(np.abs(resid / scale).argmax(), resid.shape)
@@ -70,12 +72,15 @@ def check_conservation(eng: Engine) -> dict[str, float]:
         bad.append(f"cash off by {cash_resid:.6g} USD")
     if abs(debt_resid) > CONSERVATION_RTOL * money_scale:
         bad.append(f"debt off by {debt_resid:.6g} USD")
+    if max(proj_cash, proj_debt) > CONSERVATION_RTOL * money_scale:
+        bad.append(f"a project company's cash or debt off by {max(proj_cash, proj_debt):.6g} USD")
     if bad:
         raise ConservationError("conservation check failed: " + "; ".join(bad))
     return {
         "check.material_residual_t": material,
         "check.cash_residual_usd": abs(cash_resid),
         "check.debt_residual_usd": abs(debt_resid),
+        "check.project_residual_usd": max(proj_cash, proj_debt),
     }
 
 
@@ -83,6 +88,7 @@ def _timeseries(eng: Engine, dates: pd.DatetimeIndex) -> pd.DataFrame:
     w = eng.world
     H, C = w.horizon, len(w.commodity_ids)
     n = H * C
+    cover = days_of_cover(eng.rec)  # derived: reserve stock in days of the day's bloc demand
     frames = []
     for a in range(len(ARMS)):
         cols: dict[str, Any] = {
@@ -93,6 +99,7 @@ def _timeseries(eng: Engine, dates: pd.DatetimeIndex) -> pd.DataFrame:
         }
         for name in SERIES:
             cols[name] = eng.rec[name][:, a, :].reshape(-1)
+        cols["days_of_cover"] = cover[:, a, :].reshape(-1)
         frames.append(pd.DataFrame(cols))
     return pd.concat(frames, ignore_index=True)
 
@@ -137,10 +144,12 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0) 
     world = build_world(scenario, streams)
     eng = Engine(scenario, world, streams)
     eng.run()
+    eng.finance.close_books(float(world.horizon))
+    eng.projects.close_books()
     checks = check_conservation(eng)
     n_defaults = sum(1 for e in eng.events if e[1] == "default")
     summary: dict[str, Any] = compute_kpis(
-        eng.rec, world, eng.ledger, scenario.evaluation.discount_rate_per_year, n_defaults
+        eng.rec, world, eng.ledger, scenario.evaluation.discount_rate_per_year, n_defaults, scenario.evaluation
     )
     summary.update(checks)
     start = pd.Timestamp(scenario.run.start_date)

@@ -13,7 +13,9 @@ import math
 import numpy as np
 
 from sim.engine.ledger import Ledger
+from sim.metrics.views import evaluation_kpis
 from sim.model.world import ARMS, World
+from sim.scenario.schema import Evaluation
 
 #: Components of the bloc's loss (sim/model/welfare.py): consumer surplus on the demand curve,
 #: extra import bill, critical demand not served.
@@ -98,6 +100,7 @@ def compute_kpis(
     ledger: Ledger,
     discount_rate: float,
     n_defaults: int,
+    evaluation: Evaluation | None = None,
 ) -> dict[str, float]:
     """All KPIs of a run as a flat dict (see module docstring)."""
     disc = discount_factors(w.horizon, discount_rate)
@@ -147,4 +150,8 @@ def compute_kpis(
     benefit = out["difference.total.loss_avoided_npv_usd"]
     out[f + "benefit_cost_ratio"] = benefit / net_cost if net_cost > 0 else math.nan
     out[f + "discount_rate_per_year"] = discount_rate
+    # evaluation views (issue 10): economic, programme and budget views, project companies,
+    # measured days of cover (replaces the days_of_cover_end above)
+    if evaluation is not None:
+        out.update(evaluation_kpis(rec, w, ledger, evaluation))
     return out

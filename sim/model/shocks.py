@@ -140,7 +140,11 @@ def shock_process(env: simpy.Environment, eng: Engine, sid: str, shock, rng: np.
 
 
 def project_process(env: simpy.Environment, eng: Engine, pid: str, p: Project, rng: np.random.Generator) -> Iterator:
-    """Build a project: spend capex over the build, then add its capacity (or fail)."""
+    """Build a project through its company: capex over the build, then its capacity (or a failure).
+
+    The company (:mod:`sim.model.projects`) funds the capex with its own loan; a failure is
+    its loan's default, never programme capex.
+    """
     horizon = float(eng.world.horizon)
     start = float(max(0, eng.scenario.day_of(p.start)))
     build = max(1.0, p.build_time_days.sample(rng))
@@ -150,13 +154,9 @@ def project_process(env: simpy.Environment, eng: Engine, pid: str, p: Project, r
     if start >= horizon:
         return
     yield env.timeout(start - env.now)
-    eng.capex_rate[pid] = (p.capex_usd / build, p.facility)
+    company = eng.projects.open(env, pid)
     eng.log(env.now, "project_start", pid, f"build {build:.0f} d, delay {delay:.0f} d", p.capex_usd)
-    if start + build < horizon:
-        yield env.timeout(build)
-    else:
-        yield env.timeout(horizon - env.now)
-    eng.capex_rate.pop(pid, None)
+    yield from company.build(env, min(start + build, horizon), p.capex_usd / build)
     if delay > 0 and env.now + delay < horizon:
         yield env.timeout(delay)
     elif delay > 0:
@@ -165,11 +165,13 @@ def project_process(env: simpy.Environment, eng: Engine, pid: str, p: Project, r
         return
     if failed:
         eng.log(env.now, "project_failed", pid, "no capacity added", 0.0)
+        company.fail(env.now)
         return
     row = eng.world.project_rows[pid]
     eng.activate(0, row)
     if p.in_counterfactual:
         eng.activate(1, row)
+    company.complete(env.now)
     eng.log(env.now, "project_complete", pid, f"+{p.capacity_tpy:g} t/yr", p.capacity_tpy)
 
 

@@ -33,11 +33,12 @@ def check_references(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             out.append((("projects", pid, "commodity"), _missing("commodity", p.commodity, commodities)))
         if p.facility not in s.financing.facilities:
             out.append((("projects", pid, "facility"), _missing("facility", p.facility, facilities)))
-        elif s.financing.facilities[p.facility].purpose == "reserve":
+        elif (purpose := s.financing.facilities[p.facility].purpose) != "projects":
             out.append(
                 (
                     ("projects", pid, "facility"),
-                    f"facility {p.facility!r} has purpose 'reserve'; expected 'projects' or 'any'",
+                    f"facility {p.facility!r} has purpose {purpose!r}; expected a facility with purpose "
+                    "'projects' (a project company borrows on its own; the programme does not)",
                 )
             )
     for hid, sh in s.shocks.items():

@@ -64,10 +64,63 @@ class Run(Strict):
 
 
 class Evaluation(Strict):
-    """How outcomes are valued in KPIs."""
+    """How outcomes are valued: the settings of the economic, programme and budget views.
+
+    Each view discounts the flows it counts at the rate that matches them: the national
+    economic view real resource flows at a real rate, the programme view the vehicle's cash
+    at its loan rate, the budget view the lender's loan cash flows at the Treasury rate.
+    """
 
     discount_rate_per_year: float = Field(
-        0.03, ge=0, lt=1, description="Real discount rate for NPV KPIs (share per year)."
+        0.07,
+        ge=0,
+        lt=1,
+        description="Real discount rate of the national economic view and of every loss NPV KPI "
+        "(share per year, annual compounding). Default 7%: the base-case real rate of OMB Circular "
+        "A-94 (29 Oct 1992), reinstated when OMB memo M-25-23 (2025) rescinded the 2023 revision "
+        "(which had lowered it to about 2%); see shared/data/CALIBRATION.md section 4.",
+    )
+    treasury_rate_per_year: float = Field(
+        0.0445,
+        ge=0,
+        lt=1,
+        description="Nominal Treasury yield at which the federal budget view discounts loan cash "
+        "flows (FCRA subsidy cost), bond-equivalent (semi-annual compounding). Default 4.45%: a "
+        "15-year maturity interpolated between the 10-year (4.22%, 9 Feb 2026) and 20-year (4.66%, "
+        "18 Feb 2026 auction) yields, CALIBRATION.md section 4. FCRA discounts each year's flow at "
+        "the matching-maturity rate; one rate of the loan's tenor is the simplification used here.",
+    )
+    recovery_rate: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of a defaulted loan amount the lender expects to recover (budget view and "
+        "the lender's losses on project loans). Default 50%: EXIM's average recovery on defaults "
+        "since 1992 (CRS R43581, Mar 2015; CALIBRATION.md section 4).",
+    )
+    liquidation_discount_max: float = Field(
+        0.5,
+        ge=0,
+        lt=1,
+        description="Largest discount to the market price at which the stock left at the horizon "
+        "could be sold (terminal value). Discount d = liquidation_discount_max x x / (x + "
+        "liquidation_half_supply_years), x = stock / one year of world supply of that commodity. "
+        "Default 0.5: an assumption (a forced sale of a multi-year stock halves the price).",
+    )
+    liquidation_half_supply_years: float = Field(
+        0.05,
+        gt=0,
+        description="Stock, in years of world supply, at which the liquidation discount reaches half "
+        "of liquidation_discount_max. Default 0.05 (about 18 days of world supply): with it, China's "
+        "2021 state-reserve auctions of copper (110 kt in four batches, ~0.5% of a year of world "
+        "copper supply) get a 4.5% discount, inside the 3-9% below market they sold at "
+        "(CALIBRATION.md section 5).",
+    )
+    bloc_country: str = Field(
+        "United States",
+        description="Country of the bloc. In the economic view a project located there is domestic "
+        "(its capex, opex and sales count); a project elsewhere counts only through the bloc "
+        "lender's loan flows.",
     )
 
 
@@ -189,7 +242,12 @@ class Supplier(Strict):
 
 
 class Project(Strict):
-    """New capacity financed by a loan; becomes a supplier when it completes."""
+    """New capacity built by its own company with a loan; becomes a supplier when it completes.
+
+    The company draws its capex on the named facility (which must have purpose 'projects'),
+    capitalises interest while it builds, then sells its output at the market price, pays
+    opex and its own debt service, and defaults on its loan when its cash falls short.
+    """
 
     commodity: str = Field(description="Commodity id.")
     country: str = Field(description="Country of the new capacity.")
@@ -205,7 +263,24 @@ class Project(Strict):
         default_factory=lambda: {"dist": "fixed", "value": 365.0}, description="Length of a delay, days."
     )
     failure_probability: float = Field(
-        0.0, ge=0, le=1, description="Chance the project never produces (capex is still spent)."
+        0.0,
+        ge=0,
+        le=1,
+        description="Chance the project never produces: its company defaults on the loan when the "
+        "failure is known (a loan loss for the lender, guarantee_share of it for the programme).",
+    )
+    opex_usd_per_t: float = Field(
+        0.0,
+        ge=0,
+        description="Operating cost per tonne the project sells, USD/t (cash cost, paid by the "
+        "project company out of its sales at the market price).",
+    )
+    guarantee_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of the project's loan loss that the reserve programme guarantees and pays "
+        "when the project company defaults (0 = the lender bears the whole loss).",
     )
     enabled: bool = Field(True, description="False leaves the project out.")
     in_counterfactual: bool = Field(
@@ -432,7 +507,16 @@ class Facility(Strict):
     """A loan facility."""
 
     lender: str = Field(description="Lender name, e.g. 'EXIM'.")
-    purpose: Literal["reserve", "projects", "any"] = Field("any", description="What its draws may fund.")
+    purpose: Literal["reserve", "projects", "any"] = Field(
+        "any",
+        description="What its draws may fund. 'projects': lent to project companies on these terms "
+        "(each project borrows and repays on its own); the programme never draws on it.",
+    )
+    federal_credit: bool = Field(
+        True,
+        description="A loan by a federal agency (EXIM, DFC): counted in the federal budget view "
+        "(FCRA subsidy cost). False for a private lender.",
+    )
     commitment_usd: float = Field(ge=0, description="Maximum that may be drawn, USD.")
     close_day: int = Field(0, ge=0, description="Day of financial close (tenor counts from here).")
     availability_years: float = Field(3.0, ge=0, description="Years after close during which draws are allowed.")
@@ -484,6 +568,13 @@ class Financing(Strict):
         "available (the capital structure; 0 = spend cash first, draw only when cash runs out).",
     )
     member_fees: MemberFees = Field(default_factory=MemberFees, description="Member fees.")
+    procurement_fee_share: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Fee paid to the procurement traders on each purchase, share of its value "
+        "(a resource cost in the economic view).",
+    )
 
 
 class Bloc(Strict):
