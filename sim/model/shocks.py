@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
+from sim.model.regimes import Segment, params_from_shock, sample_paths
 from sim.model.world import MAX_EXTRA_DELAY_DAYS
 from sim.scenario.schema import (
     DemandSurge,
     ExportRestriction,
     LogisticsDelay,
     Project,
+    RestrictionRegime,
     Scenario,
     SupplierOutage,
 )
@@ -63,6 +65,9 @@ def exposure(s: Scenario, shock: ExportRestriction | SupplierOutage, supplier_id
 
 def shock_process(env: simpy.Environment, eng: Engine, sid: str, shock, rng: np.random.Generator) -> Iterator:
     """Run one shock (scheduled once, or stochastic as a renewal process)."""
+    if isinstance(shock, RestrictionRegime):
+        yield from regime_process(env, eng, sid, shock, rng)
+        return
     s = eng.scenario
     w = eng.world
     if isinstance(shock, (ExportRestriction, SupplierOutage)):
@@ -114,6 +119,48 @@ def shock_process(env: simpy.Environment, eng: Engine, sid: str, shock, rng: np.
         severity = shock.severity.sample(rng)
         yield from occurrence(t, duration, severity)
         t = env.now
+
+
+def regime_process(env: simpy.Environment, eng: Engine, sid: str, shock: RestrictionRegime,
+                   rng: np.random.Generator) -> Iterator:
+    """Sample a restriction regime's whole path up front, then play each episode's segments in turn."""
+    segments = sample_paths(params_from_shock(shock), float(eng.world.horizon), rng)
+    episodes: dict[int, list[Segment]] = {}
+    for seg in segments:
+        episodes.setdefault(seg.episode, []).append(seg)
+    for segs in episodes.values():
+        env.process(_play_episode(env, eng, sid, segs))
+    yield env.timeout(0)
+
+
+def _play_episode(env: simpy.Environment, eng: Engine, sid: str, segs: list[Segment]) -> Iterator:
+    # one process per episode, so a severity change ends the old effect before the new one starts
+    for seg in segs:
+        yield from restriction_segment(env, eng, sid, seg)
+
+
+def restriction_segment(env: simpy.Environment, eng: Engine, sid: str, seg: Segment) -> Iterator:
+    """Start and end one segment's export-restriction effect.
+
+    The effect is built exactly as an ``export_restriction`` shock of ``seg.country`` on
+    ``seg.commodity`` with severity ``seg.severity`` builds one. This is the one place that
+    turns a regime segment into engine effects (``seg.targeted`` is logged, not yet modelled).
+    """
+    horizon = float(eng.world.horizon)
+    as_shock = ExportRestriction(kind="export_restriction", country=seg.country, commodities=[seg.commodity],
+                                 start=0, duration_days=1.0, severity=seg.severity)
+    severity = float(np.clip(seg.severity, 0.0, 1.0))
+    effect = ShockEffect("supply", exposure(eng.scenario, as_shock, eng.world.supplier_ids) * severity, severity)
+    source = f"{sid}:{seg.country}:{seg.commodity}"
+    detail = "restriction_regime targeted" if seg.targeted else "restriction_regime"
+    if seg.start_day > env.now:
+        yield env.timeout(seg.start_day - env.now)
+    eng.add_effect(effect)
+    eng.log(env.now, "shock_start", source, detail, severity)
+    if seg.end_day < horizon:
+        yield env.timeout(seg.end_day - env.now)
+        eng.remove_effect(effect)
+        eng.log(env.now, "shock_end", source, detail, severity)
 
 
 def project_process(env: simpy.Environment, eng: Engine, pid: str, p: Project, rng: np.random.Generator) -> Iterator:
