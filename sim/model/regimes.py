@@ -1,19 +1,25 @@
 """Export restrictions as persistent regimes with a common country factor: a pure sampler.
 
 A *cell* is one country's exports of one commodity. Each cell is either free or restricted.
-While free it becomes restricted at hazard ``onset_rate x factor(tension)``; while restricted
-it is lifted at rate ``1 / mean_duration`` (exponential durations) and its severity is
-redrawn at ``severity_change_rate`` (a licensing regime that tightens or loosens). Every
-onset and change draws a new severity and a flag "targeted at the bloc".
+A restricted cell is lifted at rate ``1 / mean_duration`` (exponential durations) and its
+severity is redrawn at ``severity_change_rate`` (a licensing regime that tightens or
+loosens). Every onset and change draws a new severity and a flag "targeted at the bloc".
 
-The common country factor is a two-state Markov chain per country (calm / tense). In the
-tense state every free cell of that country has ``multiplier`` times the calm hazard, so one
-country's restrictions on several commodities cluster in time. The factors are normalised
-so that, averaged over the chain's stationary distribution, the hazard of a free cell is
-exactly ``onset_rate``: switching the factor off (``tension=None`` or ``multiplier=1``)
-leaves independent alternating processes with the same marginal onset rates, exponential
-gaps of mean ``1 / onset_rate`` and exponential durations (the existing ``export_restriction``
-kind with exponential durations).
+The common country factor has two parts, both per country:
+
+* **Moves** (``package_breadth`` b): a country restricts by moves; a move covers each of its
+  free cells with probability b, at least one (China's Feb 2025 move covered W, Te, Bi, Mo
+  and In). Moves arrive at rate ``onset_rate x (1 - (1 - b)^free) / b``, so each free cell
+  is still restricted at ``onset_rate``; b = 0 means one cell per move.
+* **Tension**: a two-state Markov chain (calm / tense). When tense the move rate is
+  ``multiplier`` times the calm rate, so one country's moves cluster in time (2023-2025).
+  The factors are scaled so their stationary mean is 1: averaged over the chain a free cell
+  is restricted at exactly ``onset_rate``.
+
+With the factor switched off (``package_breadth=0``, ``tension=None``) every cell is an
+independent alternating process with exponential gaps of mean ``1 / onset_rate`` and
+exponential durations, which is the existing ``export_restriction`` renewal process with
+exponential durations, at the same marginal rate.
 
 Nothing here needs the engine: ``sample_paths`` returns segments (constant severity) that the
 backtest uses directly and that ``sim.model.shocks`` turns into engine effects.
@@ -21,7 +27,8 @@ backtest uses directly and that ``sim.model.shocks`` turns into engine effects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -102,20 +109,22 @@ class RegimeParams:
     severity_change_rate_per_year: float = 0.0
     targeted_share: float = 0.0
     tension: Tension | None = None
+    package_breadth: float = 0.0
     initial: str = "stationary"
     cells: tuple[tuple[str, str], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.mean_duration_days <= 0:
             raise ValueError("mean_duration_days must be > 0")
+        if not 0.0 <= self.package_breadth < 1.0:
+            raise ValueError(f"package_breadth must be in [0, 1), got {self.package_breadth}")
         if self.initial not in ("stationary", "off"):
             raise ValueError(f"initial must be 'stationary' or 'off', got {self.initial!r}")
         object.__setattr__(self, "cells", tuple((c.country, m) for c in self.countries for m in c.commodities))
 
     def without_factor(self) -> RegimeParams:
         """The same process with the common country factor switched off."""
-        return RegimeParams(self.countries, self.mean_duration_days, self.severity,
-                            self.severity_change_rate_per_year, self.targeted_share, None, self.initial)
+        return replace(self, tension=None, package_breadth=0.0)
 
 
 @dataclass(frozen=True)
@@ -140,6 +149,23 @@ def stationary_on_probability(onset_rate_per_day: float, mean_duration_days: flo
     """Long-run share of time a cell is restricted, without the common factor."""
     x = onset_rate_per_day * mean_duration_days
     return x / (1.0 + x)
+
+
+def move_weight(free: int, breadth: float) -> float:
+    """Move rate per unit onset rate with ``free`` free cells: ``(1 - (1 - b)^free) / b`` (``free`` at b = 0)."""
+    if breadth <= 0.0:
+        return float(free)
+    return -math.expm1(free * math.log1p(-breadth)) / breadth
+
+
+def move_size_pmf(free: int, breadth: float) -> np.ndarray:
+    """P(a move covers j = 1..free cells): binomial(free, b) conditioned on j >= 1."""
+    if breadth <= 0.0 or free == 1:
+        return np.eye(free)[0]
+    j = np.arange(1, free + 1)
+    logc = np.array([math.lgamma(free + 1) - math.lgamma(k + 1) - math.lgamma(free - k + 1) for k in j])
+    pmf = np.exp(logc + j * math.log(breadth) + (free - j) * math.log1p(-breadth))
+    return pmf / pmf.sum()
 
 
 def _burn_in_days(c: CountryCells, p: RegimeParams, f_calm: float) -> float:
@@ -185,7 +211,7 @@ def _country_paths(c: CountryCells, p: RegimeParams, horizon: float, rng: np.ran
     while True:
         on = [j for j in range(n) if open_[j] is not None]
         off = [j for j in range(n) if open_[j] is None]
-        rates = (switch[state], len(off) * lam * f[state], len(on) * mu, len(on) * nu)
+        rates = (switch[state], move_weight(len(off), p.package_breadth) * lam * f[state], len(on) * mu, len(on) * nu)
         total = sum(rates)
         if total <= 0.0:
             break
@@ -196,10 +222,11 @@ def _country_paths(c: CountryCells, p: RegimeParams, horizon: float, rng: np.ran
         if u < rates[0]:
             state = 1 - state
         elif u < rates[0] + rates[1]:
-            j = off[int(rng.integers(len(off)))]
-            sev, targ = draw()
-            open_[j] = (t, sev, episode, targ)
-            episode += 1
+            size = 1 + int(rng.choice(len(off), p=move_size_pmf(len(off), p.package_breadth)))
+            for j in sorted(rng.choice(off, size=size, replace=False).tolist()):
+                sev, targ = draw()
+                open_[j] = (t, sev, episode, targ)
+                episode += 1
         elif u < rates[0] + rates[1] + rates[2]:
             close(on[int(rng.integers(len(on)))], t)
         else:
@@ -242,4 +269,4 @@ def params_from_shock(shock: Any) -> RegimeParams:
         CountryCells(name, tuple(c.commodities), c.onset_rate_per_year) for name, c in shock.countries.items()
     )
     return RegimeParams(countries, shock.mean_duration_days, shock.severity, shock.severity_change_rate_per_year,
-                        shock.targeted_share, tension, shock.initial)
+                        shock.targeted_share, tension, shock.package_breadth, shock.initial)

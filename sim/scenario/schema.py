@@ -233,9 +233,11 @@ class RegimeTension(Strict):
 class RestrictionRegime(Strict):
     """Export restrictions as persistent regimes per country and commodity, clustered by country.
 
-    Each (country, commodity) cell is restricted or not. An unrestricted cell becomes
-    restricted at its country's onset rate times the country's tension factor; a restriction
-    lasts an exponential time of mean ``mean_duration_days`` and its severity is redrawn at
+    Each (country, commodity) cell is restricted or not. A country restricts by moves, each
+    covering one or more of its unrestricted cells (``package_breadth``), at a rate that
+    rises in the country's tense spells (``tension``); on average each unrestricted cell
+    becomes restricted at ``onset_rate_per_year``. A restriction lasts an exponential time of
+    mean ``mean_duration_days`` and its severity is redrawn at
     ``severity_change_rate_per_year`` while it lasts. Each stretch of constant severity acts
     like an ``export_restriction`` of that country and commodity. Fitted to history by
     ``scenarios/fit_restrictions.py``.
@@ -262,8 +264,17 @@ class RestrictionRegime(Strict):
         description="Probability that a severity level is aimed at the bloc (a share). Logged with each "
         "segment; the supply effect does not yet treat a targeted ban differently.",
     )
+    package_breadth: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Share of a country's other unrestricted commodities that one move also restricts "
+        "(each independently; a move restricts at least one). Moves come at a rate that keeps each cell's "
+        "onset rate at onset_rate_per_year. 0 = one commodity per move (part of the common factor).",
+    )
     tension: Optional[RegimeTension] = Field(
-        None, description="The common country factor; null = independent cells."
+        None, description="The common country factor's calm/tense chain; null = no tension (with "
+        "package_breadth 0: independent cells)."
     )
     initial: Literal["stationary", "off"] = Field(
         "stationary",
