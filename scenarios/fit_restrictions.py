@@ -167,6 +167,12 @@ def render(wf: WindowFit, history: FitResult, fit_date: dt.date, sources: dict[s
                "onsets per country in one window for separate rates, so the window sets the level and the "
                "history the pattern, durations, severities and clustering.")
     baseline_shocks = list((baseline or load_scenario(BASELINE)).shocks)
+    data_citation = (f"scenarios/data/export_restrictions.csv, data version {DATA_VERSION}: {n_rows} sourced "
+                     f"export-restriction episodes 2009-2025, cut-off {CUTOFF.isoformat()}; regime parameters "
+                     f"fitted by scenarios/fit_restrictions.py on {fit_date.isoformat()}")
+    reason = (f"{how} Fitted {fit_date.isoformat()}, data {DATA_VERSION}. Severities the data set marks as ours "
+              "are our estimates; cells are the countries and commodities of the data set that the bloc is "
+              "exposed to.")
     lines = [
         f"# Disruption variant \"{wf.name}\": export restrictions as persistent regimes, clustered by country,",
         "# fitted to the episode data set.",
@@ -188,13 +194,13 @@ def render(wf: WindowFit, history: FitResult, fit_date: dt.date, sources: dict[s
                        "have no episode in the data, go with them.", 92, initial_indent="    ",
                        subsequent_indent="    "),
         "  sources:",
-        f"    {DATA_KEY}: {_q(f'scenarios/data/export_restrictions.csv, data version {DATA_VERSION}: {n_rows} sourced export-restriction episodes 2009-2025, cut-off {CUTOFF.isoformat()}; regime parameters fitted by scenarios/fit_restrictions.py on {fit_date.isoformat()}')}",
+        f"    {DATA_KEY}: {_q(data_citation)}",
     ]
     lines += [f"    {k}: {_q(v)}" for k, v in sources.items()]
     lines += [
         "  assumptions:",
         f"    - key: shocks.{SHOCK_ID}",
-        f"      reason: {_q(how + f' Fitted {fit_date.isoformat()}, data {DATA_VERSION}. Severities the data set marks as ours are our estimates; cells are the countries and commodities of the data set that the bloc is exposed to.')}",
+        f"      reason: {_q(reason)}",
         f"    - key: shocks.{SHOCK_ID}.initial",
         "      reason: \"Day 0 is drawn from the process's long-run state (restrictions may already be in force), "
         "so the start date is not special; the baseline's shocks start with none in force.\"",
@@ -203,10 +209,8 @@ def render(wf: WindowFit, history: FitResult, fit_date: dt.date, sources: dict[s
         "  # the baseline's independent restrictions are replaced by the fitted regime below",
     ]
     lines += [f"  {sid}: {{enabled: false}}" for sid in baseline_shocks]
-    country_lines = [
-        f"      {c.country}: {{commodities: [{', '.join(c.commodities)}], onset_rate_per_year: {_g(c.onset_rate_per_year)}}}"
-        for c in p.countries
-    ]
+    country_lines = [f"      {c.country}: {{commodities: [{', '.join(c.commodities)}], "
+                     f"onset_rate_per_year: {_g(c.onset_rate_per_year)}}}" for c in p.countries]
     lines += [
         f"  # fitted from {DATA_KEY} by scenarios/fit_restrictions.py, window {span}",
         f"  {SHOCK_ID}:",
@@ -239,8 +243,7 @@ def report(history: FitResult, fits: dict[str, WindowFit], profile: list[tuple[f
     for c in p.countries:
         d = history.obs.countries[c.country]
         ci = history.ci95(f"rate.{c.country}", c.onset_rate_per_year)
-        rates = "  ".join(f"{f.params.countries[[x.country for x in f.params.countries].index(c.country)].onset_rate_per_year:18.4f}"
-                          for f in fits.values())
+        rates = "  ".join(f"{c.onset_rate_per_year * f.multiplier:18.4f}" for f in fits.values())
         out.append(f"{c.country:10} {d.n_cells:5d} {d.n_on0:4d} {d.onsets:6d} {d.moves:5d} {d.ends:4d}  {rates}   "
                    + (f"{ci[0]:.3f}-{ci[1]:.3f}" if ci else "n/a"))
 
@@ -251,7 +254,8 @@ def report(history: FitResult, fits: dict[str, WindowFit], profile: list[tuple[f
     t = p.tension
     out += [
         line("mean duration", "duration", p.mean_duration_days / 365.0, "years"),
-        f"{'move breadth':34} {p.package_breadth:10.4g}          (logit SE {history.log_se.get('breadth', math.nan):.2f})",
+        f"{'move breadth':34} {p.package_breadth:10.4g}          "
+        f"(logit SE {history.log_se.get('breadth', math.nan):.2f})",
         line("calm -> tense", "tension.calm_to_tense", t.calm_to_tense_per_year, "/yr"),
         line("tense -> calm", "tension.tense_to_calm", t.tense_to_calm_per_year, "/yr"),
         f"{'tension multiplier':34} {t.multiplier:10.4g}          (tense share {t.tense_share:.2f})",
