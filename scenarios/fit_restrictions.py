@@ -157,7 +157,7 @@ def render(wf: WindowFit, history: FitResult, fit_date: dt.date, sources: dict[s
     span = f"{a.isoformat()} .. {(b - dt.timedelta(days=1)).isoformat()}"
     if wf.name == "history":
         how = (f"Maximum likelihood on {span} (sim/model/regime_fit.py): onset rates per country, mean "
-               "duration, move breadth and the tension chain jointly; severity beta by moments; change rate "
+               "duration, move and lift breadths and the tension chain jointly; severity beta by moments; change rate "
                "and targeted share by their Poisson and binomial estimates. Log-likelihood "
                f"{history.loglik:.1f}.")
     else:
@@ -218,7 +218,8 @@ def render(wf: WindowFit, history: FitResult, fit_date: dt.date, sources: dict[s
         "    description: >",
         "      Export restrictions of China, Indonesia and the DRC as on/off regimes per country and",
         "      commodity with exponential durations and severities redrawn while in force; a country",
-        "      restricts by moves that cover several commodities, and moves cluster in its tense spells.",
+        "      restricts by moves that cover several commodities, moves cluster in its tense spells, and",
+        "      lifts can free several commodities at once.",
         "    countries:",
         *country_lines,
         f"    mean_duration_days: {_g(p.mean_duration_days)}",
@@ -226,6 +227,7 @@ def render(wf: WindowFit, history: FitResult, fit_date: dt.date, sources: dict[s
         f"    severity_change_rate_per_year: {_g(p.severity_change_rate_per_year)}",
         f"    targeted_share: {_g(p.targeted_share, 3)}",
         f"    package_breadth: {_g(p.package_breadth, 3)}",
+        f"    lift_breadth: {_g(p.lift_breadth, 3)}",
         f"    tension: {{calm_to_tense_per_year: {_g(t.calm_to_tense_per_year)}, "
         f"tense_to_calm_per_year: {_g(t.tense_to_calm_per_year)}, multiplier: {_g(t.multiplier)}}}",
         "    initial: stationary",
@@ -238,13 +240,14 @@ def report(history: FitResult, fits: dict[str, WindowFit], profile: list[tuple[f
     """Plain-text summary of the fit."""
     p = history.params
     out = [f"history fit: log-likelihood {history.loglik:.2f}"]
-    out.append(f"{'country':10} {'cells':>5} {'on@0':>4} {'onsets':>6} {'moves':>5} {'ends':>4}  "
+    out.append(f"{'country':10} {'cells':>5} {'on@0':>4} {'onsets':>6} {'moves':>5} {'ends':>4} {'lifts':>5}  "
                + "  ".join(f"{w:>18}" for w in fits) + "   history 95% CI")
     for c in p.countries:
         d = history.obs.countries[c.country]
         ci = history.ci95(f"rate.{c.country}", c.onset_rate_per_year)
         rates = "  ".join(f"{c.onset_rate_per_year * f.multiplier:18.4f}" for f in fits.values())
-        out.append(f"{c.country:10} {d.n_cells:5d} {d.n_on0:4d} {d.onsets:6d} {d.moves:5d} {d.ends:4d}  {rates}   "
+        out.append(f"{c.country:10} {d.n_cells:5d} {d.n_on0:4d} {d.onsets:6d} {d.moves:5d} {d.ends:4d} {d.lifts:5d}  "
+                   f"{rates}   "
                    + (f"{ci[0]:.3f}-{ci[1]:.3f}" if ci else "n/a"))
 
     def line(name: str, key: str, value: float, unit: str = "") -> str:
@@ -256,6 +259,8 @@ def report(history: FitResult, fits: dict[str, WindowFit], profile: list[tuple[f
         line("mean duration", "duration", p.mean_duration_days / 365.0, "years"),
         f"{'move breadth':34} {p.package_breadth:10.4g}          "
         f"(logit SE {history.log_se.get('breadth', math.nan):.2f})",
+        f"{'lift breadth':34} {p.lift_breadth:10.4g}          "
+        f"(logit SE {history.log_se.get('lift_breadth', math.nan):.2f})",
         line("calm -> tense", "tension.calm_to_tense", t.calm_to_tense_per_year, "/yr"),
         line("tense -> calm", "tension.tense_to_calm", t.tense_to_calm_per_year, "/yr"),
         f"{'tension multiplier':34} {t.multiplier:10.4g}          (tense share {t.tense_share:.2f})",

@@ -54,18 +54,19 @@ class CountryData:
     onsets: int = 0
     moves: int = 0
     ends: int = 0
+    lifts: int = 0
     changes: int = 0
     on_days: float = 0.0
     off_days: float = 0.0
     # (days since the previous event, free cells meanwhile, cells restricted by the move that
-    # ends the gap: 0 when the gap ends with a lifted restriction or the window)
-    steps: list[tuple[float, int, int]] = field(default_factory=list)
-    _arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    # ends the gap, cells freed by the lift that ends it; both 0 at the end of the window)
+    steps: list[tuple[float, int, int, int]] = field(default_factory=list)
+    _arrays: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``steps`` as arrays (gaps in days, free cells, move sizes), built once."""
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """``steps`` as arrays (gaps in days, free cells, move sizes, lift sizes), built once."""
         if self._arrays is None:
-            self._arrays = tuple(np.array([s[i] for s in self.steps], dtype=float) for i in range(3))
+            self._arrays = tuple(np.array([s[i] for s in self.steps], dtype=float) for i in range(4))
         return self._arrays
 
 
@@ -103,8 +104,8 @@ def observe(segments: Sequence[Segment], cells: Mapping[str, Sequence[str]], hor
             raise ValueError(f"segment of {s.country}/{s.commodity}, which is not a listed cell")
         eps.setdefault(s.episode, []).append(s)
     data = {k: CountryData(n_cells=len(v)) for k, v in cells.items()}
-    onsets: dict[str, dict[float, int]] = {k: {} for k in cells}
-    ends: dict[str, list[float]] = {k: [] for k in cells}
+    starts: dict[str, dict[float, int]] = {k: {} for k in cells}
+    ends: dict[str, dict[float, int]] = {k: {} for k in cells}
     for segs in eps.values():
         segs.sort(key=lambda s: s.start_day)
         k = segs[0].country
@@ -116,21 +117,21 @@ def observe(segments: Sequence[Segment], cells: Mapping[str, Sequence[str]], hor
             d.n_on0 += 1
         else:
             d.onsets += 1
-            onsets[k][start] = onsets[k].get(start, 0) + 1
+            starts[k][start] = starts[k].get(start, 0) + 1
         if end < T:
             d.ends += 1
-            ends[k].append(end)
+            ends[k][end] = ends[k].get(end, 0) + 1
     for k, d in data.items():
         d.off_days = d.n_cells * T - d.on_days
-        d.moves = len(onsets[k])
-        # at equal times restrictions are lifted before a move (0 sorts before the move's size)
-        events = sorted([(t, 0) for t in ends[k]] + [(t, j) for t, j in onsets[k].items()])
+        d.moves, d.lifts = len(starts[k]), len(ends[k])
+        # at equal times restrictions are lifted before a move
+        events = sorted([(t, 0, j) for t, j in ends[k].items()] + [(t, 1, j) for t, j in starts[k].items()])
         n_off, t_prev = d.n_cells - d.n_on0, 0.0
-        for t, j in events:
-            d.steps.append((t - t_prev, n_off, j))
-            n_off += 1 if j == 0 else -j
+        for t, is_move, j in events:
+            d.steps.append((t - t_prev, n_off, j if is_move else 0, 0 if is_move else j))
+            n_off += -j if is_move else j
             t_prev = t
-        d.steps.append((T - t_prev, n_off, 0))
+        d.steps.append((T - t_prev, n_off, 0, 0))
     # every segment is one severity level (drawn at an onset or a change)
     return Observations(T, data, {k: tuple(v) for k, v in cells.items()}, [s.severity for s in segments],
                         [s.targeted for s in segments])
@@ -147,7 +148,7 @@ def onset_loglik(d: CountryData, rate_per_day: float, tension: Tension | None, b
     A move of j cells out of n free has density ``rate x b^(j-1) (1-b)^(n-j)`` (times the
     tension factor); with b = 0 its j cells count as j separate onsets.
     """
-    dt_, n, j = d.arrays()
+    dt_, n, j, _ = d.arrays()
     move = j > 0
     w = _weights(n, breadth)
     if breadth > 0.0:
@@ -172,6 +173,23 @@ def onset_loglik(d: CountryData, rate_per_day: float, tension: Tension | None, b
     col0, col1 = f0**power, f1**power
     m = [m[0] * col0, m[1] * col1, m[2] * col0, m[3] * col1]
     return float(scalar) + _log_product(1.0 - tension.tense_share, tension.tense_share, m)
+
+
+def lift_loglik(d: CountryData, end_rate_per_day: float, breadth: float = 0.0) -> float:
+    """Log-likelihood of one country's lifts (times and sizes) given its restricted-cell counts.
+
+    The same form as moves, without tension: a lift freeing j of n restricted cells has
+    density ``rate x c^(j-1) (1-c)^(n-j)``; with c = 0 its cells count as separate ends.
+    """
+    dt_, n_off, _, j = d.arrays()
+    n_on = d.n_cells - n_off
+    lift = j > 0
+    if breadth > 0.0:
+        ll = np.where(lift, math.log(end_rate_per_day) + (j - 1) * math.log(breadth)
+                      + (n_on - j) * math.log1p(-breadth), 0.0).sum()
+    else:
+        ll = j.sum() * math.log(end_rate_per_day)
+    return float(ll - end_rate_per_day * (_weights(n_on, breadth) * dt_).sum())
 
 
 def _log_product(x0: float, x1: float, m: list[np.ndarray]) -> float:
@@ -202,13 +220,13 @@ def _initial_loglik(d: CountryData, rate_per_day: float, duration_days: float) -
 
 
 def loglik(obs: Observations, rates_per_year: Mapping[str, float], duration_days: float,
-           tension: Tension | None, breadth: float, initial: str) -> float:
-    """Joint log-likelihood of moves, durations and (if ``initial == "stationary"``) day-0 states."""
+           tension: Tension | None, breadth: float, initial: str, lift_breadth: float = 0.0) -> float:
+    """Joint log-likelihood of moves, lifts and (if ``initial == "stationary"``) day-0 states."""
     mu = 1.0 / duration_days
-    ll = obs.ends * math.log(mu) - mu * obs.on_days
+    ll = 0.0
     for k, d in obs.countries.items():
         lam = rates_per_year[k] / DAYS_PER_YEAR
-        ll += onset_loglik(d, lam, tension, breadth)
+        ll += onset_loglik(d, lam, tension, breadth) + lift_loglik(d, mu, lift_breadth)
         if initial == "stationary":
             ll += _initial_loglik(d, lam, duration_days)
     return ll
@@ -275,25 +293,25 @@ def fit(segments: Sequence[Segment], cells: Mapping[str, Sequence[str]], horizon
     names = list(obs.countries)
     free = [f"rate.{k}" for k in names] + ["duration"]
     if factor:
-        free += ["breadth", "tension.calm_to_tense", "tension.tense_to_calm", "tension.excess"]
+        free += ["lift_breadth", "breadth", "tension.calm_to_tense", "tension.tense_to_calm", "tension.excess"]
     fixed_excess = factor and multiplier is not None
     if fixed_excess:
         free.remove("tension.excess")
 
-    def unpack(x: np.ndarray) -> tuple[dict[str, float], float, Tension | None, float]:
+    def unpack(x: np.ndarray) -> tuple[dict[str, float], float, Tension | None, float, str, float]:
         rates = {k: math.exp(v) for k, v in zip(names, x)}
         duration = math.exp(x[len(names)])
         if not factor:
-            return rates, duration, None, 0.0
-        breadth = 1.0 / (1.0 + math.exp(-x[-4]))
+            return rates, duration, None, 0.0, initial, 0.0
+        lift, breadth = (1.0 / (1.0 + math.exp(-v)) for v in x[-5:-3])
         m = multiplier if multiplier is not None else 1.0 + math.exp(x[-1])
-        return rates, duration, Tension(math.exp(x[-3]), math.exp(x[-2]), m), breadth
+        return rates, duration, Tension(math.exp(x[-3]), math.exp(x[-2]), m), breadth, initial, lift
 
     # per-event scale keeps gradients O(1): L-BFGS-B's first step under bounds is a full gradient step
     scale = 1.0 + sum(d.onsets + d.ends + d.n_cells for d in obs.countries.values())
 
     def nll(x: np.ndarray) -> float:
-        v = -loglik(obs, *unpack(x), initial) / scale
+        v = -loglik(obs, *unpack(x)) / scale
         return v if math.isfinite(v) else 1e6
 
     x0 = [math.log(min(max((d.onsets + 0.5) / max(d.off_days / DAYS_PER_YEAR, 1e-9), RATE_BOUNDS[0]), RATE_BOUNDS[1]))
@@ -302,15 +320,15 @@ def fit(segments: Sequence[Segment], cells: Mapping[str, Sequence[str]], horizon
     bounds = [tuple(map(math.log, RATE_BOUNDS))] * len(names) + [tuple(map(math.log, DURATION_BOUNDS))]
     starts = [x0]
     if factor:
-        bounds += [BREADTH_LOGIT_BOUNDS] + [tuple(map(math.log, SWITCH_BOUNDS))] * 2 + [
+        bounds += [BREADTH_LOGIT_BOUNDS] * 2 + [tuple(map(math.log, SWITCH_BOUNDS))] * 2 + [
             tuple(map(math.log, EXCESS_BOUNDS))]
-        starts = [x0 + [0.0, math.log(a), math.log(b), math.log(m - 1.0)] for a, b, m in TENSION_STARTS[:n_starts]]
+        starts = [x0 + [0.0, 0.0, math.log(a), math.log(b), math.log(m - 1.0)] for a, b, m in TENSION_STARTS[:n_starts]]
         if multiplier is not None:  # the last coordinate is unused; pin it
             excess = math.log(max(multiplier - 1.0, EXCESS_BOUNDS[0]))
             bounds[-1] = (excess, excess)
             starts = [s[:-1] + [excess] for s in starts]
     best = min((minimize(nll, np.array(s), method="L-BFGS-B", bounds=bounds) for s in starts), key=lambda r: r.fun)
-    rates, duration, tension, breadth = unpack(best.x)
+    rates, duration, tension, breadth, _, lift = unpack(best.x)
     params = RegimeParams(
         countries=tuple(CountryCells(k, obs.cells[k], rates[k]) for k in names),
         mean_duration_days=duration,
@@ -320,6 +338,7 @@ def fit(segments: Sequence[Segment], cells: Mapping[str, Sequence[str]], horizon
         targeted_share=float(np.mean(obs.targeted)) if obs.targeted else 0.0,
         tension=tension,
         package_breadth=breadth,
+        lift_breadth=lift,
     )
     result = FitResult(params, -float(best.fun) * scale, obs, initial, free)
     if with_se:

@@ -11,12 +11,16 @@ The common country factor has two parts, both per country:
   free cells with probability b, at least one (China's Feb 2025 move covered W, Te, Bi, Mo
   and In). Moves arrive at rate ``onset_rate x (1 - (1 - b)^free) / b``, so each free cell
   is still restricted at ``onset_rate``; b = 0 means one cell per move.
+* **Lifts** (``lift_breadth`` c): restrictions are lifted by lifts that end each restricted
+  cell with probability c, at least one (China ended its rare-earth, tungsten and molybdenum
+  quotas and duties together in 2015), at a rate that keeps each restricted cell's end hazard
+  at ``1 / mean_duration``; c = 0 means one cell per lift.
 * **Tension**: a two-state Markov chain (calm / tense). When tense the move rate is
   ``multiplier`` times the calm rate, so one country's moves cluster in time (2023-2025).
   The factors are scaled so their stationary mean is 1: averaged over the chain a free cell
   is restricted at exactly ``onset_rate``.
 
-With the factor switched off (``package_breadth=0``, ``tension=None``) every cell is an
+With the factor switched off (both breadths 0, ``tension=None``) every cell is an
 independent alternating process with exponential gaps of mean ``1 / onset_rate`` and
 exponential durations, which is the existing ``export_restriction`` renewal process with
 exponential durations, at the same marginal rate.
@@ -110,21 +114,23 @@ class RegimeParams:
     targeted_share: float = 0.0
     tension: Tension | None = None
     package_breadth: float = 0.0
+    lift_breadth: float = 0.0
     initial: str = "stationary"
     cells: tuple[tuple[str, str], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.mean_duration_days <= 0:
             raise ValueError("mean_duration_days must be > 0")
-        if not 0.0 <= self.package_breadth < 1.0:
-            raise ValueError(f"package_breadth must be in [0, 1), got {self.package_breadth}")
+        for name in ("package_breadth", "lift_breadth"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if self.initial not in ("stationary", "off"):
             raise ValueError(f"initial must be 'stationary' or 'off', got {self.initial!r}")
         object.__setattr__(self, "cells", tuple((c.country, m) for c in self.countries for m in c.commodities))
 
     def without_factor(self) -> RegimeParams:
         """The same process with the common country factor switched off."""
-        return replace(self, tension=None, package_breadth=0.0)
+        return replace(self, tension=None, package_breadth=0.0, lift_breadth=0.0)
 
 
 @dataclass(frozen=True)
@@ -211,7 +217,8 @@ def _country_paths(c: CountryCells, p: RegimeParams, horizon: float, rng: np.ran
     while True:
         on = [j for j in range(n) if open_[j] is not None]
         off = [j for j in range(n) if open_[j] is None]
-        rates = (switch[state], move_weight(len(off), p.package_breadth) * lam * f[state], len(on) * mu, len(on) * nu)
+        rates = (switch[state], move_weight(len(off), p.package_breadth) * lam * f[state],
+                 move_weight(len(on), p.lift_breadth) * mu, len(on) * nu)
         total = sum(rates)
         if total <= 0.0:
             break
@@ -228,7 +235,9 @@ def _country_paths(c: CountryCells, p: RegimeParams, horizon: float, rng: np.ran
                 open_[j] = (t, sev, episode, targ)
                 episode += 1
         elif u < rates[0] + rates[1] + rates[2]:
-            close(on[int(rng.integers(len(on)))], t)
+            size = 1 + int(rng.choice(len(on), p=move_size_pmf(len(on), p.lift_breadth)))
+            for j in rng.choice(on, size=size, replace=False).tolist():
+                close(j, t)
         else:
             j = on[int(rng.integers(len(on)))]
             ep = open_[j][2]  # type: ignore[index]
@@ -269,4 +278,4 @@ def params_from_shock(shock: Any) -> RegimeParams:
         CountryCells(name, tuple(c.commodities), c.onset_rate_per_year) for name, c in shock.countries.items()
     )
     return RegimeParams(countries, shock.mean_duration_days, shock.severity, shock.severity_change_rate_per_year,
-                        shock.targeted_share, tension, shock.package_breadth, shock.initial)
+                        shock.targeted_share, tension, shock.package_breadth, shock.lift_breadth, shock.initial)

@@ -236,7 +236,8 @@ class RestrictionRegime(Strict):
     Each (country, commodity) cell is restricted or not. A country restricts by moves, each
     covering one or more of its unrestricted cells (``package_breadth``), at a rate that
     rises in the country's tense spells (``tension``); on average each unrestricted cell
-    becomes restricted at ``onset_rate_per_year``. A restriction lasts an exponential time of
+    becomes restricted at ``onset_rate_per_year``. Restrictions are lifted by lifts that may
+    free several commodities at once (``lift_breadth``); each lasts an exponential time of
     mean ``mean_duration_days`` and its severity is redrawn at
     ``severity_change_rate_per_year`` while it lasts. Each stretch of constant severity acts
     like an ``export_restriction`` of that country and commodity. Fitted to history by
@@ -272,9 +273,17 @@ class RestrictionRegime(Strict):
         "(each independently; a move restricts at least one). Moves come at a rate that keeps each cell's "
         "onset rate at onset_rate_per_year. 0 = one commodity per move (part of the common factor).",
     )
+    lift_breadth: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Share of a country's other restricted commodities that one lift also frees (each "
+        "independently; a lift frees at least one), at a rate that keeps each restriction's mean length at "
+        "mean_duration_days. 0 = one commodity per lift (part of the common factor).",
+    )
     tension: Optional[RegimeTension] = Field(
         None, description="The common country factor's calm/tense chain; null = no tension (with "
-        "package_breadth 0: independent cells)."
+        "both breadths 0: independent cells)."
     )
     initial: Literal["stationary", "off"] = Field(
         "stationary",
