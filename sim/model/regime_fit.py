@@ -215,6 +215,7 @@ def _log_product(x0: float, x1: float, m: list[np.ndarray]) -> float:
 
 
 def _initial_loglik(d: CountryData, rate_per_day: float, duration_days: float) -> float:
+    # stationary share of time restricted without the factor: x / (1 + x), x = rate x duration
     x = rate_per_day * duration_days
     return d.n_on0 * math.log(x / (1.0 + x)) - (d.n_cells - d.n_on0) * math.log1p(x)
 

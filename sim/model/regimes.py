@@ -33,9 +33,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import RestrictionRegime
 
 DAYS_PER_YEAR = 365.0
 #: Burn-in for a stationary start, in relaxation times of the slowest part of the process.
@@ -109,7 +112,7 @@ class RegimeParams:
 
     countries: tuple[CountryCells, ...]
     mean_duration_days: float
-    severity: Any  # a Sampler; Any keeps the dataclass hashable-friendly for pydantic objects
+    severity: Sampler  # drawn at every onset and change, clipped to [0, 1]
     severity_change_rate_per_year: float = 0.0
     targeted_share: float = 0.0
     tension: Tension | None = None
@@ -149,12 +152,6 @@ class Segment:
     severity: float
     episode: int
     targeted: bool = False
-
-
-def stationary_on_probability(onset_rate_per_day: float, mean_duration_days: float) -> float:
-    """Long-run share of time a cell is restricted, without the common factor."""
-    x = onset_rate_per_day * mean_duration_days
-    return x / (1.0 + x)
 
 
 def move_weight(free: int, breadth: float) -> float:
@@ -268,7 +265,7 @@ def sample_paths(params: RegimeParams, horizon_days: float, rng: np.random.Gener
                     renumber.setdefault(s.episode, len(renumber)), s.targeted) for s in out]
 
 
-def params_from_shock(shock: Any) -> RegimeParams:
+def params_from_shock(shock: RestrictionRegime) -> RegimeParams:
     """``RegimeParams`` of a scenario ``restriction_regime`` shock (``sim.scenario.schema``)."""
     t = shock.tension
     tension = None
