@@ -14,12 +14,14 @@ from typing import Protocol
 import numpy as np
 import simpy
 
+from sim.model.regimes import Segment, params_from_shock, sample_paths
 from sim.model.world import MAX_EXTRA_DELAY_DAYS, World
 from sim.scenario.schema import (
     DemandSurge,
     ExportRestriction,
     LogisticsDelay,
     Project,
+    RestrictionRegime,
     Scenario,
     SupplierOutage,
 )
@@ -78,19 +80,34 @@ def exposure(s: Scenario, shock: ExportRestriction | SupplierOutage, supplier_id
     return out
 
 
+def restriction_effect(s: Scenario, w: World, shock: ExportRestriction, severity: float) -> ShockEffect:
+    """The effect of an export restriction at ``severity``: on every buyer, or on the bloc only.
+
+    Untargeted, each producer loses ``severity x exposure`` of what it sells to anyone;
+    targeted at the bloc, the bloc can no longer reach ``severity x exposure x (1 - leakage)``
+    of it, and the rest of the world buys that instead.
+    """
+    base = exposure(s, shock, w.supplier_ids) * severity
+    restricts = np.array([c in shock.commodities for c in w.commodity_ids])
+    if shock.targets:
+        return ShockEffect("bloc", base * (1.0 - shock.leakage_share), severity, restricts)
+    return ShockEffect("supply", base, severity, restricts)
+
+
 def shock_process(env: simpy.Environment, eng: Engine, sid: str, shock, rng: np.random.Generator) -> Iterator:
     """Run one shock (scheduled once, or stochastic as a renewal process)."""
+    if isinstance(shock, RestrictionRegime):
+        yield from regime_process(env, eng, sid, shock, rng)
+        return
     s = eng.scenario
     w = eng.world
     restricts = None
-    if isinstance(shock, (ExportRestriction, SupplierOutage)):
+    if isinstance(shock, ExportRestriction):
+        unit = restriction_effect(s, w, shock, 1.0)
+        base, kind, restricts = unit.vector, unit.kind, unit.restricts
+    elif isinstance(shock, SupplierOutage):
         base = exposure(s, shock, w.supplier_ids)
         kind = "supply"
-        if isinstance(shock, ExportRestriction):
-            restricts = np.array([c in shock.commodities for c in w.commodity_ids])
-            if shock.targets:
-                kind = "bloc"
-                base = base * (1.0 - shock.leakage_share)
     elif isinstance(shock, DemandSurge):
         base = np.array([1.0 if c in shock.commodities else 0.0 for c in w.commodity_ids])
         kind = "demand"
@@ -137,6 +154,52 @@ def shock_process(env: simpy.Environment, eng: Engine, sid: str, shock, rng: np.
         severity = shock.severity.sample(rng)
         yield from occurrence(t, duration, severity)
         t = env.now
+
+
+def regime_process(env: simpy.Environment, eng: Engine, sid: str, shock: RestrictionRegime,
+                   rng: np.random.Generator) -> Iterator:
+    """Sample a restriction regime's whole path up front, then play each episode's segments in turn."""
+    segments = sample_paths(params_from_shock(shock), float(eng.world.horizon), rng)
+    episodes: dict[int, list[Segment]] = {}
+    for seg in segments:
+        episodes.setdefault(seg.episode, []).append(seg)
+    for segs in episodes.values():
+        env.process(_play_episode(env, eng, sid, segs, shock.leakage_share))
+    yield env.timeout(0)
+
+
+def _play_episode(env: simpy.Environment, eng: Engine, sid: str, segs: list[Segment], leakage: float) -> Iterator:
+    # one process per episode, so a severity change ends the old effect before the new one starts
+    for seg in segs:
+        yield from restriction_segment(env, eng, sid, seg, leakage)
+
+
+def restriction_segment(
+    env: simpy.Environment, eng: Engine, sid: str, seg: Segment, leakage: float = 0.0
+) -> Iterator:
+    """Start and end one segment's export-restriction effect.
+
+    The effect is built exactly as an ``export_restriction`` shock of ``seg.country`` on
+    ``seg.commodity`` with severity ``seg.severity`` builds one; a segment aimed at the bloc
+    is a targeted restriction with the regime's ``leakage_share``.
+    """
+    horizon = float(eng.world.horizon)
+    as_shock = ExportRestriction(
+        kind="export_restriction", country=seg.country, commodities=[seg.commodity], start=0, duration_days=1.0,
+        severity=seg.severity, targets=["bloc"] if seg.targeted else [], leakage_share=leakage,
+    )
+    severity = float(np.clip(seg.severity, 0.0, 1.0))
+    effect = restriction_effect(eng.scenario, eng.world, as_shock, severity)
+    source = f"{sid}:{seg.country}:{seg.commodity}"
+    detail = "restriction_regime targeted" if seg.targeted else "restriction_regime"
+    if seg.start_day > env.now:
+        yield env.timeout(seg.start_day - env.now)
+    eng.add_effect(effect)
+    eng.log(env.now, "shock_start", source, detail, severity)
+    if seg.end_day < horizon:
+        yield env.timeout(seg.end_day - env.now)
+        eng.remove_effect(effect)
+        eng.log(env.now, "shock_end", source, detail, severity)
 
 
 def project_process(env: simpy.Environment, eng: Engine, pid: str, p: Project, rng: np.random.Generator) -> Iterator:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from sim.scenario.schema import ExportRestriction, Scenario, SupplierOutage
+from sim.scenario.schema import ExportRestriction, RestrictionRegime, Scenario, SupplierOutage
 
 
 def _missing(kind: str, name: str, valid: list[str]) -> str:
@@ -42,6 +42,15 @@ def check_references(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                 )
             )
     for hid, sh in s.shocks.items():
+        if isinstance(sh, RestrictionRegime):
+            for country, cells in sh.countries.items():
+                if country not in countries:
+                    out.append((("shocks", hid, "countries", country), _missing("country", country, sorted(countries))))
+                for i, c in enumerate(cells.commodities):
+                    if c not in s.commodities:
+                        out.append((("shocks", hid, "countries", country, "commodities", i),
+                                    _missing("commodity", c, commodities)))
+            continue
         if isinstance(sh, SupplierOutage):
             for i, sid in enumerate(sh.suppliers):
                 if sid not in s.suppliers:

@@ -360,8 +360,107 @@ class LogisticsDelay(_ShockBase):
     commodities: list[str] = Field(min_length=1, description="Commodity ids affected.")
 
 
+class RegimeCountry(Strict):
+    """One restricting country of a ``restriction_regime`` shock: its cells and their onset rate."""
+
+    commodities: list[str] = Field(
+        min_length=1, description="Commodity ids this country may restrict; each is one on/off cell."
+    )
+    onset_rate_per_year: float = Field(
+        ge=0,
+        description="Rate at which each unrestricted cell becomes restricted, per year, averaged over the "
+        "tension chain (the marginal rate; the hazard is this x the tension factor).",
+    )
+
+
+class RegimeTension(Strict):
+    """The common country factor: each country has its own calm/tense Markov chain."""
+
+    calm_to_tense_per_year: float = Field(
+        gt=0, description="Rate of switching from calm to tense, per year (mean calm spell = 1 / rate years)."
+    )
+    tense_to_calm_per_year: float = Field(
+        gt=0, description="Rate of switching from tense to calm, per year (mean tense spell = 1 / rate years)."
+    )
+    multiplier: float = Field(
+        ge=1,
+        description="Onset hazard when tense / when calm (dimensionless). Hazards are scaled so their "
+        "long-run mean is onset_rate_per_year; 1 switches the factor off.",
+    )
+
+
+class RestrictionRegime(Strict):
+    """Export restrictions as persistent regimes per country and commodity, clustered by country.
+
+    Each (country, commodity) cell is restricted or not. A country restricts by moves, each
+    covering one or more of its unrestricted cells (``package_breadth``), at a rate that
+    rises in the country's tense spells (``tension``); on average each unrestricted cell
+    becomes restricted at ``onset_rate_per_year``. Restrictions are lifted by lifts that may
+    free several commodities at once (``lift_breadth``); each lasts an exponential time of
+    mean ``mean_duration_days`` and its severity is redrawn at
+    ``severity_change_rate_per_year`` while it lasts. Each stretch of constant severity acts
+    like an ``export_restriction`` of that country and commodity. Fitted to history by
+    ``scenarios/fit_restrictions.py``.
+    """
+
+    kind: Literal["restriction_regime"]
+    description: str = Field("", description="What the shock represents and where its parameters come from.")
+    enabled: bool = Field(True, description="False switches the shock off (handy in variants and sweeps).")
+    countries: dict[str, RegimeCountry] = Field(
+        min_length=1, description="Restricting country -> its cells and onset rate."
+    )
+    mean_duration_days: float = Field(gt=0, description="Mean length of a restriction episode, days (exponential).")
+    severity: Distribution = Field(
+        description="Share of the country's exports lost (0-1), drawn at every onset and every severity "
+        "change; clipped to [0, 1]."
+    )
+    severity_change_rate_per_year: float = Field(
+        0.0, ge=0, description="Rate at which a restricted cell's severity is redrawn, per year."
+    )
+    targeted_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Probability that a severity level is aimed at the bloc (a share): such a segment is a "
+        "targeted export restriction (only exports to the bloc stop; see leakage_share).",
+    )
+    leakage_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Targeted segments: share of the cut that still reaches the bloc through third countries.",
+    )
+    package_breadth: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Share of a country's other unrestricted commodities that one move also restricts "
+        "(each independently; a move restricts at least one). Moves come at a rate that keeps each cell's "
+        "onset rate at onset_rate_per_year. 0 = one commodity per move (part of the common factor).",
+    )
+    lift_breadth: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Share of a country's other restricted commodities that one lift also frees (each "
+        "independently; a lift frees at least one), at a rate that keeps each restriction's mean length at "
+        "mean_duration_days. 0 = one commodity per lift (part of the common factor).",
+    )
+    tension: Optional[RegimeTension] = Field(
+        None, description="The common country factor's calm/tense chain; null = no tension (with "
+        "both breadths 0: independent cells)."
+    )
+    initial: Literal["stationary", "off"] = Field(
+        "stationary",
+        description="'stationary': day 0 is drawn from the long-run state, so cells may be restricted "
+        "from day 0; 'off': every cell starts unrestricted.",
+    )
+
+    _c = field_validator("severity", mode="before")(_dist)
+
+
 Shock = Annotated[
-    Union[ExportRestriction, SupplierOutage, DemandSurge, LogisticsDelay],
+    Union[ExportRestriction, SupplierOutage, DemandSurge, LogisticsDelay, RestrictionRegime],
     Field(discriminator="kind"),
 ]
 
