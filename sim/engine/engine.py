@@ -91,7 +91,6 @@ class Engine:
         self.rec = {name: np.zeros((H, 2, C)) for name in SERIES}
         self.onehot = np.zeros((S, C))
         self.onehot[np.arange(S), w.sup_c] = 1.0
-        self.one_class = np.ones((1, len(w.manufacturer_ids)))
         # mutable state
         self.active = w.sup_active0.copy()
         self.mult = np.ones(S)  # share of output left to every buyer (untargeted restrictions, outages)
@@ -112,6 +111,13 @@ class Engine:
         self.dwl = DeadweightCurve(w.elasticity, w.ref_price, w.price_cap, w.critical)
         self.voll_m = w.voll[:, None] * w.loss_mult  # [C, M] USD per critical tonne not served
         self.elasticities = np.stack((w.elasticity, w.row_elasticity))[:, None, :]  # bloc, rest of world
+        self._responsive = np.zeros((2, 2, C))  # responsive demand at reference: bloc, rest of world
+        # manufacturers share arrivals as 2M claims: everyone's critical use first, then the rest by priority
+        M = len(w.manufacturer_ids)
+        K = w.priority_classes.shape[0]
+        self.claim_classes = np.zeros((K + 1, 2 * M))
+        self.claim_classes[0, :M] = 1.0
+        self.claim_classes[1:, M:] = w.priority_classes
         self.rstock = w.r_initial.copy()
         self.target = np.where(np.isnan(w.r_target_t), 0.0, w.r_target_t)
         self.buy_on = np.zeros(C, dtype=bool)
@@ -336,8 +342,10 @@ class Engine:
             self.transit_r -= arr_r
             self.rstock += arr_r
         need = np.maximum(0.0, want_m + safety - self.mstock)
-        first = allocate(arr_m, np.minimum(need, crit_q), self.one_class)
-        alloc = first + allocate(arr_m - first.sum(-1), need - first, w.priority_classes)
+        crit_need = np.minimum(need, crit_q)
+        claims = allocate(arr_m, np.concatenate((crit_need, need - crit_need), axis=-1), self.claim_classes)
+        M = crit_need.shape[-1]
+        alloc = claims[..., :M] + claims[..., M:]
         leftover = arr_m - alloc.sum(-1)
         x = self.mstock + alloc + leftover[..., None] * w.share[t]
         gap = np.maximum(0.0, want_m - x)
@@ -397,7 +405,9 @@ class Engine:
         # expected flows (daily noise is absorbed by stocks, not priced) plus stock building
         fixed = crit_e + (order - want_tot) + row_crit + want_r
         residual = (w.cap_expected[t] * factor) @ self.onehot + releases - fixed
-        responsive = np.stack((resp_e * keep, (row0 - row_crit) * keep))
+        responsive = self._responsive
+        np.multiply(resp_e, keep, out=responsive[0])
+        np.multiply(row0 - row_crit, keep, out=responsive[1])
         self.clearing = clearing_price_ratio(responsive, self.elasticities, residual, self.clearing,
                                              w.price_floor, w.price_cap)
         self.price += w.price_adjust * (self.clearing * p0 - self.price)

@@ -95,12 +95,15 @@ def clearing_price_ratio(
 
     """
     lo, hi = np.log(floor), np.log(cap)
-    y = np.clip(np.log(np.maximum(guess, _TINY)), lo, hi)
     log_r = np.log(np.maximum(residual, _TINY))
+    if amounts.shape[0] == 1 or (elasticities == elasticities[0]).all():
+        # one elasticity: sum_k E_k x^-e = R has the closed form x = (sum_k E_k / R)^(1/e)
+        y = (np.log(np.maximum(amounts.sum(0), _TINY)) - log_r) / elasticities[0]
+        return np.where(residual > 0, np.exp(np.minimum(np.maximum(y, lo), hi)), cap)
+    y = np.minimum(np.maximum(np.log(np.maximum(guess, _TINY)), lo), hi)
     for _ in range(iterations):
         terms = amounts * np.exp(-elasticities * y)
         total = terms.sum(0)
-        slope = (elasticities * terms).sum(0)
         g = np.log(np.maximum(total, _TINY)) - log_r
-        y = np.clip(y + g * total / np.maximum(slope, _TINY), lo, hi)
+        y = np.minimum(np.maximum(y + g * total / np.maximum((elasticities * terms).sum(0), _TINY), lo), hi)
     return np.where(residual > 0, np.exp(y), cap)
