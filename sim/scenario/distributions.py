@@ -26,11 +26,18 @@ import math
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+#: The number rules of every schema model (scenario sections and distributions), in one
+#: place so that every numeric field, present or added later, obeys them: numbers are
+#: finite (no NaN, no infinities), and a number is a number (strict mode: a boolean or a
+#: string where a number belongs is an error, not 1.0 or a parsed string). Fields that
+#: take dates opt back into parsing strings explicitly (see ``schema.Date``).
+NUMBER_RULES = ConfigDict(strict=True, allow_inf_nan=False)
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, **NUMBER_RULES)
 
     def sample(self, rng: np.random.Generator) -> float:  # pragma: no cover - abstract
         """Draw one value."""
@@ -38,6 +45,10 @@ class _Dist(BaseModel):
 
     def mean_value(self) -> float:  # pragma: no cover - abstract
         """Expected value, used for deterministic sizing (e.g. expected lead time)."""
+        raise NotImplementedError
+
+    def min_value(self) -> float:  # pragma: no cover - abstract
+        """Lowest value a draw can take."""
         raise NotImplementedError
 
 
@@ -51,6 +62,9 @@ class Fixed(_Dist):
         return self.value
 
     def mean_value(self) -> float:
+        return self.value
+
+    def min_value(self) -> float:
         return self.value
 
 
@@ -72,6 +86,9 @@ class Uniform(_Dist):
 
     def mean_value(self) -> float:
         return 0.5 * (self.low + self.high)
+
+    def min_value(self) -> float:
+        return self.low
 
 
 class Triangular(_Dist):
@@ -97,6 +114,9 @@ class Triangular(_Dist):
     def mean_value(self) -> float:
         return (self.low + self.mode + self.high) / 3.0
 
+    def min_value(self) -> float:
+        return self.low
+
 
 class Exponential(_Dist):
     """Exponential with the given mean."""
@@ -110,6 +130,9 @@ class Exponential(_Dist):
     def mean_value(self) -> float:
         return self.mean
 
+    def min_value(self) -> float:
+        return 0.0
+
 
 class LogNormal(_Dist):
     """Lognormal parameterised by its own mean and coefficient of variation."""
@@ -121,12 +144,16 @@ class LogNormal(_Dist):
     def sample(self, rng: np.random.Generator) -> float:
         if self.cv == 0:
             return self.mean
-        sigma2 = math.log1p(self.cv**2)
+        # log(1 + cv^2) without overflowing cv^2 for huge cv
+        sigma2 = math.log1p(self.cv**2) if self.cv < 1e100 else 2 * math.log(self.cv)
         mu = math.log(self.mean) - 0.5 * sigma2
         return float(rng.lognormal(mu, math.sqrt(sigma2)))
 
     def mean_value(self) -> float:
         return self.mean
+
+    def min_value(self) -> float:
+        return 0.0
 
 
 class Normal(_Dist):
@@ -142,6 +169,9 @@ class Normal(_Dist):
     def mean_value(self) -> float:
         return max(0.0, self.mean)
 
+    def min_value(self) -> float:
+        return 0.0
+
 
 class Beta(_Dist):
     """Beta on [0, 1] by mean and standard deviation; suits severities (shares lost)."""
@@ -152,7 +182,8 @@ class Beta(_Dist):
 
     @model_validator(mode="after")
     def _feasible(self) -> Beta:
-        if self.sd**2 >= self.mean * (1 - self.mean):
+        # compare sd with the largest feasible sd instead of squaring it: sd**2 overflows for huge sd
+        if self.sd >= math.sqrt(self.mean * (1 - self.mean)):
             raise ValueError(f"beta needs sd^2 < mean*(1-mean); got mean={self.mean}, sd={self.sd}")
         return self
 
@@ -162,6 +193,9 @@ class Beta(_Dist):
 
     def mean_value(self) -> float:
         return self.mean
+
+    def min_value(self) -> float:
+        return 0.0
 
 
 Distribution = Annotated[
@@ -181,9 +215,19 @@ REGISTRY: dict[str, type[_Dist]] = {
 }
 
 
+def _non_negative(d: _Dist) -> _Dist:
+    if d.min_value() < 0:
+        raise ValueError(f"expected a distribution of values >= 0; {d.dist} can give {d.min_value():g}")
+    return d
+
+
+#: A distribution whose draws are never negative (durations, severities, times).
+NonNegativeDistribution = Annotated[Distribution, AfterValidator(_non_negative)]
+
+
 def coerce_distribution(value: Any) -> Any:
     """Turn a bare number into a ``fixed`` distribution; leave mappings to pydantic."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
         return {"dist": "fixed", "value": float(value)}
     if isinstance(value, dict) and "dist" in value and value["dist"] not in REGISTRY:
         raise ValueError(f"unknown distribution {value['dist']!r}; expected one of: " + ", ".join(sorted(REGISTRY)))

@@ -11,18 +11,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal, Optional, Union
 
+import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.scenario.distributions import Distribution, coerce_distribution
+from sim.scenario.distributions import NUMBER_RULES, Fixed, coerce_distribution
+from sim.scenario.distributions import NonNegativeDistribution as Distribution
 
-DistField = Annotated[Distribution, Field()]
-DayOrDate = Union[dt.date, int]
+#: A calendar date; unlike numbers, a date may be written as a string ("2026-02-02").
+Date = Annotated[dt.date, pydantic.Strict(False)]
+DayOrDate = Union[Date, int]
 
 
 class Strict(BaseModel):
-    """Base for every schema model: unknown keys are errors, values are validated on set."""
+    """Base for every schema model.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    Unknown keys are errors, values are validated on set, and ``NUMBER_RULES`` apply to
+    every numeric field of every subclass: finite numbers only, and no booleans or
+    strings where a number belongs.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, **NUMBER_RULES)
 
 
 def _dist(v: object) -> object:
@@ -52,7 +60,7 @@ class Meta(Strict):
 class Run(Strict):
     """Run settings: how to run, not what is modelled."""
 
-    start_date: dt.date = Field(dt.date(2026, 2, 2), description="Calendar date of day 0.")
+    start_date: Date = Field(dt.date(2026, 2, 2), description="Calendar date of day 0.")
     horizon_years: float = Field(15.0, gt=0, le=100, description="Simulated span in years (365 days each).")
     seed: int = Field(20260202, ge=0, description="Root seed of numpy.random.SeedSequence.")
     replications: int = Field(1, ge=1, description="Number of replications for `run`.")
@@ -131,7 +139,8 @@ class Project(Strict):
     build_time_days: Distribution = Field(description="Construction time, days.")
     delay_probability: float = Field(0.0, ge=0, le=1, description="Chance the project is delayed.")
     delay_days: Distribution = Field(
-        default_factory=lambda: {"dist": "fixed", "value": 365.0}, description="Length of a delay, days."
+        # an instance, not a mapping: defaults are not validated, and the model samples it
+        default_factory=lambda: Fixed(value=365.0), description="Length of a delay, days."
     )
     failure_probability: float = Field(
         0.0, ge=0, le=1, description="Chance the project never produces (capex is still spent)."
