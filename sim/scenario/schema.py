@@ -9,7 +9,8 @@ override one entry by deep merge and ``--set`` can address it by path.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal, Optional, Union
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Optional, Union
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -388,6 +389,25 @@ class Scenario(Strict):
     manufacturers: dict[str, Manufacturer] = Field(description="Manufacturers by id.")
     reserve: dict[str, ReserveCommodity] = Field(default_factory=dict, description="Reserve holdings by commodity id.")
     financing: Financing = Field(default_factory=Financing)
+
+    def with_changes(self, changes: Mapping[str, Any]) -> Scenario:
+        """A validated copy with values changed by key path; no file is read.
+
+        Args:
+            changes: ``{key.path: value}``, e.g. ``{"reserve.gallium.target_days": 90,
+                "shocks.*.rate_per_year": 0.4}``. Paths take ``*`` and ``{a,b}`` wildcards,
+                values are Python (or numpy) values, checked exactly like ``--set``.
+
+        Returns:
+            The changed scenario (this one is unchanged).
+
+        Raises:
+            ScenarioError: unknown keys (with the closest valid one) or invalid values.
+
+        """
+        from sim.scenario.loader import derive
+
+        return derive(self, changes)
 
     def day_of(self, when: DayOrDate) -> int:
         """Day number of a day-or-date value."""
