@@ -9,6 +9,7 @@ from pathlib import Path
 from sim.scenario.loader import DEFAULT_SCENARIO, ScenarioError, load_scenario
 
 EXIT_BAD_INPUT = 2
+EXIT_RUN_FAILED = 1
 
 
 def _progress(total: int, desc: str):
@@ -108,11 +109,17 @@ def main(argv: list[str] | None = None) -> int:
 
         return int(importlib.import_module(_DELEGATED[argv[0]]).main(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
+    from sim.engine.simulate import ConservationError
+
     try:
         return int(args.func(args) or 0)
     except ScenarioError as e:
         print(f"error: invalid input\n{e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ConservationError as e:
+        # NaN/inf or unbalanced material/money: nothing was written
+        print(f"error: the run failed its end-of-run checks; no results written\n{e}", file=sys.stderr)
+        return EXIT_RUN_FAILED
     except KeyboardInterrupt:
         print("interrupted; no results written", file=sys.stderr)
         return 130

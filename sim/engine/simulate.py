@@ -26,8 +26,49 @@ from sim.scenario.schema import Scenario
 CONSERVATION_RTOL = 1e-9
 
 
+#: KPIs that are undefined (NaN) by definition in some runs; never infinite.
+UNDEFINED_OK_KPIS = frozenset({"finance.benefit_cost_ratio"})  # NaN when the net cost is not positive
+
+
 class ConservationError(RuntimeError):
     """Material or money did not balance at the end of a run (a bug, not bad input)."""
+
+
+class NonFiniteError(ConservationError):
+    """A series, balance or KPI of a run is NaN or infinite (input too extreme, or a bug)."""
+
+
+def _first_bad(values: np.ndarray) -> tuple[int, ...] | None:
+    bad = ~np.isfinite(values)
+    return tuple(int(i) for i in np.argwhere(bad)[0]) if bad.any() else None
+
+
+def check_finite(eng: Engine, summary: dict[str, Any]) -> None:
+    """Raise :class:`NonFiniteError` if any series, balance or KPI is NaN or infinite.
+
+    A NaN would otherwise pass every other check (comparisons with NaN are false) and
+    reach ``summary.json`` as an empty value. KPIs in ``UNDEFINED_OK_KPIS`` may be NaN.
+    """
+    w = eng.world
+    bad: list[str] = []
+    for name, arr in eng.rec.items():
+        at = _first_bad(arr)
+        if at is not None:
+            day, a, c = at
+            bad.append(f"series {name} is {arr[at]} for {w.commodity_ids[c]} ({ARMS[a]}) on day {day}")
+    at = _first_bad(eng.ledger.flows)
+    if at is not None:
+        bad.append(f"finance line {LINES[at[1]]} is {eng.ledger.flows[at]} on day {at[0]}")
+    for name, value in (("cash", eng.finance.cash), ("debt", eng.finance.debt)):
+        if not np.isfinite(value):
+            bad.append(f"{name} balance is {value}")
+    for key, value in summary.items():
+        if isinstance(value, (int, float)) and not np.isfinite(value):
+            if not (key in UNDEFINED_OK_KPIS and np.isnan(value)):
+                bad.append(f"KPI {key} is {value}")
+    if bad:
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        raise NonFiniteError("non-finite results: " + "; ".join(bad[:5]) + more)
 
 
 @dataclass
@@ -62,12 +103,13 @@ def check_conservation(eng: Engine) -> dict[str, float]:
     debt_resid = eng.finance.debt - float(eng.ledger.debt_series()[-1])
     money_scale = max(1.0, float(np.abs(eng.ledger.flows).sum()))
     bad = []
-    if (np.abs(resid) > CONSERVATION_RTOL * scale).any():
+    # written as `not <=` so that NaN residuals fail too
+    if not (np.abs(resid) <= CONSERVATION_RTOL * scale).all():
         a, c = np.unravel_index(np.abs(resid / scale).argmax(), resid.shape)
         bad.append(f"material of {eng.world.commodity_ids[c]} ({ARMS[a]}) off by {resid[a, c]:.6g} t")
-    if abs(cash_resid) > CONSERVATION_RTOL * money_scale:
+    if not abs(cash_resid) <= CONSERVATION_RTOL * money_scale:
         bad.append(f"cash off by {cash_resid:.6g} USD")
-    if abs(debt_resid) > CONSERVATION_RTOL * money_scale:
+    if not abs(debt_resid) <= CONSERVATION_RTOL * money_scale:
         bad.append(f"debt off by {debt_resid:.6g} USD")
     if bad:
         raise ConservationError("conservation check failed: " + "; ".join(bad))
@@ -128,6 +170,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0) 
 
     Raises:
         ConservationError: if material or money does not balance (a model bug).
+        NonFiniteError: if a series, balance or KPI is NaN or infinite.
 
     """
     t0 = time.perf_counter()
@@ -136,12 +179,12 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0) 
     world = build_world(scenario, streams)
     eng = Engine(scenario, world, streams)
     eng.run()
-    checks = check_conservation(eng)
     n_defaults = sum(1 for e in eng.events if e[1] == "default")
     summary: dict[str, Any] = compute_kpis(
         eng.rec, world, eng.ledger, scenario.evaluation.discount_rate_per_year, n_defaults
     )
-    summary.update(checks)
+    check_finite(eng, summary)
+    summary.update(check_conservation(eng))
     start = pd.Timestamp(scenario.run.start_date)
     dates = pd.date_range(start, periods=world.horizon, freq="D")
     result = RunResult(
