@@ -231,4 +231,6 @@ def coerce_distribution(value: Any) -> Any:
         return {"dist": "fixed", "value": float(value)}
     if isinstance(value, dict) and "dist" in value and value["dist"] not in REGISTRY:
         raise ValueError(f"unknown distribution {value['dist']!r}; expected one of: " + ", ".join(sorted(REGISTRY)))
+    if not isinstance(value, (dict, _Dist)):
+        raise ValueError("expected a number or a distribution such as {dist: lognormal, mean: 180, cv: 0.5}")
     return value

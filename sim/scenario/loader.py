@@ -248,14 +248,18 @@ def validate_data(data: dict, origins: dict | None = None, source: str = "<scena
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = []
+        by_path: dict[Path_, list[dict]] = {}
         for err in exc.errors():
             # pydantic adds the union member name into loc for tagged unions; drop it
-            path = _data_path(data, err["loc"])
-            if err["type"] == "value_error" and "unknown distribution" in err["msg"]:
-                msg = err["msg"].removeprefix("Value error, ")
+            by_path.setdefault(_data_path(data, err["loc"]), []).append(err)
+        problems = []
+        for path, errs in by_path.items():
+            if len(errs) > 1:
+                # a value that fits no member of a union (day number or date): one message
+                options = " or ".join(dict.fromkeys(e["msg"].removeprefix("Input should be ") for e in errs))
+                msg = f"expected {options}" + (f" (got {errs[0]['input']!r})" if "input" in errs[0] else "")
             else:
-                msg = _describe(err, data, path)
+                msg = _describe(errs[0], data, path)
             src, line = _locate(origins, path, source)
             problems.append(Problem(src, line, fmt(path), msg))
         raise ScenarioError(problems) from None
@@ -283,6 +287,10 @@ def _data_path(data: Any, loc: tuple) -> Path_:
         elif isinstance(node, dict) and part in (node.get("kind"), node.get("dist")):
             continue
         elif isinstance(part, str) and ("[" in part or part in REGISTRY):
+            continue
+        elif isinstance(part, str) and node is not None and not isinstance(node, (dict, list)):
+            # below a plain value: a union member's name (date, int) or a field of the
+            # mapping a bare number stands for (a fixed distribution's value)
             continue
         else:
             out.append(part)
