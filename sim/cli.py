@@ -1,4 +1,4 @@
-"""Command line: ``run``, ``validate``, ``sweep``, ``compare``. Thin: parsing and printing only."""
+"""Command line: ``run``, ``validate``, ``sweep``, ``compare``, ``discover``. Thin: parsing and printing only."""
 
 from __future__ import annotations
 
@@ -92,11 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     # listed for --help only; main() hands their arguments to their own parsers
     sub.add_parser("sweep", help="run a parameter sweep (see sweep --help)", add_help=False)
     sub.add_parser("compare", help="compare results folders or scenarios (see compare --help)", add_help=False)
+    sub.add_parser("discover", help="PRIM scenario discovery on a finished sweep (see discover --help)",
+                   add_help=False)
     return p
 
 
 #: Sub-commands with their own argument parsers.
-_DELEGATED = {"sweep": "sim.batch.command", "compare": "sim.compare.command"}
+_DELEGATED = {"sweep": "sim.batch.command", "compare": "sim.compare.command", "discover": "sim.batch.discover"}
 
 
 def main(argv: list[str] | None = None) -> int:

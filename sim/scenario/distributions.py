@@ -26,18 +26,15 @@ import math
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-#: The number rules of every schema model (scenario sections and distributions), in one
-#: place so that every numeric field, present or added later, obeys them: numbers are
-#: finite (no NaN, no infinities), and a number is a number (strict mode: a boolean or a
-#: string where a number belongs is an error, not 1.0 or a parsed string). Fields that
-#: take dates opt back into parsing strings explicitly (see ``schema.Date``).
-NUMBER_RULES = ConfigDict(strict=True, allow_inf_nan=False)
+from sim.scenario.numbers import NUMBER_RULES, within_magnitude
 
 
 class _Dist(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, **NUMBER_RULES)
+
+    _magnitude = field_validator("*")(within_magnitude)
 
     def sample(self, rng: np.random.Generator) -> float:  # pragma: no cover - abstract
         """Draw one value."""
@@ -228,8 +225,12 @@ NonNegativeDistribution = Annotated[Distribution, AfterValidator(_non_negative)]
 def coerce_distribution(value: Any) -> Any:
     """Turn a bare number into a ``fixed`` distribution; leave mappings to pydantic."""
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
-        return {"dist": "fixed", "value": float(value)}
-    if isinstance(value, dict) and "dist" in value and value["dist"] not in REGISTRY:
+        try:
+            return {"dist": "fixed", "value": float(value)}
+        except OverflowError:
+            raise ValueError(f"expected a finite number, got an integer of {len(str(value))} digits") from None
+    name = value.get("dist") if isinstance(value, dict) else None
+    if isinstance(value, dict) and "dist" in value and not (isinstance(name, str) and name in REGISTRY):
         raise ValueError(f"unknown distribution {value['dist']!r}; expected one of: " + ", ".join(sorted(REGISTRY)))
     if not isinstance(value, (dict, _Dist)):
         raise ValueError("expected a number or a distribution such as {dist: lognormal, mean: 180, cv: 0.5}")

@@ -15,8 +15,9 @@ from typing import Annotated, Any, Literal, Optional, Union
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.scenario.distributions import NUMBER_RULES, Fixed, coerce_distribution
+from sim.scenario.distributions import Fixed, coerce_distribution
 from sim.scenario.distributions import NonNegativeDistribution as Distribution
+from sim.scenario.numbers import NUMBER_RULES, within_magnitude
 
 #: A calendar date; unlike numbers, a date may be written as a string ("2026-02-02").
 Date = Annotated[dt.date, pydantic.Strict(False)]
@@ -26,12 +27,14 @@ DayOrDate = Union[Date, int]
 class Strict(BaseModel):
     """Base for every schema model.
 
-    Unknown keys are errors, values are validated on set, and ``NUMBER_RULES`` apply to
-    every numeric field of every subclass: finite numbers only, and no booleans or
-    strings where a number belongs.
+    Unknown keys are errors, values are validated on set, and the number rules of
+    :mod:`sim.scenario.numbers` apply to every numeric field of every subclass: finite
+    numbers within +-1e15 only, and no booleans or strings where a number belongs.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, **NUMBER_RULES)
+
+    _magnitude = field_validator("*")(within_magnitude)
 
 
 def _dist(v: object) -> object:
