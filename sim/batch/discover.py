@@ -290,16 +290,17 @@ def plot_trajectories(d: Discovery, path: Path) -> None:
     markers = "osD^v"
     vmax = max([int(b.trajectory["res_dim"].max()) for b in d.boxes] + [1])
     sc = None
+    cmap = plt.get_cmap("viridis", vmax + 1)  # one colour per whole number of restricted dimensions
     for b in d.boxes:
         t = b.trajectory
         ax.plot(t["coverage"], t["density"], color="0.7", lw=1, zorder=1)
-        sc = ax.scatter(t["coverage"], t["density"], c=t["res_dim"], cmap="viridis", vmin=0, vmax=vmax,
+        sc = ax.scatter(t["coverage"], t["density"], c=t["res_dim"], cmap=cmap, vmin=-0.5, vmax=vmax + 0.5,
                         marker=markers[(b.index - 1) % len(markers)], s=28, zorder=2, label=f"box {b.index}")
         ax.scatter([b.coverage], [b.density], s=160, facecolors="none", edgecolors="red", lw=1.5, zorder=3)
-        ax.annotate(f"box {b.index}", (b.coverage, b.density), textcoords="offset points", xytext=(6, 6),
+        ax.annotate(f"box {b.index}", (b.coverage, b.density), textcoords="offset points", xytext=(-48, -4),
                     color="red", fontsize=9)
     if sc is not None:
-        fig.colorbar(sc, ax=ax, label="restricted dimensions")
+        fig.colorbar(sc, ax=ax, label="restricted dimensions", ticks=range(vmax + 1))
         ax.legend(loc="lower left", fontsize=8)
     ax.set_xlabel("coverage (share of cases of interest inside the box)")
     ax.set_ylabel("density (share of runs inside the box that are cases)")
