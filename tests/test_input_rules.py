@@ -108,7 +108,16 @@ def test_negative_durations_are_rejected(tmp_path):
 def test_beta_with_huge_sd_is_an_error_not_an_overflow(tmp_path):
     p = write(tmp_path, _with_shock(severity={"dist": "beta", "mean": 0.5, "sd": 1e308}))
     pr = only_problem(p)
-    assert pr.path == "shocks.x.severity" and pr.line == line_of(p, "severity:") and "sd" in pr.message
+    assert pr.path == "shocks.x.severity.sd" and pr.line == line_of(p, "sd: 1.0e+308")
+    pr = only_problem(write(tmp_path, _with_shock(severity={"dist": "beta", "mean": 0.5, "sd": 1e15})))
+    assert pr.path == "shocks.x.severity" and "sd" in pr.message
+
+
+def test_numbers_beyond_the_magnitude_limit_are_rejected(tmp_path):
+    d = base_dict()
+    d["manufacturers"]["m1"]["demand_tpy"]["ga"] = 2e15
+    pr = only_problem(write(tmp_path, d))
+    assert pr.path == "manufacturers.m1.demand_tpy" and "between -1e+15 and 1e+15" in pr.message and "ga" in pr.message
 
 
 # ------------------------------------------------------------------ reading
