@@ -43,26 +43,27 @@ def _first_bad(values: np.ndarray) -> tuple[int, ...] | None:
     return tuple(int(i) for i in np.argwhere(bad)[0]) if bad.any() else None
 
 
-def check_finite(eng: Engine, summary: dict[str, Any]) -> None:
-    """Raise :class:`NonFiniteError` if any series, balance or KPI is NaN or infinite.
+def check_finite(eng: Engine | None = None, summary: dict[str, Any] | None = None) -> None:
+    """Raise :class:`NonFiniteError` if any series, balance (``eng``) or KPI (``summary``) is NaN or infinite.
 
     A NaN would otherwise pass every other check (comparisons with NaN are false) and
     reach ``summary.json`` as an empty value. KPIs in ``UNDEFINED_OK_KPIS`` may be NaN.
     """
-    w = eng.world
     bad: list[str] = []
-    for name, arr in eng.rec.items():
-        at = _first_bad(arr)
+    if eng is not None:
+        w = eng.world
+        for name, arr in eng.rec.items():
+            at = _first_bad(arr)
+            if at is not None:
+                day, a, c = at
+                bad.append(f"series {name} is {arr[at]} for {w.commodity_ids[c]} ({ARMS[a]}) on day {day}")
+        at = _first_bad(eng.ledger.flows)
         if at is not None:
-            day, a, c = at
-            bad.append(f"series {name} is {arr[at]} for {w.commodity_ids[c]} ({ARMS[a]}) on day {day}")
-    at = _first_bad(eng.ledger.flows)
-    if at is not None:
-        bad.append(f"finance line {LINES[at[1]]} is {eng.ledger.flows[at]} on day {at[0]}")
-    for name, value in (("cash", eng.finance.cash), ("debt", eng.finance.debt)):
-        if not np.isfinite(value):
-            bad.append(f"{name} balance is {value}")
-    for key, value in summary.items():
+            bad.append(f"finance line {LINES[at[1]]} is {eng.ledger.flows[at]} on day {at[0]}")
+        for name, value in (("cash", eng.finance.cash), ("debt", eng.finance.debt)):
+            if not np.isfinite(value):
+                bad.append(f"{name} balance is {value}")
+    for key, value in (summary or {}).items():
         if isinstance(value, (int, float)) and not np.isfinite(value):
             if not (key in UNDEFINED_OK_KPIS and np.isnan(value)):
                 bad.append(f"KPI {key} is {value}")
@@ -91,7 +92,8 @@ class RunResult:
 
 
 def check_conservation(eng: Engine) -> dict[str, float]:
-    """Residuals of the material and money balances; raises if any is not ~0."""
+    """Residuals of the material and money balances; raises if any is not ~0 (or any series is not finite)."""
+    check_finite(eng)
     rec = eng.rec
     closing = eng.mstock.sum(-1) + eng.rstock + eng.transit_m + eng.transit_r
     inflow = rec["shipped_t"].sum(axis=0)
@@ -179,12 +181,13 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0) 
     world = build_world(scenario, streams)
     eng = Engine(scenario, world, streams)
     eng.run()
+    checks = check_conservation(eng)
     n_defaults = sum(1 for e in eng.events if e[1] == "default")
     summary: dict[str, Any] = compute_kpis(
         eng.rec, world, eng.ledger, scenario.evaluation.discount_rate_per_year, n_defaults
     )
-    check_finite(eng, summary)
-    summary.update(check_conservation(eng))
+    check_finite(summary=summary)
+    summary.update(checks)
     start = pd.Timestamp(scenario.run.start_date)
     dates = pd.date_range(start, periods=world.horizon, freq="D")
     result = RunResult(
