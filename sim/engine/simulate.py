@@ -26,8 +26,17 @@ from sim.scenario.schema import Scenario
 CONSERVATION_RTOL = 1e-9
 
 
-#: KPIs that are undefined (NaN) by definition in some runs; never infinite.
-UNDEFINED_OK_KPIS = frozenset({"finance.benefit_cost_ratio"})  # NaN when the net cost is not positive
+#: KPIs that are undefined (NaN) by definition in some runs (a ratio whose denominator is 0,
+#: a loan figure without loans); never infinite. Every other KPI must be finite.
+UNDEFINED_OK_KPIS = frozenset({
+    "finance.benefit_cost_ratio",  # net cost not positive
+    # credit KPIs of the world-market engine (sim/metrics/credit.py on main): no programme loan,
+    # no debt service, no liabilities, nothing disbursed
+    "programme.loan_rate_per_year",
+    "programme.min_dscr",
+    "programme.asset_cover_at_horizon",
+    "budget.subsidy_rate",
+})
 
 
 class ConservationError(RuntimeError):
