@@ -1,4 +1,4 @@
-"""Command line: ``run``, ``validate``, ``sweep``, ``compare``. Thin: parsing and printing only."""
+"""Command line: ``run``, ``validate``, ``sweep``, ``compare``, ``discover``. Thin: parsing and printing only."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from sim.scenario.loader import DEFAULT_SCENARIO, ScenarioError, load_scenario
 
 EXIT_BAD_INPUT = 2
+EXIT_RUN_FAILED = 1
 
 
 def _progress(total: int, desc: str):
@@ -104,11 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     # listed for --help only; main() hands their arguments to their own parsers
     sub.add_parser("sweep", help="run a parameter sweep (see sweep --help)", add_help=False)
     sub.add_parser("compare", help="compare results folders or scenarios (see compare --help)", add_help=False)
+    sub.add_parser("discover", help="PRIM scenario discovery on a finished sweep (see discover --help)",
+                   add_help=False)
     return p
 
 
 #: Sub-commands with their own argument parsers.
-_DELEGATED = {"sweep": "sim.batch.command", "compare": "sim.compare.command"}
+_DELEGATED = {"sweep": "sim.batch.command", "compare": "sim.compare.command", "discover": "sim.batch.discover"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,11 +124,17 @@ def main(argv: list[str] | None = None) -> int:
 
         return int(importlib.import_module(_DELEGATED[argv[0]]).main(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
+    from sim.engine.simulate import ConservationError
+
     try:
         return int(args.func(args) or 0)
     except ScenarioError as e:
         print(f"error: invalid input\n{e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ConservationError as e:
+        # NaN/inf or unbalanced material/money: nothing was written
+        print(f"error: the run failed its end-of-run checks; no results written\n{e}", file=sys.stderr)
+        return EXIT_RUN_FAILED
     except KeyboardInterrupt:
         print("interrupted; no results written", file=sys.stderr)
         return 130

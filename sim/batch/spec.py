@@ -50,6 +50,7 @@ from sim.scenario.loader import (
     apply_overrides,
     validate_data,
 )
+from sim.scenario.paths import expand_path
 from sim.scenario.schema import Scenario
 
 #: KPIs kept when a sweep file has no ``outcomes``.
@@ -211,42 +212,6 @@ def _validate_spec(data: dict[str, Any], origins: dict, source: str) -> SweepSpe
 
 
 # --------------------------------------------------------------------------- resolution
-
-
-def _split_path(path: str) -> list[str]:
-    """Split at dots outside braces: ``a.{b,c}.d`` -> ``['a', '{b,c}', 'd']``."""
-    parts, depth, cur = [], 0, ""
-    for ch in path:
-        depth += (ch == "{") - (ch == "}")
-        if ch == "." and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    return parts + [cur]
-
-
-def expand_path(base: dict[str, Any], path: str) -> list[str]:
-    """Concrete key paths of ``path``.
-
-    A ``*`` part stands for every entry of that mapping in the scenario; ``{a,b}`` for
-    the entries ``a`` and ``b`` (checked later like any key).
-    """
-    found: list[list[str]] = [[]]
-    for part in _split_path(path):
-        nxt = []
-        for prefix in found:
-            node: Any = base
-            for k in prefix:
-                node = node.get(k, {}) if isinstance(node, dict) else {}
-            if part == "*":
-                nxt.extend(prefix + [str(k)] for k in (node if isinstance(node, dict) else {}))
-            elif part.startswith("{") and part.endswith("}"):
-                nxt.extend(prefix + [k.strip()] for k in part[1:-1].split(",") if k.strip())
-            else:
-                nxt.append(prefix + [part])
-        found = nxt
-    return [".".join(p) for p in found]
 
 
 def _check_paths(

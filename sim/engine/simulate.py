@@ -27,8 +27,60 @@ from sim.scenario.schema import Scenario
 CONSERVATION_RTOL = 1e-9
 
 
+#: KPIs that are undefined (NaN) by definition in some runs (a ratio whose denominator is 0,
+#: a loan figure without loans); never infinite. Every other KPI must be finite.
+#: KPIs that are ratios and are NaN by definition when undefined (no positive cost, no loan,
+#: no debt service, nothing disbursed); matched on the key's last part, so per-commodity and
+#: per-project variants are covered too.
+UNDEFINED_OK_KPIS = frozenset({
+    "benefit_cost_ratio",
+    "loan_rate_per_year",
+    "min_dscr",
+    "asset_cover_at_horizon",
+    "subsidy_rate",
+})
+
+
 class ConservationError(RuntimeError):
     """Material or money did not balance at the end of a run (a bug, not bad input)."""
+
+
+class NonFiniteError(ConservationError):
+    """A series, balance or KPI of a run is NaN or infinite (input too extreme, or a bug)."""
+
+
+def _first_bad(values: np.ndarray) -> tuple[int, ...] | None:
+    bad = ~np.isfinite(values)
+    return tuple(int(i) for i in np.argwhere(bad)[0]) if bad.any() else None
+
+
+def check_finite(eng: Engine | None = None, summary: dict[str, Any] | None = None) -> None:
+    """Raise :class:`NonFiniteError` if any series, balance (``eng``) or KPI (``summary``) is NaN or infinite.
+
+    A NaN would otherwise pass every other check (comparisons with NaN are false) and
+    reach ``summary.json`` as an empty value. KPIs in ``UNDEFINED_OK_KPIS`` may be NaN.
+    """
+    bad: list[str] = []
+    if eng is not None:
+        w = eng.world
+        for name, arr in eng.rec.items():
+            at = _first_bad(arr)
+            if at is not None:
+                day, a, c = at
+                bad.append(f"series {name} is {arr[at]} for {w.commodity_ids[c]} ({ARMS[a]}) on day {day}")
+        at = _first_bad(eng.ledger.flows)
+        if at is not None:
+            bad.append(f"finance line {LINES[at[1]]} is {eng.ledger.flows[at]} on day {at[0]}")
+        for name, value in (("cash", eng.finance.cash), ("debt", eng.finance.debt)):
+            if not np.isfinite(value):
+                bad.append(f"{name} balance is {value}")
+    for key, value in (summary or {}).items():
+        if isinstance(value, (int, float)) and not np.isfinite(value):
+            if not (key.rsplit(".", 1)[-1] in UNDEFINED_OK_KPIS and np.isnan(value)):
+                bad.append(f"KPI {key} is {value}")
+    if bad:
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        raise NonFiniteError("non-finite results: " + "; ".join(bad[:5]) + more)
 
 
 @dataclass
@@ -51,7 +103,8 @@ class RunResult:
 
 
 def check_conservation(eng: Engine) -> dict[str, float]:
-    """Residuals of the material and money balances; raises if any is not ~0."""
+    """Residuals of the material and money balances; raises if any is not ~0 (or any series is not finite)."""
+    check_finite(eng)
     rec = eng.rec
     # per commodity: opening stocks + production = bloc + rest-of-world consumption + closing stocks
     closing = eng.mstock.sum(-1) + eng.rstock + eng.transit_m + eng.transit_r + eng.transit_rel + eng.wstock
@@ -65,12 +118,13 @@ def check_conservation(eng: Engine) -> dict[str, float]:
     money_scale = max(1.0, float(np.abs(eng.ledger.flows).sum()))
     proj_cash, proj_debt = eng.projects.residuals()
     bad = []
-    if (np.abs(resid) > CONSERVATION_RTOL * scale).any():
+    # written as `not <=` so that NaN residuals fail too
+    if not (np.abs(resid) <= CONSERVATION_RTOL * scale).all():
         a, c = np.unravel_index(np.abs(resid / scale).argmax(), resid.shape)
         bad.append(f"material of {eng.world.commodity_ids[c]} ({ARMS[a]}) off by {resid[a, c]:.6g} t")
-    if abs(cash_resid) > CONSERVATION_RTOL * money_scale:
+    if not abs(cash_resid) <= CONSERVATION_RTOL * money_scale:
         bad.append(f"cash off by {cash_resid:.6g} USD")
-    if abs(debt_resid) > CONSERVATION_RTOL * money_scale:
+    if not abs(debt_resid) <= CONSERVATION_RTOL * money_scale:
         bad.append(f"debt off by {debt_resid:.6g} USD")
     if max(proj_cash, proj_debt) > CONSERVATION_RTOL * money_scale:
         bad.append(f"a project company's cash or debt off by {max(proj_cash, proj_debt):.6g} USD")
@@ -136,6 +190,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0) 
 
     Raises:
         ConservationError: if material or money does not balance (a model bug).
+        NonFiniteError: if a series, balance or KPI is NaN or infinite.
 
     """
     t0 = time.perf_counter()
@@ -151,6 +206,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0) 
     summary: dict[str, Any] = compute_kpis(
         eng.rec, world, eng.ledger, scenario.evaluation.discount_rate_per_year, n_defaults, scenario.evaluation
     )
+    check_finite(summary=summary)
     summary.update(checks)
     start = pd.Timestamp(scenario.run.start_date)
     dates = pd.date_range(start, periods=world.horizon, freq="D")

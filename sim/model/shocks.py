@@ -153,6 +153,10 @@ def shock_process(env: simpy.Environment, eng: Engine, sid: str, shock, rng: np.
         duration = shock.duration_days.sample(rng)
         severity = shock.severity.sample(rng)
         yield from occurrence(t, duration, severity)
+        if t + duration >= horizon:
+            # still on at the horizon (occurrence returned without waiting for its end):
+            # occurrences are one at a time, so no other may start
+            return
         t = env.now
 
 

@@ -26,11 +26,15 @@ import math
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sim.scenario.numbers import NUMBER_RULES, within_magnitude
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, **NUMBER_RULES)
+
+    _magnitude = field_validator("*")(within_magnitude)
 
     def sample(self, rng: np.random.Generator) -> float:  # pragma: no cover - abstract
         """Draw one value."""
@@ -38,6 +42,10 @@ class _Dist(BaseModel):
 
     def mean_value(self) -> float:  # pragma: no cover - abstract
         """Expected value, used for deterministic sizing (e.g. expected lead time)."""
+        raise NotImplementedError
+
+    def min_value(self) -> float:  # pragma: no cover - abstract
+        """Lowest value a draw can take."""
         raise NotImplementedError
 
 
@@ -51,6 +59,9 @@ class Fixed(_Dist):
         return self.value
 
     def mean_value(self) -> float:
+        return self.value
+
+    def min_value(self) -> float:
         return self.value
 
 
@@ -72,6 +83,9 @@ class Uniform(_Dist):
 
     def mean_value(self) -> float:
         return 0.5 * (self.low + self.high)
+
+    def min_value(self) -> float:
+        return self.low
 
 
 class Triangular(_Dist):
@@ -97,6 +111,9 @@ class Triangular(_Dist):
     def mean_value(self) -> float:
         return (self.low + self.mode + self.high) / 3.0
 
+    def min_value(self) -> float:
+        return self.low
+
 
 class Exponential(_Dist):
     """Exponential with the given mean."""
@@ -110,6 +127,9 @@ class Exponential(_Dist):
     def mean_value(self) -> float:
         return self.mean
 
+    def min_value(self) -> float:
+        return 0.0
+
 
 class LogNormal(_Dist):
     """Lognormal parameterised by its own mean and coefficient of variation."""
@@ -121,12 +141,16 @@ class LogNormal(_Dist):
     def sample(self, rng: np.random.Generator) -> float:
         if self.cv == 0:
             return self.mean
-        sigma2 = math.log1p(self.cv**2)
+        # log(1 + cv^2) without overflowing cv^2 for huge cv
+        sigma2 = math.log1p(self.cv**2) if self.cv < 1e100 else 2 * math.log(self.cv)
         mu = math.log(self.mean) - 0.5 * sigma2
         return float(rng.lognormal(mu, math.sqrt(sigma2)))
 
     def mean_value(self) -> float:
         return self.mean
+
+    def min_value(self) -> float:
+        return 0.0
 
 
 class Normal(_Dist):
@@ -142,6 +166,9 @@ class Normal(_Dist):
     def mean_value(self) -> float:
         return max(0.0, self.mean)
 
+    def min_value(self) -> float:
+        return 0.0
+
 
 class Beta(_Dist):
     """Beta on [0, 1] by mean and standard deviation; suits severities (shares lost)."""
@@ -152,7 +179,8 @@ class Beta(_Dist):
 
     @model_validator(mode="after")
     def _feasible(self) -> Beta:
-        if self.sd**2 >= self.mean * (1 - self.mean):
+        # compare sd with the largest feasible sd instead of squaring it: sd**2 overflows for huge sd
+        if self.sd >= math.sqrt(self.mean * (1 - self.mean)):
             raise ValueError(f"beta needs sd^2 < mean*(1-mean); got mean={self.mean}, sd={self.sd}")
         return self
 
@@ -162,6 +190,9 @@ class Beta(_Dist):
 
     def mean_value(self) -> float:
         return self.mean
+
+    def min_value(self) -> float:
+        return 0.0
 
 
 Distribution = Annotated[
@@ -181,10 +212,26 @@ REGISTRY: dict[str, type[_Dist]] = {
 }
 
 
+def _non_negative(d: _Dist) -> _Dist:
+    if d.min_value() < 0:
+        raise ValueError(f"expected a distribution of values >= 0; {d.dist} can give {d.min_value():g}")
+    return d
+
+
+#: A distribution whose draws are never negative (durations, severities, times).
+NonNegativeDistribution = Annotated[Distribution, AfterValidator(_non_negative)]
+
+
 def coerce_distribution(value: Any) -> Any:
     """Turn a bare number into a ``fixed`` distribution; leave mappings to pydantic."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return {"dist": "fixed", "value": float(value)}
-    if isinstance(value, dict) and "dist" in value and value["dist"] not in REGISTRY:
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        try:
+            return {"dist": "fixed", "value": float(value)}
+        except OverflowError:
+            raise ValueError(f"expected a finite number, got an integer of {len(str(value))} digits") from None
+    name = value.get("dist") if isinstance(value, dict) else None
+    if isinstance(value, dict) and "dist" in value and not (isinstance(name, str) and name in REGISTRY):
         raise ValueError(f"unknown distribution {value['dist']!r}; expected one of: " + ", ".join(sorted(REGISTRY)))
+    if not isinstance(value, (dict, _Dist)):
+        raise ValueError("expected a number or a distribution such as {dist: lognormal, mean: 180, cv: 0.5}")
     return value

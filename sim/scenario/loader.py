@@ -7,47 +7,30 @@ problems in a file are reported together in one :class:`ScenarioError`.
 from __future__ import annotations
 
 import copy
-import difflib
-import types
-import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from sim.scenario.distributions import REGISTRY
+from sim.scenario.errors import Problem, ScenarioError
+from sim.scenario.overrides import apply_changes, apply_overrides, as_changes
+from sim.scenario.paths import Path_, fmt, suggest, valid_keys_at
 from sim.scenario.references import check_references
 from sim.scenario.schema import Scenario
+from sim.scenario.yaml_loader import ScenarioYamlLoader
 
-Path_ = tuple[Union[str, int], ...]
+if TYPE_CHECKING:
+    from sim.scenario.overrides import Change
+
+__all__ = ["DEFAULT_SCENARIO", "Problem", "ScenarioError", "apply_overrides", "derive", "load_scenario",
+           "validate_data"]
 
 #: Where the default scenario lives.
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "project_vault.yaml"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One located problem in a scenario."""
-
-    source: str
-    line: int | None
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.source}:{self.line}" if self.line else self.source
-        return f"{where}: {self.path or '<top>'}: {self.message}"
-
-
-class ScenarioError(ValueError):
-    """Invalid scenario input; ``problems`` lists each located problem."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
 
 
 @dataclass
@@ -59,39 +42,102 @@ class _Doc:
 # --------------------------------------------------------------------------- YAML
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader; duplicate keys are found separately from the node tree."""
+def _path_at(node: yaml.Node, mark: yaml.Mark | None, path: Path_ = ()) -> Path_ | None:
+    """Key path of the node that starts at ``mark`` (None if not found)."""
+    if mark is None:
+        return None
+    if node.start_mark.index == mark.index and not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        return path
+    children: list[tuple[Any, yaml.Node]] = []
+    if isinstance(node, yaml.MappingNode):
+        children = [(k.value, v) for k, v in node.value]
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(enumerate(node.value))
+    for key, child in children:
+        if child.start_mark.index <= mark.index <= child.end_mark.index:
+            found = _path_at(child, mark, path + (key,))
+            if found is not None:
+                return found
+    return None
 
 
-def _walk_nodes(node: yaml.Node, path: Path_, source: str, out: dict, problems: list[Problem]) -> None:
+def _walk_nodes(node: yaml.Node, path: Path_, source: str, out: dict, problems: list[Problem],
+                open_nodes: frozenset[int] = frozenset()) -> None:
     out[path] = (source, node.start_mark.line + 1)
+    if id(node) in open_nodes:
+        # an alias to an enclosing node: the document would contain itself
+        problems.append(Problem(source, node.start_mark.line + 1, fmt(path), "an alias refers to its own parent"))
+        return
+    inner = open_nodes | {id(node)}
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for k, v in node.value:
             key = k.value
             if key in seen:
-                problems.append(Problem(source, k.start_mark.line + 1, _fmt(path + (key,)), "duplicate key"))
+                problems.append(Problem(source, k.start_mark.line + 1, fmt(path + (key,)), "duplicate key"))
             seen.add(key)
-            out[path + (key,)] = (source, k.start_mark.line + 1)
-            _walk_nodes(v, path + (key,), source, out, problems)
+            _walk_nodes(v, path + (key,), source, out, problems, inner)
             out[path + (key,)] = (source, k.start_mark.line + 1)
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
-            _walk_nodes(v, path + (i,), source, out, problems)
+            _walk_nodes(v, path + (i,), source, out, problems, inner)
+
+
+def _line_of(text: str, index: int) -> int:
+    return text.count("\n", 0, max(0, index)) + 1
+
+
+def _syntax_problem(source: str, e: yaml.YAMLError, text: str) -> Problem:
+    """A YAML error located where the unterminated thing opens, or where the problem is."""
+    if isinstance(e, yaml.reader.ReaderError):
+        return Problem(source, _line_of(text, e.position), "", f"YAML syntax error: {e.reason} "
+                       f"(character #x{e.character if isinstance(e.character, int) else ord(e.character):04x})")
+    assert isinstance(e, yaml.MarkedYAMLError)
+    problem = e.problem or "invalid YAML"
+    line = e.problem_mark.line + 1 if e.problem_mark else None
+    context = e.context or ""
+    if e.context_mark is not None and context:
+        opened = e.context_mark.line + 1
+        # an unterminated quote, block or bracket is reported where it opens
+        if isinstance(e, yaml.scanner.ScannerError) or "flow" in context:
+            problem = f"{problem} {context} that opens here" + (f" (noticed at line {line})" if line != opened else "")
+            line = opened
+        else:
+            problem = f"{problem} {context} (line {opened})"
+    kind = "YAML error" if isinstance(e, yaml.constructor.ConstructorError) else "YAML syntax error"
+    return Problem(source, line, "", f"{kind}: {problem}")
+
+
+def _decode(source: str, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise ScenarioError([Problem(source, line, "", f"not UTF-8 text: byte 0x{raw[e.start]:02x} at column "
+                                     f"{column}; expected a UTF-8 text file (save it as UTF-8)")]) from None
 
 
 def _read_yaml(file: Path) -> _Doc:
     source = str(file)
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = file.read_bytes()
     except OSError as e:
-        raise ScenarioError([Problem(source, None, "", f"cannot read file: {e.strerror}")]) from None
+        raise ScenarioError([Problem(source, None, "", f"cannot read file: {e.strerror or e}")]) from None
+    text = _decode(source, raw)
+    node = None
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as e:
-        line = e.problem_mark.line + 1 if e.problem_mark else None
-        raise ScenarioError([Problem(source, line, "", f"YAML syntax error: {e.problem}")]) from None
+        loader = ScenarioYamlLoader(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as e:
+        problem = _syntax_problem(source, e, text)
+        if node is not None and isinstance(e, yaml.constructor.ConstructorError):
+            path = _path_at(node, e.problem_mark)
+            problem = Problem(problem.source, problem.line, fmt(path or ()), problem.message)
+        raise ScenarioError([problem]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(source, None, "", "YAML nested too deeply")]) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -118,29 +164,35 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
+def _assumptions(data: dict) -> Any:
+    meta = data.get("meta")
+    return meta.get("assumptions") if isinstance(meta, dict) else None
+
+
 def _read_with_extends(file: Path, chain: tuple[Path, ...] = ()) -> _Doc:
     file = file.resolve()
-    if file in chain:
-        names = " -> ".join(str(p) for p in chain + (file,))
-        raise ScenarioError([Problem(str(file), None, "extends", f"circular extends: {names}")])
     doc = _read_yaml(file)
     parent = doc.data.pop("extends", None)
     if parent is None:
         return doc
-    if not isinstance(parent, str):
-        src, line = doc.origins.get(("extends",), (str(file), None))
-        raise ScenarioError([Problem(src, line, "extends", "expected a file name (string)")])
-    parent_path = file.parent / parent
-    if not parent_path.exists():
-        src, line = doc.origins.get(("extends",), (str(file), None))
-        raise ScenarioError([Problem(src, line, "extends", f"file not found: {parent_path}")])
+    src, line = doc.origins.get(("extends",), (str(file), None))
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError([Problem(src, line, "extends", f"expected a file name (string), got {parent!r}")])
+    parent_path = (file.parent / parent).resolve()
+    if parent_path in chain + (file,):
+        names = " -> ".join(p.name for p in chain + (file, parent_path))
+        raise ScenarioError([Problem(src, line, "extends", f"circular extends: {names}; expected a file that "
+                                     "does not extend this one")])
+    if not parent_path.is_file():
+        what = "is a folder" if parent_path.is_dir() else "file not found"
+        raise ScenarioError([Problem(src, line, "extends", f"{what}: {parent_path}; expected a scenario file")])
     base = _read_with_extends(parent_path, chain + (file,))
     merged = _deep_merge(base.data, doc.data)
     own = {p: o for p, o in doc.origins.items() if p != ("extends",)}
     # a variant's assumptions add to its parent's (provenance accumulates along the chain)
     key = ("meta", "assumptions")
-    inherited = base.data.get("meta", {}).get("assumptions")
-    added = doc.data.get("meta", {}).get("assumptions")
+    inherited = _assumptions(base.data)
+    added = _assumptions(doc.data)
     if isinstance(inherited, list) and isinstance(added, list):
         merged["meta"]["assumptions"] = copy.deepcopy(inherited) + copy.deepcopy(added)
         shift = len(inherited)
@@ -153,149 +205,27 @@ def _read_with_extends(file: Path, chain: tuple[Path, ...] = ()) -> _Doc:
     return _Doc(merged, origins)
 
 
-# ------------------------------------------------------------------ schema walking
-
-
-def _fmt(path: Iterable[Any]) -> str:
-    return ".".join(str(p) for p in path)
-
-
-def _unwrap(ann: Any) -> Any:
-    """Strip Annotated/Optional wrappers."""
-    while True:
-        origin = typing.get_origin(ann)
-        if origin is typing.Annotated:
-            ann = typing.get_args(ann)[0]
-        elif origin in (Union, types.UnionType):
-            args = [a for a in typing.get_args(ann) if a is not type(None)]
-            if len(args) == 1:
-                ann = args[0]
-            else:
-                return ann
-        else:
-            return ann
-
-
-def _pick_model(ann: Any, value: Any) -> Any:
-    """For a tagged union, the member class that ``value`` selects (or the union itself)."""
-    ann = _unwrap(ann)
-    if typing.get_origin(ann) in (Union, types.UnionType) and isinstance(value, dict):
-        for member in typing.get_args(ann):
-            member = _unwrap(member)
-            if isinstance(member, type) and issubclass(member, BaseModel):
-                for tag in ("kind", "dist"):
-                    f = member.model_fields.get(tag)
-                    if f is not None and tag in value:
-                        lit = typing.get_args(f.annotation)
-                        if value[tag] in lit:
-                            return member
-    return ann
-
-
-def _step(ann: Any, value: Any, key: str) -> tuple[Any, list[str]] | None:
-    """Annotation of ``key`` inside (ann, value) and the valid keys there; None if a leaf."""
-    ann = _pick_model(ann, value)
-    if isinstance(ann, type) and issubclass(ann, BaseModel):
-        fields = [n for n in ann.model_fields if not n.startswith("_")]
-        return (ann.model_fields[key].annotation if key in ann.model_fields else None), fields
-    if typing.get_origin(ann) is dict:
-        keys = list(value.keys()) if isinstance(value, dict) else []
-        return typing.get_args(ann)[1], keys
-    return None
-
-
-def _valid_keys_at(data: dict, path: Path_) -> list[str] | None:
-    ann: Any = Scenario
-    value: Any = data
-    for key in path:
-        step = _step(ann, value, str(key))
-        if step is None:
-            return None
-        ann, _ = step
-        value = value.get(key) if isinstance(value, dict) else None
-    step = _step(ann, value, "")
-    return step[1] if step else None
-
-
-def _suggest(key: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(key, options, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-# ------------------------------------------------------------------ overrides
-
-
-def apply_overrides(data: dict, overrides: list[str], origins: dict | None = None) -> dict:
-    """Apply ``key.path=value`` overrides; unknown paths are errors with a suggestion."""
-    data = copy.deepcopy(data)
-    problems: list[Problem] = []
-    for text in overrides:
-        src = f"--set {text}"
-        if "=" not in text:
-            problems.append(Problem(src, None, "", "expected key.path=value"))
-            continue
-        path_text, raw = text.split("=", 1)
-        keys = path_text.strip().split(".")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            value = raw
-        ann: Any = Scenario
-        node: Any = data
-        ok = True
-        for i, key in enumerate(keys):
-            step = _step(ann, node, key)
-            if step is None:
-                problems.append(Problem(src, None, _fmt(keys[:i]), "is a value, it has no sub-keys"))
-                ok = False
-                break
-            sub_ann, valid = step
-            is_last = i == len(keys) - 1
-            if key not in valid:
-                what = "key" if sub_ann is None or not valid else "entry"
-                problems.append(
-                    Problem(
-                        src,
-                        None,
-                        _fmt(keys[: i + 1]),
-                        f"unknown {what} {key!r}{_suggest(key, valid)}; expected one of: " + ", ".join(valid[:30]),
-                    )
-                )
-                ok = False
-                break
-            if is_last:
-                node[key] = value
-            else:
-                if not isinstance(node.get(key), dict):
-                    node[key] = {}
-                node = node[key]
-                ann = sub_ann
-        if ok and origins is not None:
-            origins[tuple(keys)] = (src, 0)
-    if problems:
-        raise ScenarioError(problems)
-    return data
-
-
 # ------------------------------------------------------------------ validation
 
 
 def _locate(origins: dict, path: Path_, fallback: str) -> tuple[str, int | None]:
+    """Source and line of ``path``, or of its closest ancestor that has one."""
     p = tuple(path)
-    while p:
+    while True:
         if p in origins:
             src, line = origins[p]
             return src, (line or None)
+        if not p:
+            return fallback, None
         p = p[:-1]
-    return origins.get((), (fallback, None))[0], None
 
 
 def _describe(err: dict, data: dict, path: Path_) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
-        valid = _valid_keys_at(data, path[:-1]) or []
+        valid = valid_keys_at(data, path[:-1]) or []
         key = str(path[-1])
-        return f"unknown key {key!r}{_suggest(key, valid)}; expected one of: " + ", ".join(valid)
+        return f"unknown key {key!r}{suggest(key, valid)}; expected one of: " + ", ".join(valid)
     if kind == "missing":
         return "required key is missing"
     if kind == "union_tag_invalid":
@@ -305,9 +235,10 @@ def _describe(err: dict, data: dict, path: Path_) -> str:
         return f"unknown {tag} {ctx.get('tag')!r}; expected one of: {tags}"
     if kind == "union_tag_not_found":
         return f"missing {err.get('ctx', {}).get('discriminator', 'tag')}"
-    msg = err["msg"]
+    msg = err["msg"].removeprefix("Value error, ")
     if "input" in err and not isinstance(err["input"], (dict, list)):
-        msg += f" (got {err['input']!r})"
+        got = repr(err["input"])
+        msg += f" (got {got if len(got) <= 80 else got[:77] + '...'})"
     return msg
 
 
@@ -317,23 +248,27 @@ def validate_data(data: dict, origins: dict | None = None, source: str = "<scena
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = []
+        by_path: dict[Path_, list[dict]] = {}
         for err in exc.errors():
             # pydantic adds the union member name into loc for tagged unions; drop it
-            path = _data_path(data, err["loc"])
-            if err["type"] == "value_error" and "unknown distribution" in err["msg"]:
-                msg = err["msg"].removeprefix("Value error, ")
+            by_path.setdefault(_data_path(data, err["loc"]), []).append(err)
+        problems = []
+        for path, errs in by_path.items():
+            if len(errs) > 1:
+                # a value that fits no member of a union (day number or date): one message
+                options = " or ".join(dict.fromkeys(e["msg"].removeprefix("Input should be ") for e in errs))
+                msg = f"expected {options}" + (f" (got {errs[0]['input']!r})" if "input" in errs[0] else "")
             else:
-                msg = _describe(err, data, path)
+                msg = _describe(errs[0], data, path)
             src, line = _locate(origins, path, source)
-            problems.append(Problem(src, line, _fmt(path), msg))
+            problems.append(Problem(src, line, fmt(path), msg))
         raise ScenarioError(problems) from None
     refs = check_references(scenario)
     if refs:
         problems = []
         for path, msg in refs:
             src, line = _locate(origins, path, source)
-            problems.append(Problem(src, line, _fmt(path), msg))
+            problems.append(Problem(src, line, fmt(path), msg))
         raise ScenarioError(problems)
     return scenario
 
@@ -353,18 +288,37 @@ def _data_path(data: Any, loc: tuple) -> Path_:
             continue
         elif isinstance(part, str) and ("[" in part or part in REGISTRY):
             continue
+        elif isinstance(part, str) and node is not None and not isinstance(node, (dict, list)):
+            # below a plain value: a union member's name (date, int) or a field of the
+            # mapping a bare number stands for (a fixed distribution's value)
+            continue
         else:
             out.append(part)
             node = None
     return tuple(out)
 
 
-def load_scenario(path: str | Path | None = None, overrides: list[str] | None = None) -> Scenario:
+Overrides = Iterable[str] | Mapping[str, Any]
+
+
+def _resolve(path: str | Path | None, overrides: Overrides | None) -> tuple[Path, dict, dict]:
+    file = Path(path) if path is not None else DEFAULT_SCENARIO
+    doc = _read_with_extends(file)
+    data = doc.data
+    if overrides:
+        data = apply_overrides(data, overrides, doc.origins)
+    return file, data, doc.origins
+
+
+def load_scenario(path: str | Path | None = None, overrides: Overrides | None = None) -> Scenario:
     """Load, merge (``extends``), override (``key.path=value``) and validate a scenario file.
 
     Args:
         path: YAML file; None loads the default scenario.
-        overrides: ``key.path=value`` strings, applied after ``extends``.
+        overrides: ``key.path=value`` strings (values read as YAML), or a mapping
+            ``{key.path: value}``; applied after ``extends``. Paths may use ``*`` and
+            ``{a,b}`` wildcards (``shocks.*.rate_per_year=0.4``). To change an already
+            loaded scenario without reading files again, use :meth:`Scenario.with_changes`.
 
     Returns:
         The validated scenario.
@@ -373,16 +327,25 @@ def load_scenario(path: str | Path | None = None, overrides: list[str] | None = 
         ScenarioError: with every located problem.
 
     """
-    file = Path(path) if path is not None else DEFAULT_SCENARIO
-    doc = _read_with_extends(file)
-    data = doc.data
-    if overrides:
-        data = apply_overrides(data, list(overrides), doc.origins)
-    return validate_data(data, doc.origins, str(file))
+    file, data, origins = _resolve(path, overrides)
+    return validate_data(data, origins, str(file))
 
 
-def load_resolved_dict(path: str | Path | None = None, overrides: list[str] | None = None) -> dict:
+def load_resolved_dict(path: str | Path | None = None, overrides: Overrides | None = None) -> dict:
     """The merged and overridden mapping of a scenario file, before validation."""
-    file = Path(path) if path is not None else DEFAULT_SCENARIO
-    doc = _read_with_extends(file)
-    return apply_overrides(doc.data, list(overrides or []), doc.origins)
+    return _resolve(path, overrides)[1]
+
+
+def derive(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
+    """A new scenario: ``scenario`` with ``changes`` applied and validated (no file is read).
+
+    The implementation of :meth:`Scenario.with_changes`: the same paths, wildcards and
+    errors as ``--set``; numpy scalars are taken as plain numbers.
+    """
+    if not isinstance(changes, Mapping):
+        raise TypeError(f"changes must be a mapping of key path -> value, got {type(changes).__name__}")
+    items: list[Change]
+    items, _ = as_changes(changes, label="with_changes")
+    origins: dict = {}
+    data = apply_changes(scenario.model_dump(), items, origins, copy_data=False)
+    return validate_data(data, origins, "with_changes")

@@ -6,6 +6,7 @@ committed file is up to date, so the reference can never drift from the schema.
 
 from __future__ import annotations
 
+import re
 import typing
 
 from pydantic import BaseModel
@@ -44,6 +45,7 @@ def _type_name(ann: object) -> str:
     for mod in ("sim.scenario.schema.", "sim.scenario.distributions."):
         text = text.replace(mod, "")
     text = text.replace("<class '", "").replace("'>", "")
+    text = re.sub(r"Annotated\[(\w+), [^\]]*\]", r"\1", text)
     if "Fixed" in text and "LogNormal" in text:
         return "distribution"
     return text
@@ -66,6 +68,9 @@ def render() -> str:
         "Generated from `sim/scenario/schema.py` by `python -m sim.scenario.reference`; do not edit by hand.",
         "Unknown keys are errors. Units are in the key names: `_t` tonnes, `_tpy` tonnes per year,",
         "`_days` days, `_usd` US dollars, `_usd_per_t` USD per tonne; shares are fractions (0.1 = 10%).",
+        "Every number must be finite (no `.nan`, no `.inf`); `true`/`false` and quoted strings are not",
+        "numbers, and a key of type int takes whole numbers only (`30`, not `30.0`). Dates are",
+        "`YYYY-MM-DD` and must exist (`2026-02-30` is an error).",
         "",
     ]
     for title, model, text in SECTIONS:

@@ -9,20 +9,32 @@ override one entry by deep merge and ``--set`` can address it by path.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal, Optional, Union
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Optional, Union
 
+import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.scenario.distributions import Distribution, coerce_distribution
+from sim.scenario.distributions import Fixed, coerce_distribution
+from sim.scenario.distributions import NonNegativeDistribution as Distribution
+from sim.scenario.numbers import NUMBER_RULES, within_magnitude
 
-DistField = Annotated[Distribution, Field()]
-DayOrDate = Union[dt.date, int]
+#: A calendar date; unlike numbers, a date may be written as a string ("2026-02-02").
+Date = Annotated[dt.date, pydantic.Strict(False)]
+DayOrDate = Union[Date, int]
 
 
 class Strict(BaseModel):
-    """Base for every schema model: unknown keys are errors, values are validated on set."""
+    """Base for every schema model.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    Unknown keys are errors, values are validated on set, and the number rules of
+    :mod:`sim.scenario.numbers` apply to every numeric field of every subclass: finite
+    numbers within +-1e15 only, and no booleans or strings where a number belongs.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, **NUMBER_RULES)
+
+    _magnitude = field_validator("*")(within_magnitude)
 
 
 def _dist(v: object) -> object:
@@ -52,7 +64,7 @@ class Meta(Strict):
 class Run(Strict):
     """Run settings: how to run, not what is modelled."""
 
-    start_date: dt.date = Field(dt.date(2026, 2, 2), description="Calendar date of day 0.")
+    start_date: Date = Field(dt.date(2026, 2, 2), description="Calendar date of day 0.")
     horizon_years: float = Field(15.0, gt=0, le=100, description="Simulated span in years (365 days each).")
     seed: int = Field(20260202, ge=0, description="Root seed of numpy.random.SeedSequence.")
     replications: int = Field(1, ge=1, description="Number of replications for `run`.")
@@ -260,7 +272,8 @@ class Project(Strict):
     build_time_days: Distribution = Field(description="Construction time, days.")
     delay_probability: float = Field(0.0, ge=0, le=1, description="Chance the project is delayed.")
     delay_days: Distribution = Field(
-        default_factory=lambda: {"dist": "fixed", "value": 365.0}, description="Length of a delay, days."
+        # an instance, not a mapping: defaults are not validated, and the model samples it
+        default_factory=lambda: Fixed(value=365.0), description="Length of a delay, days."
     )
     failure_probability: float = Field(
         0.0,
@@ -700,6 +713,25 @@ class Scenario(Strict):
     manufacturers: dict[str, Manufacturer] = Field(description="Manufacturers by id.")
     reserve: dict[str, ReserveCommodity] = Field(default_factory=dict, description="Reserve holdings by commodity id.")
     financing: Financing = Field(default_factory=Financing)
+
+    def with_changes(self, changes: Mapping[str, Any]) -> Scenario:
+        """A validated copy with values changed by key path; no file is read.
+
+        Args:
+            changes: ``{key.path: value}``, e.g. ``{"reserve.gallium.target_days": 90,
+                "shocks.*.rate_per_year": 0.4}``. Paths take ``*`` and ``{a,b}`` wildcards,
+                values are Python (or numpy) values, checked exactly like ``--set``.
+
+        Returns:
+            The changed scenario (this one is unchanged).
+
+        Raises:
+            ScenarioError: unknown keys (with the closest valid one) or invalid values.
+
+        """
+        from sim.scenario.loader import derive
+
+        return derive(self, changes)
 
     def day_of(self, when: DayOrDate) -> int:
         """Day number of a day-or-date value."""
