@@ -38,8 +38,8 @@ def rich_dict() -> dict[str, Any]:
     d["meta"]["assumptions"] = [{"key": "suppliers.s1.capacity_tpy", "reason": "fixture"}]
     d["run"] = {"start_date": dt.date(2030, 1, 1), "horizon_years": 0.2, "seed": 7}
     d["evaluation"] = {"discount_rate_per_year": 0.03}
-    d["commodities"]["co"] = {"reference_price_usd_per_t": 30000.0, "loss_usd_per_t_short": 3e5,
-                              "price_elasticity": 0.5, "price_cap_ratio": 5.0}
+    d["commodities"]["co"] = {"reference_price_usd_per_t": 30000.0, "value_of_lost_output_usd_per_t": 3e5,
+                              "demand_elasticity": 0.5, "price_cap_ratio": 5.0}
     d["suppliers"]["s2"] = {"commodity": "co", "country": "B", "capacity_tpy": 800.0, "lead_time_days": 20,
                             "output_cv": 0.1, "origin_mix": {"A": 0.4, "B": 0.6}}
     d["manufacturers"]["m2"] = {"sector": "auto", "demand_tpy": {"ga": 100.0, "co": 700.0}, "growth_per_year": 0.02,
