@@ -31,8 +31,8 @@ def small_scenario(name: str, target_days: float, horizon_years: float = 2) -> d
                  "assumptions": [{"key": "reserve.*.target_days", "reason": "the policy under test"}]},
         "run": {"start_date": "2030-01-01", "horizon_years": horizon_years, "seed": 11, "replications": 2},
         "commodities": {
-            "ga": {"name": "Gallium", "reference_price_usd_per_t": 1000.0, "loss_usd_per_t_short": 10000.0},
-            "co": {"name": "Cobalt", "reference_price_usd_per_t": 30000.0, "loss_usd_per_t_short": 300000.0},
+            "ga": {"name": "Gallium", "reference_price_usd_per_t": 1000.0, "value_of_lost_output_usd_per_t": 10000.0},
+            "co": {"name": "Cobalt", "reference_price_usd_per_t": 30000.0, "value_of_lost_output_usd_per_t": 300000.0},
         },
         "suppliers": {
             "ga_cn": {"commodity": "ga", "country": "CN", "capacity_tpy": 420.0, "lead_time_days": 20},
@@ -47,7 +47,8 @@ def small_scenario(name: str, target_days: float, horizon_years: float = 2) -> d
                         "severity": {"dist": "beta", "mean": 0.5, "sd": 0.1}},
         },
         "manufacturers": {
-            "m1": {"demand_tpy": {"ga": 365.0, "co": 1000.0}, "safety_stock_days": 10.0, "demand_cv": 0.05}
+            "m1": {"demand_tpy": {"ga": 365.0, "co": 1000.0}, "safety_stock_days": 10.0, "demand_cv": 0.05,
+                   "critical_share": 0.8}
         },
         "reserve": {
             "ga": {"target_days": target_days, "buy": {"max_rate_tpy": 60}},
@@ -115,8 +116,8 @@ def test_differences_match_the_runs_own_summaries(compared):
     assert (other.loc[kpi, "diff"], other.loc[kpi, "diff_ci_low"], other.loc[kpi, "diff_ci_high"]) == pytest.approx(
         (m, lo, hi)
     )
-    # a halved target must show up: the reserve ends smaller in every replication
-    kpi = "reserve.total.reserve_end_value_usd"
+    # a halved target must show up: the reserve peaks smaller in every replication
+    kpi = "reserve.total.reserve_peak_value_usd"
     assert all(rb[kpi] < ra[kpi] for ra, rb in zip(sa["per_replication"], sb["per_replication"]))
     assert other.loc[kpi, "diff"] < 0
     excludes = (other["diff_ci_low"] > 0) | (other["diff_ci_high"] < 0)

@@ -29,6 +29,7 @@ from sim.scenario.schema import Scenario
 SERIES = (
     "capacity_t",
     "production_t",
+    "market_stock_t",
     "orders_t",
     "shipped_t",
     "arrivals_t",
@@ -127,7 +128,8 @@ class Engine:
         self.transit_m = self.ring_m.sum(-1)
         self.transit_r = np.zeros((2, C))
         self.transit_rel = np.zeros((2, C))
-        self.opening_t = self.mstock.sum(-1) + self.rstock + self.transit_m
+        self.wstock = np.tile(w.market_stock_level[0], (2, 1))  # traders' stocks outside the bloc
+        self.opening_t = self.mstock.sum(-1) + self.rstock + self.transit_m + self.wstock
         self.env = CountingEnvironment()
 
     # ------------------------------------------------------------------ helpers
@@ -228,17 +230,21 @@ class Engine:
 
         # 1. supply: output less restrictions; unrestricted producers respond to price (lagged)
         self.slow.step(ratio)
-        respond = self.slow.supply_factor[:, w.sup_c]
-        out_s = w.cap_noise[t] * self.active * np.where(self.restricted, self.mult, respond)
+        factor = self.active * np.where(self.restricted, self.mult, self.slow.supply_factor[:, w.sup_c])
+        out_s = w.cap_noise[t] * factor
         reach_s = out_s * self.bloc_keep  # what the bloc can buy from each producer
-        supply = out_s @ self.onehot
-        reach = reach_s @ self.onehot
+        output = out_s @ self.onehot
+        supply = output + self.wstock  # on offer today: output and traders' stocks
+        reach = reach_s @ self.onehot + self.wstock
 
         # 2. demand at today's price: critical use, then the responsive part on its curve
-        q0, row0 = w.demand[t], w.row_demand[t]
-        crit_q = w.critical_t[t]
+        q0, row0 = w.demand[t], w.row_demand[t]  # today's demand at the reference price, with noise
+        q_e, crit_q, crit_e = w.expected[t], w.critical_t[t], w.critical_expected[t]  # t/day [C, M]
         if self.surge_on:
-            q0, row0, crit_q = q0 * self.surge[:, None], row0 * self.surge, crit_q * self.surge[:, None]
+            sm = self.surge[:, None]
+            q0, q_e, row0, crit_q, crit_e = q0 * sm, q_e * sm, row0 * self.surge, crit_q * sm, crit_e * sm
+        crit_e = crit_e.sum(-1)
+        resp_e = q_e.sum(-1) - crit_e
         keep = 1.0 - self.slow.substitution
         curve = ratio ** (-w.elasticity) * keep
         row_curve = ratio ** (-w.row_elasticity) * keep
@@ -246,11 +252,14 @@ class Engine:
         want_tot = want_m.sum(-1)
         row_crit = w.row_critical * row0
         row_want = row_crit + (row0 - row_crit) * row_curve
-        # manufacturers order to restore pipeline and safety stock (more cover while restricted)
+        # manufacturers order what they use plus part of the gap to their target stock and pipeline
+        # (more cover while an export restriction is on: precautionary buying)
         cover = w.safety_days + (w.precaution_days * self.restricted_c)[:, None]
         safety = w.expected[t] * cover
         position = self.mstock.sum(-1) + self.transit_m + self.transit_rel
-        order = np.maximum(0.0, want_tot * (1.0 + w.pipeline_days) + safety.sum(-1) - position)
+        # the pipeline target follows expected use at today's price (daily noise is for stocks to absorb)
+        pipeline = (crit_e + resp_e * curve) * w.pipeline_days
+        order = np.maximum(0.0, want_tot + (pipeline + safety.sum(-1) - position) * w.restock_rate)
         # reserve purchases are demand like any other
         buying = self.buy_on.any()
         if buying:
@@ -285,9 +294,15 @@ class Engine:
                     cost = float(buy[0] @ self.price[0])
                 self.finance.spend(now, "purchases_usd", cost, "reserve")
         shipped = ship_m + buy
+        # unsold output refills traders' stocks up to their normal level; beyond it, it is not produced
+        stock_before = self.wstock
+        self.wstock = np.minimum(supply - shipped - row_got, w.market_stock_level[t])
+        produced = shipped + row_got + self.wstock - stock_before
 
-        # 4. ship into the pipeline; each producer delivers after its lead time (+ delays)
-        ship_s = reach_s * (shipped / np.maximum(reach, _TINY))[:, w.sup_c]
+        # 4. ship into the pipeline; each producer delivers after its lead time (+ delays); what the
+        # bloc draws from traders' stocks travels like its producers' output
+        source_s = reach_s + 1e-9 * w.cap_expected[t]
+        ship_s = source_s * (shipped / (source_s @ self.onehot))[:, w.sup_c]
         slots = self._arm_off + (self._ring_base + (t + self._lead) % R)
         m_share = np.where(shipped > 0, ship_m / np.maximum(shipped, _TINY), 1.0)
         if buying:
@@ -368,16 +383,18 @@ class Engine:
         for rate, fac in list(self.capex_rate.values()):
             self.finance.spend(now, "capex_usd", rate, "projects", only=fac)
 
-        # 9. the price closes part of the gap to the price that clears the world market
-        fixed = crit_q.sum(-1) + (order - want_tot) + row_crit + want_r
-        residual = supply + releases - fixed
-        responsive = (((q0 - crit_q).sum(-1) * keep, w.elasticity), ((row0 - row_crit) * keep, w.row_elasticity))
+        # 9. the price closes part of the gap to the price that clears the world market; it clears
+        # expected flows (daily noise is absorbed by stocks, not priced) plus stock building
+        fixed = crit_e + (order - want_tot) + row_crit + want_r
+        residual = (w.cap_expected[t] * factor) @ self.onehot + releases - fixed
+        responsive = (resp_e * keep, w.elasticity), ((row0 - row_crit) * keep, w.row_elasticity)
         self.clearing = clearing_price_ratio(responsive, residual, self.clearing, w.price_floor, w.price_cap)
         self.price += w.price_adjust * (self.clearing * p0 - self.price)
 
         r = self.rec
-        r["capacity_t"][t] = supply
-        r["production_t"][t] = shipped + row_got
+        r["capacity_t"][t] = output
+        r["production_t"][t] = produced
+        r["market_stock_t"][t] = self.wstock
         r["orders_t"][t] = order
         r["shipped_t"][t] = shipped
         r["arrivals_t"][t] = arr_m + arr_r

@@ -53,7 +53,7 @@ def check_conservation(eng: Engine) -> dict[str, float]:
     """Residuals of the material and money balances; raises if any is not ~0."""
     rec = eng.rec
     # per commodity: opening stocks + production = bloc + rest-of-world consumption + closing stocks
-    closing = eng.mstock.sum(-1) + eng.rstock + eng.transit_m + eng.transit_r + eng.transit_rel
+    closing = eng.mstock.sum(-1) + eng.rstock + eng.transit_m + eng.transit_r + eng.transit_rel + eng.wstock
     inflow = rec["production_t"].sum(axis=0)
     outflow = rec["delivered_t"].sum(axis=0) + rec["row_consumption_t"].sum(axis=0)
     resid = eng.opening_t + inflow - outflow - closing

@@ -39,6 +39,7 @@ class World:
     price_adjust: np.ndarray
     price_cap: np.ndarray
     price_floor: np.ndarray
+    market_stock_days: np.ndarray
     precaution_days: np.ndarray
     voll: np.ndarray  # value of lost output per critical tonne, USD/t
     row_demand: np.ndarray  # [H, C] rest-of-world demand at reference price, t/day
@@ -48,7 +49,8 @@ class World:
     sup_c: np.ndarray
     sup_cap_tpd: np.ndarray
     sup_lead: np.ndarray
-    sup_noise: np.ndarray  # [H, S]
+    sup_noise: np.ndarray  # [H, S] output noise x capacity growth, multiple of day-0 capacity
+    sup_growth: np.ndarray  # [H, S] capacity growth, multiple of day-0 capacity
     sup_active0: np.ndarray  # [A, S]
     sup_domestic: np.ndarray  # [S] bool: in the bloc's own country (not an import)
     project_rows: dict[str, int]
@@ -57,6 +59,7 @@ class World:
     expected: np.ndarray  # [H, C, M] t/day with growth, no noise
     critical: np.ndarray  # [C, M] critical share
     safety_days: np.ndarray  # [M]
+    restock_rate: np.ndarray  # [C] demand-weighted mean of 1 / restock_days over manufacturers
     priority_classes: np.ndarray  # [K, M] 0/1 masks, first served first
     member: np.ndarray  # [M] bool
     loss_mult: np.ndarray  # [M] multiplier of the value of lost output
@@ -87,6 +90,7 @@ class World:
     de_tot: np.ndarray = field(init=False)  # [H, C] expected demand
     share: np.ndarray = field(init=False)  # [H, C, M] manufacturers' share of expected demand
     cap_noise: np.ndarray = field(init=False)  # [H, S] capacity x growth x noise, t/day
+    cap_expected: np.ndarray = field(init=False)  # [H, S] capacity x growth, t/day (what the market expects)
 
     def __post_init__(self) -> None:
         self.de_tot = self.expected.sum(-1)
@@ -96,6 +100,9 @@ class World:
             self.de_tot[..., None] > 0, self.expected / np.maximum(self.de_tot, 1e-300)[..., None], 1.0 / max(M, 1)
         )
         self.cap_noise = self.sup_noise * self.sup_cap_tpd
+        self.cap_expected = self.sup_growth * self.sup_cap_tpd
+        self.critical_expected = self.expected * self.critical  # [H, C, M]
+        self.market_stock_level = (self.de_tot + self.row_demand) * self.market_stock_days  # [H, C] t
         self.r_buy_ceiling_usd = self.r_buy_ceiling * self.ref_price
         self.r_trigger_price_usd = self.r_trigger_price * self.ref_price
         # every policy releases against an actual shortfall; 'price' and 'cover' also release earlier
@@ -142,9 +149,11 @@ def build_world(s: Scenario, streams: Streams) -> World:
     sup_lead = np.array([r[3] for r in rows], dtype=np.intp)
     years = np.arange(H) / 365.0
     sup_noise = np.empty((H, S))  # output noise x capacity growth, as a multiple of day-0 capacity
+    sup_growth = np.empty((H, S))
     for j, r in enumerate(rows):
         name = f"output:{r[0]}" if r[0].startswith("project:") else f"supplier:{r[0]}"
-        sup_noise[:, j] = lognormal_noise(streams.stream(name), r[4], H) * (1.0 + r[5]) ** years
+        sup_growth[:, j] = (1.0 + r[5]) ** years
+        sup_noise[:, j] = lognormal_noise(streams.stream(name), r[4], H) * sup_growth[:, j]
     domestic = np.array(
         [(s.suppliers[r[0]].country if r[0] in s.suppliers else s.projects[r[0].split(":", 1)[1]].country)
          == s.bloc.country for r in rows],
@@ -175,6 +184,11 @@ def build_world(s: Scenario, streams: Streams) -> World:
         [x.rest_of_world.demand_tpy / 365.0 * (1.0 + x.rest_of_world.growth_per_year) ** years for x in com]
     ).T.reshape(H, C)
     safety = np.array([s.manufacturers[m].safety_stock_days for m in mids], dtype=float)
+    inv_restock = np.array([1.0 / s.manufacturers[m].restock_days for m in mids])
+    weight = expected[0]
+    restock_rate = np.where(
+        weight.sum(-1) > 0, (weight @ inv_restock) / np.maximum(weight.sum(-1), 1e-300), float(inv_restock.mean()) if M else 0.0
+    )
     prios = np.array([s.manufacturers[m].priority for m in mids])
     classes = np.array([prios == p for p in sorted(set(prios.tolist()))], dtype=float).reshape(-1, M)
     member = np.array([s.manufacturers[m].member for m in mids], dtype=bool)
@@ -260,6 +274,7 @@ def build_world(s: Scenario, streams: Streams) -> World:
         price_adjust=np.array([x.price_adjust_per_day for x in com]),
         price_cap=np.array([x.price_cap_ratio for x in com]),
         price_floor=np.array([x.price_floor_ratio for x in com]),
+        market_stock_days=np.array([x.market_stock_days for x in com]),
         precaution_days=np.array([x.precautionary_cover_days for x in com]),
         voll=np.array([x.value_of_lost_output_usd_per_t for x in com]),
         row_demand=row_demand,
@@ -269,6 +284,7 @@ def build_world(s: Scenario, streams: Streams) -> World:
         sup_cap_tpd=sup_cap,
         sup_lead=sup_lead,
         sup_noise=sup_noise,
+        sup_growth=sup_growth,
         sup_active0=active0,
         sup_domestic=domestic,
         project_rows=project_rows,
@@ -276,6 +292,7 @@ def build_world(s: Scenario, streams: Streams) -> World:
         expected=expected,
         critical=critical,
         safety_days=safety,
+        restock_rate=restock_rate,
         priority_classes=classes,
         member=member,
         loss_mult=loss_mult,

@@ -120,12 +120,23 @@ class Commodity(Strict):
         0.1, ge=0, description="Output producers can add at high prices, share of their normal output."
     )
     price_adjust_per_day: float = Field(
-        0.05, gt=0, le=1, description="Share of the gap to the market-clearing price closed each day."
+        0.05,
+        ge=0,
+        le=1,
+        description="Share of the gap to the market-clearing price closed each day (0 holds the price at "
+        "reference: quantities are then rationed, never priced, as in classic inventory analytics).",
     )
     price_cap_ratio: float = Field(
         10.0, ge=1, description="Choke price as a multiple of reference: the price and the demand curve stop here."
     )
     price_floor_ratio: float = Field(0.2, gt=0, le=1, description="Price never falls below this multiple of reference.")
+    market_stock_days: float = Field(
+        7.0,
+        ge=0,
+        description="Traders' and producers' stocks outside the bloc, days of world demand at the reference "
+        "price: unsold output refills them up to this level (output beyond it is not produced) and every buyer "
+        "draws on them when output falls short, so daily output noise is buffered, as by exchange stocks.",
+    )
     precautionary_cover_days: float = Field(
         0.0,
         ge=0,
@@ -305,6 +316,13 @@ class Manufacturer(Strict):
     )
     demand_cv: float = Field(0.0, ge=0, le=1, description="Daily demand noise, coefficient of variation.")
     safety_stock_days: float = Field(30.0, ge=0, description="Own stock held, days of own demand.")
+    restock_days: float = Field(
+        30.0,
+        gt=0,
+        description="Days over which orders close the gap between target and actual stock plus pipeline "
+        "(stock-management ordering, Sterman 2000, Business Dynamics, ch. 17): order = desired use + gap / "
+        "restock_days. Shorter is more aggressive buying when supply tightens.",
+    )
     priority: int = Field(1, ge=1, description="Priority class; 1 is served first when supply is short.")
     member: bool = Field(False, description="Member of the reserve (served first by releases).")
 
