@@ -139,11 +139,12 @@ EVENTS = (
 #: Parameters searched by ``--fit`` for every commodity: (key under commodities.<c>, low, high).
 #: Searched in log space. The long-run elasticity keeps its written ratio to the short-run one.
 FIT_KEYS = (
-    ("demand_elasticity", 0.03, 3.0),
-    ("price_adjust_per_day", 0.0005, 0.2),
+    ("demand_elasticity", 0.05, 2.0),
+    ("price_adjust_per_day", 0.0005, 0.1),
 )
-#: Extra parameter for commodities whose fit event has an observed first-week move.
-SPEED_KEY = ("precautionary_cover_days", 0.5, 90.0)
+#: Extra parameter for commodities whose fit event has an observed first-week move; at most 1.5x
+#: the manufacturers' 30-day safety stock.
+SPEED_KEY = ("precautionary_cover_days", 1.0, 45.0)
 
 
 # ------------------------------------------------------------------ runs
@@ -284,41 +285,65 @@ def _loss(res: Result) -> float:
     return out
 
 
-def fit(ev: Event, iterations: int = 60) -> tuple[tuple[str, float], ...]:
-    """Nelder-Mead search (log space) of the commodity's parameters on one fit event."""
+def fit(ev: Event, grid: int = 6, iterations: int = 30) -> tuple[tuple[str, float], ...]:
+    """Fit the commodity's parameters on one event.
+
+    A log-spaced grid over the elasticity and the adjustment speed, then a Nelder-Mead
+    refinement in log space from the best grid point (with the precautionary cover too when the
+    event has an observed first-week move).
+    """
     from scipy.optimize import minimize
 
     keys = list(FIT_KEYS) + ([SPEED_KEY] if ev.week is not None else [])
     start = params_of(ev.commodity)
     lo = np.log([k[1] for k in keys])
     hi = np.log([k[2] for k in keys])
-    x0 = np.clip(np.log([max(start[k[0]], k[1]) for k in keys]), lo, hi)
 
     def over(x: np.ndarray) -> tuple[tuple[str, float], ...]:
-        return tuple((k[0], float(f"{math.exp(v):.4g}")) for k, v in zip(keys, np.clip(x, lo, hi)))
+        return tuple((k[0], float(f"{math.exp(v):.3g}")) for k, v in zip(keys, np.clip(x, lo, hi)))
 
     def f(x: np.ndarray) -> float:
         return _loss(evaluate(ev, over(x)))
 
-    simplex = [x0] + [x0 + np.eye(len(keys))[i] * 0.7 for i in range(len(keys))]
+    tail = [math.log(start[k[0]]) for k in keys[2:]]
+    points = [np.array([a, b, *tail]) for a in np.linspace(lo[0], hi[0], grid) for b in np.linspace(lo[1], hi[1], grid)]
+    x0 = min(points, key=f)
+    simplex = np.clip([x0] + [x0 + np.eye(len(keys))[i] * 0.4 for i in range(len(keys))], lo, hi)
     best = minimize(f, x0, method="Nelder-Mead",
-                    options={"maxfev": iterations, "initial_simplex": np.clip(simplex, lo, hi), "xatol": 0.02,
-                             "fatol": 0.01})
-    return over(best.x)
+                    options={"maxfev": iterations, "initial_simplex": simplex, "xatol": 0.02, "fatol": 0.01})
+    return over(best.x if best.fun < f(x0) else x0)
 
 
 # ------------------------------------------------------------------ cut sizes
 
 
-def size_table(commodity: str, country: str, shares: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8),
-               days: int = 240) -> list[tuple[float, float, float, float]]:
+def equilibrium_ratio(s: Scenario, commodity: str, share: float) -> float:
+    """Price ratio that clears the market after a cut of ``share`` of supply, capped at the choke.
+
+    No stocks, substitution or supply response: k + (1 - k) x^-e = 1 - share, with k the
+    critical share of world demand.
+    """
+    com = s.commodities[commodity]
+    bloc = sum(m.demand_tpy.get(commodity, 0.0) for m in s.manufacturers.values())
+    crit = sum(m.demand_tpy.get(commodity, 0.0) * m.critical_share_by_commodity.get(commodity, m.critical_share)
+               for m in s.manufacturers.values())
+    row = com.rest_of_world
+    k = (crit + row.critical_share * row.demand_tpy) / (bloc + row.demand_tpy)
+    left = (1.0 - share - k) / (1.0 - k)
+    return com.price_cap_ratio if left <= 0 else min(com.price_cap_ratio, left ** (-1.0 / com.demand_elasticity))
+
+
+def size_table(commodity: str, country: str, shares: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.6, 0.8),
+               days: int = 240) -> list[tuple[float, float, float, float, float]]:
     """Price response to untargeted cuts of different sizes at the written parameters.
 
     A restriction by ``country`` cuts ``share`` of the commodity's market supply for ``days``
     days (severity = share / the country's market share). Returns (share of market cut, peak
-    ratio, months to peak, elasticity implied by the peak: ln(1/(1-share)) / ln(peak)). With
-    a constant-elasticity market the implied value should not grow with the cut, as the
-    fitted elasticities of the old flow-rationing model did.
+    ratio, months to peak, equilibrium ratio x*, share of the equilibrium move reached by the
+    peak, (peak - 1) / (x* - 1)). Partial adjustment closes the same share of the gap to x*
+    whatever the cut, so the last column stays put while x* is below the choke price (the
+    curve's shape does not depend on the size of the cut); once the cut leaves less than the
+    critical demand, x* is the choke and the peak no longer grows with the cut.
     """
     base = single_commodity(load_resolved_dict(REPLAYS / "replay_base.yaml", ["run.horizon_years=1.5"]), commodity)
     total = sum(v["capacity_tpy"] for v in base["suppliers"].values())
@@ -335,8 +360,8 @@ def size_table(commodity: str, country: str, shares: tuple[float, ...] = (0.2, 0
         ratio = ts[ts.arm == "counterfactual"].price_usd_per_t.to_numpy() / s.commodities[
             commodity].reference_price_usd_per_t
         i = int(np.argmax(ratio))
-        implied = math.log(1 / (1 - share)) / math.log(ratio[i]) if ratio[i] > 1 else math.inf
-        rows.append((share, float(ratio[i]), (i - 60) / DAYS_PER_MONTH, implied))
+        x_eq = equilibrium_ratio(s, commodity, share)
+        rows.append((share, float(ratio[i]), (i - 60) / DAYS_PER_MONTH, x_eq, (ratio[i] - 1) / (x_eq - 1)))
     return rows
 
 
@@ -411,11 +436,12 @@ def main(argv: list[str] | None = None) -> int:
         if r.week is not None:
             print(f"first week after announcement, {r.event.key}: model {r.week:.2f} vs observed {r.event.week:.2f}")
     if args.sizes:
-        print("\nCuts of other sizes at the written parameters (240-day untargeted cut by the fit event's country)")
+        print("\nCuts of other sizes at the written parameters (240-day untargeted cut by the fit event's country);"
+              "\nreached = (peak - 1) / (x* - 1), x* the ratio that clears the market after the cut (choke if less)")
         for c, country in SIZE_CASES.items():
-            for share, peak, months, implied in size_table(c, country):
-                print(f"  {c:18} {share:4.0%} of market: peak {peak:6.2f}, {months:4.1f} months, "
-                      f"implied elasticity {implied:.3f}")
+            for share, peak, months, x_eq, reached in size_table(c, country):
+                print(f"  {c:18} {share:4.0%} of market: peak {peak:6.2f} after {months:4.1f} months, "
+                      f"x* {x_eq:6.2f}, reached {reached:.2f}")
     ok = all(r.ok for r in results if r.event.role in ("fit", "check"))
     print(f"\n{'every fit and check event within tolerance' if ok else 'SOME FIT OR CHECK EVENTS OUTSIDE TOLERANCE'} "
           f"({time.perf_counter() - t0:.0f} s)")
