@@ -370,7 +370,7 @@ def test_world_producers_match_mcs26_production_and_shares():
             assert abs(got - want) <= TOLERANCE * max(want, 0.01 * world), f"{c} {country}: {got:,.0f} vs {want:,.0f} t"
         china = by_country.get("China", 0.0)
         feed = sum(shares[k] * world * f for (cc, k), f in FEED_TO_CHINA.items() if cc == c)
-        assert china <= (shares.get("China", 0.0) * world + feed) * (1 + TOLERANCE), f"{c}: China sells more than it has"
+        assert china <= (shares.get("China", 0.0) * world + feed) * (1 + TOLERANCE), f"{c}: China sells too much"
         if c in CHINA_NET_IMPORTER:
             assert _close(china, shares["China"] * world), f"{c}: China is a net importer, its output is all in"
         named = set(shares) | {"China", s.bloc.country}
@@ -503,20 +503,25 @@ def test_every_elasticity_has_its_own_reason():
         assert f"commodities.*.{key}" in reasons, key
 
 
-def test_release_allocation_decides_who_gets_the_stock():
-    """The antimony replay runs the stock down. Members only: non-members are not served, so the bloc
-    is shorter in tonnes than with members first; pro rata serves everyone and gives members less."""
+def test_in_a_price_rationed_market_only_an_early_release_rule_fires():
+    """Antimony 2024: the price rations the world market and the bloc, a price taker with 30-45 days of
+    stock, never runs short, so the late (shortfall) rule never releases. A price trigger releases into
+    the market, lowers the peak and avoids loss, more of it when every bloc buyer may receive."""
     path = SCENARIOS / "replays" / "china_antimony_2024.yaml"
 
-    def run(allocation: str) -> dict:
-        return simulate(load_scenario(path, [f"reserve.antimony.release.allocation={allocation}"]), seed=1).summary
+    def run(trigger: str, allocation: str = "members_first") -> dict:
+        over = [f"reserve.antimony.release.trigger={trigger}", f"reserve.antimony.release.allocation={allocation}",
+                "reserve.antimony.release.trigger_price_ratio=1.5"]
+        return simulate(load_scenario(path, over), seed=1).summary
 
-    first, pro_rata, only = run("members_first"), run("pro_rata"), run("members_only")
-    key_t = "reserve.antimony.shortfall_t"
-    assert first["reserve.antimony.releases_t"] > 0
-    assert only[key_t] >= first[key_t]
-    assert only["reserve.antimony.releases_t"] <= first["reserve.antimony.releases_t"]
-    assert pro_rata[key_t] == pytest.approx(first[key_t], rel=0.05)
+    late, early, members = run("shortfall"), run("price"), run("price", "members_only")
+    assert late["counterfactual.antimony.shortfall_t"] == 0.0
+    assert late["reserve.antimony.releases_t"] == 0.0
+    assert early["reserve.antimony.releases_t"] > 0
+    assert early["reserve.antimony.peak_price_ratio"] < 0.95 * early["counterfactual.antimony.peak_price_ratio"]
+    assert early["difference.antimony.loss_avoided_npv_usd"] > 0 > late["difference.antimony.loss_avoided_npv_usd"]
+    assert 0 < members["reserve.antimony.releases_t"] < early["reserve.antimony.releases_t"]
+    assert members["difference.antimony.loss_avoided_npv_usd"] < early["difference.antimony.loss_avoided_npv_usd"]
 
 
 # ==================================================================== every scenario runs
