@@ -253,7 +253,8 @@ def test_fuzzed_scenarios_never_give_a_traceback(tmp_path, capsys):
     assert not failures, "\n".join(failures)
     assert counts["tracebacks"] == 0
     # the mutants exercise both outcomes (else the test could not fail)
-    assert counts["rejected"] >= N_MUTANTS // 4 and counts["accepted"] >= N_MUTANTS // 10
+    # (the default scenario has many required keys, so most of its mutants are rejected)
+    assert counts["rejected"] >= N_MUTANTS // 4 and counts["accepted"] >= N_MUTANTS // 20
 
 
 @pytest.mark.parametrize("kind", ["encoding", "quote", "truncate", "control", "colon"])
