@@ -280,14 +280,26 @@ class Engine:
         else:
             want_r = self._zeros
 
-        # 3. the world market at today's price: critical first, then pro rata (a 'spare' reserve last)
-        crit_b = np.minimum(order, crit_q.sum(-1))
-        rest_b, rest_row = order - crit_b, row_want - row_crit
+        # the reserve orders only what it can pay for today (an unfunded order would still move the price)
+        if buying:
+            cost = float(want_r[0] @ self.price[0])
+            if cost > 0:
+                funds = max(self.finance.funds(now, "reserve"), 0.0)
+                if cost > funds:
+                    want_r = want_r.copy()
+                    want_r[0] *= funds / cost
+
+        # 3. the world market at today's price: critical use first, then everyone's use, then stock
+        # building (manufacturers' restocking, then a 'spare' reserve), pro rata within each tier;
+        # so a buyer with stocks cannot take another's use by ordering more
+        use_b = np.minimum(order, want_tot)
+        crit_b = np.minimum(use_b, crit_q.sum(-1))
+        rest_b, build_b, rest_row = use_b - crit_b, order - use_b, row_want - row_crit
         compete = w.r_buy_compete
-        f1, f2, f3 = serve_in_tiers(supply, crit_b + row_crit, rest_b + rest_row + want_r * compete,
-                                    want_r * ~compete)
-        ship_m = crit_b * f1 + rest_b * f2
-        buy = want_r * np.where(compete, f2, f3)
+        f1, f2, f3, f4 = serve_in_tiers(supply, crit_b + row_crit, rest_b + rest_row + want_r * compete, build_b,
+                                        want_r * ~compete)
+        ship_m = crit_b * f1 + rest_b * f2 + build_b * f3
+        buy = want_r * np.where(compete, f2, f4)
         row_got = row_crit * f1 + rest_row * f2
         # a targeted restriction caps what the bloc can reach; the rest goes to other buyers
         bloc = ship_m + buy
@@ -299,10 +311,6 @@ class Engine:
         if buying:
             cost = float(buy[0] @ self.price[0])
             if cost > 0:
-                funds = self.finance.funds(now, "reserve")
-                if cost > funds:
-                    buy[0] *= max(funds, 0.0) / cost
-                    cost = float(buy[0] @ self.price[0])
                 self.finance.spend(now, "purchases_usd", cost, "reserve")
         shipped = ship_m + buy
         # unsold output refills traders' stocks up to their normal level; beyond it, it is not produced
