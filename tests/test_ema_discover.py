@@ -38,7 +38,7 @@ def test_adaptor_runs_experiments_by_key_path():
     s = _short_scenario()
     model = scenario_model(
         s,
-        uncertainties={"shocks.*.rate_per_year": (0.5, 4.0), "commodities.ga.price_elasticity": (0.2, 1.0)},
+        uncertainties={"shocks.*.rate_per_year": (0.5, 4.0), "manufacturers.m1.demand_cv": (0.0, 0.2)},
         levers={"reserve.ga.target_days": (0, 90), "reserve.ga.release.trigger": ["shortfall", "cover"]},
         outcomes=["reserve.ga.shortfall_t", "difference.total.*"],
         seed=11,
@@ -51,7 +51,7 @@ def test_adaptor_runs_experiments_by_key_path():
     assert len(experiments) == 6 and len(outcomes["reserve.ga.shortfall_t"]) == 6
     # one experiment by hand: the same scenario, mean over the same two replications
     row = experiments.iloc[4]
-    changed = s.with_changes({k: row[k] for k in ("shocks.*.rate_per_year", "commodities.ga.price_elasticity",
+    changed = s.with_changes({k: row[k] for k in ("shocks.*.rate_per_year", "manufacturers.m1.demand_cv",
                                                   "reserve.ga.target_days", "reserve.ga.release.trigger")})
     by_hand = np.mean([simulate(changed, seed=11, replication=r).summary["reserve.ga.shortfall_t"] for r in (0, 1)])
     assert outcomes["reserve.ga.shortfall_t"][4] == pytest.approx(by_hand)

@@ -7,6 +7,7 @@ workers call this function directly.
 
 from __future__ import annotations
 
+import fnmatch
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,17 +27,17 @@ from sim.scenario.schema import Scenario
 CONSERVATION_RTOL = 1e-9
 
 
-#: KPIs that are undefined (NaN) by definition in some runs (a ratio whose denominator is 0,
-#: a loan figure without loans); never infinite. Every other KPI must be finite.
-UNDEFINED_OK_KPIS = frozenset({
-    "finance.benefit_cost_ratio",  # net cost not positive
-    # credit KPIs of the world-market engine (sim/metrics/credit.py on main): no programme loan,
-    # no debt service, no liabilities, nothing disbursed
+#: KPIs (fnmatch patterns) that are undefined (NaN) by definition in some runs: a ratio whose
+#: denominator is 0, a loan figure without loans. Never infinite; every other KPI must be finite.
+UNDEFINED_OK_KPIS = (
+    "*.benefit_cost_ratio",  # net cost not positive
+    # credit KPIs of the world-market engine (sim/metrics/credit.py on main): no programme
+    # loan, no debt service, no liabilities, nothing disbursed
     "programme.loan_rate_per_year",
     "programme.min_dscr",
     "programme.asset_cover_at_horizon",
     "budget.subsidy_rate",
-})
+)
 
 
 class ConservationError(RuntimeError):
@@ -74,7 +75,7 @@ def check_finite(eng: Engine | None = None, summary: dict[str, Any] | None = Non
                 bad.append(f"{name} balance is {value}")
     for key, value in (summary or {}).items():
         if isinstance(value, (int, float)) and not np.isfinite(value):
-            if not (key in UNDEFINED_OK_KPIS and np.isnan(value)):
+            if not (np.isnan(value) and any(fnmatch.fnmatchcase(key, p) for p in UNDEFINED_OK_KPIS)):
                 bad.append(f"KPI {key} is {value}")
     if bad:
         more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
