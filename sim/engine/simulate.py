@@ -31,12 +31,12 @@ CONSERVATION_RTOL = 1e-9
 #: denominator is 0, a loan figure without loans. Never infinite; every other KPI must be finite.
 UNDEFINED_OK_KPIS = (
     "*.benefit_cost_ratio",  # net cost not positive
-    # credit KPIs of the world-market engine (sim/metrics/credit.py on main): no programme
-    # loan, no debt service, no liabilities, nothing disbursed
-    "programme.loan_rate_per_year",
-    "programme.min_dscr",
-    "programme.asset_cover_at_horizon",
-    "budget.subsidy_rate",
+    # credit KPIs of the world-market engine (sim/metrics/credit.py on main), for the programme
+    # and each project company: no loan, no debt service, no liabilities, nothing disbursed
+    "*.loan_rate_per_year",
+    "*.min_dscr",
+    "*.asset_cover_at_horizon",
+    "*.subsidy_rate",
 )
 
 
