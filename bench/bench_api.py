@@ -51,7 +51,7 @@ def main() -> None:
 
     rng = np.random.default_rng(1)
     points = [{"shocks.china_gallium_germanium.rate_per_year": float(rng.uniform(0.1, 0.6)),
-               "commodities.gallium.price_elasticity": np.float64(rng.uniform(0.1, 1.0)),
+               "commodities.gallium.demand_elasticity": np.float64(rng.uniform(0.1, 1.0)),
                "reserve.{gallium,germanium}.target_days": int(rng.choice([30, 60, 90, 120]))}
               for _ in range(args.experiments)]
     old_prep, new_prep, old_total, new_total = [], [], [], []

@@ -35,7 +35,7 @@ SWEEP = """\
 name: bench
 base: {base}
 uncertainties:
-  commodities.gallium.price_elasticity: {{low: 0.29, high: 0.31}}
+  commodities.gallium.demand_elasticity: {{low: 0.29, high: 0.31}}
 sampler: lhs
 samples: {points}
 replications: {reps}

@@ -7,8 +7,10 @@
 
 Every scenario runs replications 0..N-1 of the baseline's root seed (``run.seed``), so all of
 them see the same shocks and demand draws (common random numbers), as ``python run.py
-compare`` does. Money columns are means over replications in USD billion; "with - base" is
-the paired mean difference of the loss with the reserve from the baseline's, with its 95%
+compare`` does. Money columns are means over replications in USD billion, losses as NPVs at
+the scenario's discount rate; the loss avoided is split into its three components (consumer
+surplus on the demand curve, extra import bill, critical output lost); "with - base" is the
+paired mean difference of the loss with the reserve from the baseline's, with its 95%
 Student-t half-width.
 """
 
@@ -42,13 +44,18 @@ POLICIES = (
 )
 #: (column title, KPI key)
 COLUMNS = (
-    ("loss without reserve", "counterfactual.total.loss_usd"),
-    ("loss with", "reserve.total.loss_usd"),
-    ("loss avoided (NPV)", "difference.total.loss_avoided_npv_usd"),
-    ("net cost (NPV)", "finance.net_cost_npv_usd"),
+    ("loss without reserve", "counterfactual.total.loss_npv_usd"),
+    ("loss with", "reserve.total.loss_npv_usd"),
+    ("loss avoided", "difference.total.loss_avoided_npv_usd"),
+    ("of which surplus", "difference.total.loss_surplus_avoided_npv_usd"),
+    ("import bill", "difference.total.loss_import_avoided_npv_usd"),
+    ("critical", "difference.total.loss_critical_avoided_npv_usd"),
+    ("net cost", "finance.net_cost_npv_usd"),
     ("drawn", "finance.drawn_usd"),
     ("defaults", "finance.defaults_usd"),
 )
+#: The KPI whose paired difference from the baseline is the last column.
+LOSS_WITH = "reserve.total.loss_npv_usd"
 
 
 def run(path: Path, n: int, seed: int, horizon: float | None, uniform_loss: bool) -> dict[str, np.ndarray]:
@@ -58,7 +65,8 @@ def run(path: Path, n: int, seed: int, horizon: float | None, uniform_loss: bool
         for m in s.manufacturers.values():
             m.loss_multiplier = 1.0
     rows = [simulate(s, seed=seed, replication=r).summary for r in range(n)]
-    return {k: np.array([row[k] for row in rows], dtype=float) for _, k in COLUMNS}
+    keys = [k for k in rows[0] if isinstance(rows[0][k], (int, float))]
+    return {k: np.array([row[k] for row in rows], dtype=float) for k in keys}
 
 
 def half_width(x: np.ndarray) -> float:
@@ -81,21 +89,30 @@ def main(argv: list[str] | None = None) -> int:
         path = BASELINE if name == "baseline" else HERE / "policies" / f"{name}.yaml"
         results[name] = run(path, args.replications, seed, args.horizon, args.uniform_loss)
         print(f"  {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    base = results["baseline"]["reserve.total.loss_usd"]
+    base = results["baseline"][LOSS_WITH]
     head = [t for t, _ in COLUMNS]
-    print(f"Seed {seed}, replications 0-{args.replications - 1}, USD billion (means)")
+    print(f"Seed {seed}, replications 0-{args.replications - 1}, USD billion (means; losses and costs are NPVs)")
     print("| scenario | " + " | ".join(head) + " | loss with - base (95% CI) |")
     print("|---" * (len(head) + 2) + "|")
     for name in names:
         kp = results[name]
-        cells = [f"{kp[k].mean() / 1e9:.1f}" for _, k in COLUMNS]
-        diff = kp["reserve.total.loss_usd"] - base
+        cells = [f"{kp[k].mean() / 1e9:.2f}" for _, k in COLUMNS]
+        diff = kp[LOSS_WITH] - base
         dcell = "-" if name == "baseline" else f"{diff.mean() / 1e9:+.2f} ± {half_width(diff) / 1e9:.2f}"
         print(f"| {name} | " + " | ".join(cells) + f" | {dcell} |")
     se = {t: half_width(base_k) / 1e9 / stats.t.ppf(0.975, len(base_k) - 1)
-          for t, base_k in (("loss without", results["baseline"]["counterfactual.total.loss_usd"]),
+          for t, base_k in (("loss without", results["baseline"]["counterfactual.total.loss_npv_usd"]),
                             ("loss with", base))}
-    print("Standard errors of the baseline's means: " + ", ".join(f"{t} {v:.1f}" for t, v in se.items()))
+    print("Standard errors of the baseline's means: " + ", ".join(f"{t} {v:.2f}" for t, v in se.items()))
+    b = results["baseline"]
+    by_c = {k.split(".")[1]: b[k].mean() / 1e9 for k in b
+            if k.startswith("difference.") and k.endswith(".loss_avoided_npv_usd") and ".total." not in k}
+    print("Baseline loss avoided by commodity (USD bn): "
+          + ", ".join(f"{c} {v:+.2f}" for c, v in sorted(by_c.items(), key=lambda kv: -abs(kv[1]))))
+    cf = {k.split(".")[1]: b[k].mean() / 1e9 for k in b
+          if k.startswith("counterfactual.") and k.endswith(".loss_npv_usd") and ".total." not in k}
+    print("Baseline loss without the reserve by commodity (USD bn): "
+          + ", ".join(f"{c} {v:.2f}" for c, v in sorted(cf.items(), key=lambda kv: -abs(kv[1]))))
     print(f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     return 0
 

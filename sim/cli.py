@@ -20,7 +20,7 @@ def _progress(total: int, desc: str):
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario (paired replications) and write a results folder."""
-    from sim.engine.simulate import simulate
+    from sim.engine.replications import run_replications
     from sim.report.results import default_out_dir, headline_table, summary_document, write_run_folder
 
     source = str(args.scenario or DEFAULT_SCENARIO)
@@ -29,19 +29,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     n = scenario.run.replications if args.replications is None else args.replications
     if n < 1:
         raise ScenarioError([_problem("--replications", "expected an integer >= 1")])
-    results = []
-    with _progress(n, "replications") as bar:
-        for rep in range(n):
-            results.append(simulate(scenario, seed=seed, replication=rep))
-            bar.update(1)
+    if args.precision is not None and not 0 < args.precision < 1:
+        raise ScenarioError([_problem("--precision", "expected a share between 0 and 1, e.g. 0.05")])
+    if args.max_replications < 2:
+        raise ScenarioError([_problem("--max-replications", "expected an integer >= 2")])
+    total = args.max_replications if args.precision is not None else n
+    with _progress(total, "replications") as bar:
+        results, prec = run_replications(scenario, seed, n, args.precision, args.max_replications,
+                                         on_result=lambda _: bar.update(1))
+    n = len(results)
+    extra = {"precision": prec.__dict__ | {"sentence": prec.sentence()}} if prec else {}
     out = Path(args.out) if args.out else default_out_dir(scenario, seed)
-    write_run_folder(out, scenario, results, list(args.set), source, csv=args.csv, plots=not args.no_plots)
-    summary = summary_document(scenario, results, list(args.set), source)
+    write_run_folder(out, scenario, results, list(args.set), source, csv=args.csv, plots=not args.no_plots,
+                     extra=extra)
+    summary = summary_document(scenario, results, list(args.set), source, extra)
     print(f"results: {out}")
     print(
         f"scenario {scenario.meta.name}, seed {seed}, {n} replication(s), "
         f"{scenario.run.horizon_years:g} years from {scenario.run.start_date}"
     )
+    if prec:
+        print(prec.sentence())
     print(headline_table(summary))
     return 0
 
@@ -83,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="results folder (default: results/<name>-<time>-seed<seed>)")
     r.add_argument("--csv", action="store_true", help="also write CSV copies of the tables")
     r.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    r.add_argument("--precision", type=float, metavar="SHARE",
+                   help="add replications until the 95%% CI half-width of the loss avoided is within SHARE "
+                   "of its mean (e.g. 0.05), starting from --replications (at least 5)")
+    r.add_argument("--max-replications", type=int, default=100,
+                   help="most replications --precision may run (default 100)")
     r.set_defaults(func=cmd_run)
 
     v = sub.add_parser("validate", help="check scenario files without running")

@@ -9,12 +9,17 @@ from sim.scenario.loader import validate_data
 
 
 def base_dict() -> dict[str, Any]:
-    """One commodity, one supplier, one manufacturer, no reserve, no shocks, one year."""
+    """One commodity, one supplier, one manufacturer, no reserve, no shocks, one year.
+
+    The price is held at reference (``price_adjust_per_day: 0``) so that quantities follow
+    inventory arithmetic; tests of the market set their own price dynamics.
+    """
     return {
         "meta": {"name": "test", "sources": {"T": "test fixture"}},
         "run": {"start_date": "2030-01-01", "horizon_years": 1, "seed": 7},
         "commodities": {
-            "ga": {"reference_price_usd_per_t": 1000.0, "loss_usd_per_t_short": 10000.0}
+            "ga": {"reference_price_usd_per_t": 1000.0, "value_of_lost_output_usd_per_t": 10000.0,
+                   "price_adjust_per_day": 0.0, "market_stock_days": 0.0}
         },
         "suppliers": {
             "s1": {"commodity": "ga", "country": "A", "capacity_tpy": 365.0, "lead_time_days": 10}

@@ -29,7 +29,8 @@ def test_ban_against_stock_gives_known_shortfall(demand_tpd, ban_days, reserve_t
         reserve={
             "ga": {
                 "initial_stock_t": reserve_t, "target_t": reserve_t,
-                "release": {"max_rate_tpy": None, "floor_share": 0.0, "allocation": "pro_rata"},
+                "release": {"max_rate_tpy": None, "drawdown_days": None, "delivery_lag_days": 0,
+                                "floor_share": 0.0, "allocation": "pro_rata"},
             }
         },
     )
@@ -52,7 +53,8 @@ def test_capped_release_rate_limits_offset():
         shocks={"ban": {"kind": "export_restriction", "country": "A", "commodities": ["ga"],
                         "start": 50, "duration_days": 20, "severity": 1.0}},
         reserve={"ga": {"initial_stock_t": 1000.0, "target_t": 1000.0,
-                        "release": {"max_rate_tpy": 0.25 * 365, "floor_share": 0.0}}},
+                        "release": {"max_rate_tpy": 0.25 * 365, "floor_share": 0.0,
+                                    "delivery_lag_days": 0}}},
     )
     r = simulate(s, seed=1)
     assert r.summary["reserve.ga.shortfall_t"] == pytest.approx(0.75 * 20, abs=1e-6)
@@ -62,7 +64,8 @@ def test_floor_is_never_released():
     s = scenario(
         shocks={"ban": {"kind": "export_restriction", "country": "A", "commodities": ["ga"],
                         "start": 50, "duration_days": 100, "severity": 1.0}},
-        reserve={"ga": {"initial_stock_t": 40.0, "target_t": 40.0, "release": {"floor_share": 0.25}}},
+        reserve={"ga": {"initial_stock_t": 40.0, "target_t": 40.0,
+                        "release": {"floor_share": 0.25, "drawdown_days": None, "delivery_lag_days": 0}}},
     )
     r = simulate(s, seed=1)
     stock = r.timeseries.query("arm == 'reserve'").reserve_stock_t
@@ -193,7 +196,8 @@ def test_defaults_count_each_missed_dollar_once():
 def test_growth_by_commodity_overrides_manufacturer_growth():
     s = scenario(
         run={"horizon_years": 2},
-        commodities={"co": {"reference_price_usd_per_t": 10.0, "loss_usd_per_t_short": 1.0}},
+        commodities={"co": {"reference_price_usd_per_t": 10.0, "value_of_lost_output_usd_per_t": 1.0,
+                            "price_adjust_per_day": 0.0}},
         suppliers={"s2": {"commodity": "co", "country": "A", "capacity_tpy": 1e4}},
         manufacturers={"m1": {"demand_tpy": {"ga": 365.0, "co": 365.0}, "growth_per_year": 0.0,
                               "growth_by_commodity": {"co": 0.5}}},
@@ -209,8 +213,9 @@ def test_loss_multiplier_makes_release_allocation_matter():
     avoids more loss than releasing pro rata."""
     base = dict(
         manufacturers={
-            "m1": {"demand_tpy": {"ga": 365.0}, "member": True, "loss_multiplier": 3.0},
-            "m2": {"demand_tpy": {"ga": 365.0}, "member": False, "loss_multiplier": 1.0, "safety_stock_days": 0},
+            "m1": {"demand_tpy": {"ga": 365.0}, "member": True, "loss_multiplier": 3.0, "critical_share": 1.0},
+            "m2": {"demand_tpy": {"ga": 365.0}, "member": False, "loss_multiplier": 1.0, "safety_stock_days": 0,
+                   "critical_share": 1.0},
         },
         suppliers={"s1": {"capacity_tpy": 2 * 365.0}},
         shocks={"ban": {"kind": "export_restriction", "country": "A", "commodities": ["ga"],
@@ -220,7 +225,7 @@ def test_loss_multiplier_makes_release_allocation_matter():
     for alloc in ("members_first", "pro_rata"):
         s = scenario(**base, reserve={"ga": {"initial_stock_t": 30.0, "target_t": 30.0,
                                              "release": {"floor_share": 0.0, "allocation": alloc,
-                                                         "max_rate_tpy": 365.0}}})
+                                                         "max_rate_tpy": 365.0, "delivery_lag_days": 0}}})
         out[alloc] = simulate(s, seed=1).summary
     # 60 t short without reserve: 30 t at x3 and 30 t at x1 loss
     assert out["pro_rata"]["counterfactual.ga.loss_usd"] == pytest.approx((30 * 3 + 30) * 1e4)
@@ -236,7 +241,8 @@ def test_price_trigger_also_releases_on_shortfall():
         shocks={"ban": {"kind": "export_restriction", "country": "A", "commodities": ["ga"],
                         "start": 50, "duration_days": 20, "severity": 1.0}},
         reserve={"ga": {"initial_stock_t": 100.0, "target_t": 100.0,
-                        "release": {"trigger": "price", "trigger_price_ratio": 1e6, "floor_share": 0.0}}},
+                        "release": {"trigger": "price", "trigger_price_ratio": 1e6, "floor_share": 0.0,
+                                    "drawdown_days": None, "delivery_lag_days": 0}}},
     )
     r = simulate(s, seed=1).summary
     assert r["counterfactual.ga.shortfall_t"] == pytest.approx(20.0)

@@ -31,7 +31,8 @@ def small_scenario() -> dict:
             "s1": {"output_cv": 0.05},
             "s2": {"commodity": "ga", "country": "B", "capacity_tpy": 200.0, "lead_time_days": 20},
         },
-        "manufacturers": {"m1": {"demand_cv": 0.1, "safety_stock_days": 10.0, "member": True}},
+        "manufacturers": {"m1": {"demand_cv": 0.1, "safety_stock_days": 10.0, "member": True,
+                                 "critical_share": 1.0}},
         "shocks": {"ban": {
             "kind": "export_restriction", "country": "A", "commodities": ["ga"], "rate_per_year": 3.0,
             "duration_days": {"dist": "lognormal", "mean": 60, "cv": 0.5},
@@ -111,14 +112,14 @@ def test_schema_errors_are_located(tmp_path, scen):
         base: scenario.yaml
         replication: 3
         uncertainties:
-          commodities.ga.price_elasticity: {low: 0.5, high: 0.1}
+          commodities.ga.demand_elasticity: {low: 0.5, high: 0.1}
           commodities.ga.price_adjust_per_day: {dist: gamma, mean: 1}
         sampler: sobool
     """)
     probs = {p.path: p for p in problems_of(p)}
     assert "did you mean 'replications'" in probs["replication"].message and probs["replication"].line == 2
-    assert probs["uncertainties.commodities.ga.price_elasticity"].line == 4
-    assert "low < high" in probs["uncertainties.commodities.ga.price_elasticity"].message
+    assert probs["uncertainties.commodities.ga.demand_elasticity"].line == 4
+    assert "low < high" in probs["uncertainties.commodities.ga.demand_elasticity"].message
     assert "unknown dist 'gamma'" in probs["uncertainties.commodities.ga.price_adjust_per_day"].message
     assert probs["sampler"].line == 6
 
@@ -127,7 +128,7 @@ def test_outcomes_series_and_sampler_checks(tmp_path, scen):
     p = write_sweep(tmp_path, """\
         base: scenario.yaml
         uncertainties:
-          commodities.ga.price_elasticity: {low: 0.1, high: 0.5}
+          commodities.ga.demand_elasticity: {low: 0.1, high: 0.5}
         sampler: sobol
         samples: 6
     """)
@@ -178,7 +179,7 @@ def test_lhs_design_is_stratified_and_seeded(tmp_path, scen):
     text = """\
         base: scenario.yaml
         uncertainties:
-          commodities.ga.price_elasticity: {low: 0.1, high: 0.5}
+          commodities.ga.demand_elasticity: {low: 0.1, high: 0.5}
           suppliers.s2.capacity_tpy: {low: 10, high: 50}
         sampler: lhs
         samples: 10
@@ -215,7 +216,7 @@ def test_grid_of_uncertainties_and_choice(tmp_path, scen):
         levers:
           reserve.ga.release.allocation: [members_first, pro_rata]
         uncertainties:
-          commodities.ga.price_elasticity: {low: 0.0, high: 0.6}
+          commodities.ga.demand_elasticity: {low: 0.0, high: 0.6}
           reserve.ga.release.trigger: {values: [shortfall, price, cover]}
         sampler: grid
         samples: 2
@@ -411,19 +412,19 @@ def test_sobol_indices_find_the_influential_input(tmp_path, scen):
     p = write_sweep(tmp_path, """\
         base: scenario.yaml
         uncertainties:
-          commodities.ga.loss_usd_per_t_short: {low: 1000, high: 100000}
+          commodities.ga.value_of_lost_output_usd_per_t: {low: 1000, high: 100000}
           reserve.ga.holding_cost_share_per_year: {low: 0.0, high: 0.1}
         sampler: sobol
         samples: 8
         replications: 2
-        outcomes: [counterfactual.total.loss_usd]
+        outcomes: [counterfactual.total.loss_critical_npv_usd]
         series: []
     """)
     _, summary = run(p, out)
     assert summary.runs == 8 * 4 * 2
     sens = pd.read_csv(out / "sensitivity.csv")
-    loss = sens[sens["outcome"] == "counterfactual.total.loss_usd"].set_index("parameter")
-    assert loss.loc["commodities.ga.loss_usd_per_t_short", "ST"] > 0.9
+    loss = sens[sens["outcome"] == "counterfactual.total.loss_critical_npv_usd"].set_index("parameter")
+    assert loss.loc["commodities.ga.value_of_lost_output_usd_per_t", "ST"] > 0.9
     assert abs(loss.loc["reserve.ga.holding_cost_share_per_year", "ST"]) < 0.05
     assert not (out / "series.parquet").exists()
 
@@ -435,20 +436,20 @@ def test_morris_reports_mu_star_and_sigma(tmp_path, scen):
         levers:
           reserve.ga.target_days: [0, 30]
         uncertainties:
-          commodities.ga.loss_usd_per_t_short: {low: 1000, high: 100000}
+          commodities.ga.value_of_lost_output_usd_per_t: {low: 1000, high: 100000}
           reserve.ga.holding_cost_share_per_year: {dist: lognormal, mean: 0.03, cv: 0.5}
         sampler: morris
         samples: 4
-        outcomes: [counterfactual.total.loss_usd]
+        outcomes: [counterfactual.total.loss_critical_npv_usd]
         series: []
     """)
     run(p, out, plots=True)
     sens = pd.read_csv(out / "sensitivity.csv")
     assert {"mu", "mu_star", "mu_star_conf", "sigma"} <= set(sens.columns)
     assert set(sens["lever.reserve.ga.target_days"]) == {0, 30}
-    loss = sens[sens["outcome"] == "counterfactual.total.loss_usd"]
+    loss = sens[sens["outcome"] == "counterfactual.total.loss_critical_npv_usd"]
     by = loss.groupby("parameter")["mu_star"].min()
-    assert by["commodities.ga.loss_usd_per_t_short"] > 0 and by["reserve.ga.holding_cost_share_per_year"] == 0
+    assert by["commodities.ga.value_of_lost_output_usd_per_t"] > 0 and by["reserve.ga.holding_cost_share_per_year"] == 0
     # Reserve holding cost moves net cost only where there is a reserve to hold.
     cost = sens[(sens["outcome"] == "finance.net_cost_npv_usd")
                 & (sens["parameter"] == "reserve.ga.holding_cost_share_per_year")]

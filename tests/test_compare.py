@@ -16,6 +16,7 @@ from scipy import stats
 
 from sim.cli import main
 from sim.metrics.stats import paired_diff_ci, welch_ci
+from sim.metrics.views import RATIOS
 from sim.scenario.loader import DEFAULT_SCENARIO
 from tests.builders import base_dict
 
@@ -31,8 +32,8 @@ def small_scenario(name: str, target_days: float, horizon_years: float = 2) -> d
                  "assumptions": [{"key": "reserve.*.target_days", "reason": "the policy under test"}]},
         "run": {"start_date": "2030-01-01", "horizon_years": horizon_years, "seed": 11, "replications": 2},
         "commodities": {
-            "ga": {"name": "Gallium", "reference_price_usd_per_t": 1000.0, "loss_usd_per_t_short": 10000.0},
-            "co": {"name": "Cobalt", "reference_price_usd_per_t": 30000.0, "loss_usd_per_t_short": 300000.0},
+            "ga": {"name": "Gallium", "reference_price_usd_per_t": 1000.0, "value_of_lost_output_usd_per_t": 10000.0},
+            "co": {"name": "Cobalt", "reference_price_usd_per_t": 30000.0, "value_of_lost_output_usd_per_t": 300000.0},
         },
         "suppliers": {
             "ga_cn": {"commodity": "ga", "country": "CN", "capacity_tpy": 420.0, "lead_time_days": 20},
@@ -47,7 +48,8 @@ def small_scenario(name: str, target_days: float, horizon_years: float = 2) -> d
                         "severity": {"dist": "beta", "mean": 0.5, "sd": 0.1}},
         },
         "manufacturers": {
-            "m1": {"demand_tpy": {"ga": 365.0, "co": 1000.0}, "safety_stock_days": 10.0, "demand_cv": 0.05}
+            "m1": {"demand_tpy": {"ga": 365.0, "co": 1000.0}, "safety_stock_days": 10.0, "demand_cv": 0.05,
+                   "critical_share": 0.8}
         },
         "reserve": {
             "ga": {"target_days": target_days, "buy": {"max_rate_tpy": 60}},
@@ -93,7 +95,9 @@ def test_differences_match_the_runs_own_summaries(compared):
     assert sa["seed"] == sb["seed"] and sa["replications"] == sb["replications"] == 3
     other = tab[tab.run == 1].set_index("kpi")
     base = tab[tab.run == 0].set_index("kpi")
-    assert set(other.ci_method) == {"paired"}
+    # ratios (benefit-cost ratio, subsidy rate) are ratios of means with bootstrap intervals
+    assert set(other.ci_method) == {"paired", "ratio_bootstrap"}
+    assert set(other.index[other.ci_method == "ratio_bootstrap"]) <= set(RATIOS)
     checked = 0
     for kpi, a in sa["kpis"].items():
         b = sb["kpis"][kpi]
@@ -115,9 +119,10 @@ def test_differences_match_the_runs_own_summaries(compared):
     assert (other.loc[kpi, "diff"], other.loc[kpi, "diff_ci_low"], other.loc[kpi, "diff_ci_high"]) == pytest.approx(
         (m, lo, hi)
     )
-    # a halved target must show up: the reserve ends smaller in every replication
-    kpi = "reserve.total.reserve_end_value_usd"
-    assert all(rb[kpi] < ra[kpi] for ra, rb in zip(sa["per_replication"], sb["per_replication"]))
+    # a halved target must show up: the reserve never peaks higher, and lower where buying reached it
+    kpi = "reserve.total.reserve_peak_value_usd"
+    pairs = [(ra[kpi], rb[kpi]) for ra, rb in zip(sa["per_replication"], sb["per_replication"])]
+    assert all(b <= a for a, b in pairs) and any(b < a for a, b in pairs), pairs
     assert other.loc[kpi, "diff"] < 0
     excludes = (other["diff_ci_low"] > 0) | (other["diff_ci_high"] < 0)
     assert (other["diff_excludes_zero"] == excludes).all() and excludes.any()
@@ -174,7 +179,7 @@ def test_report_parses_and_embeds_every_plot(compared):
     out, _ = compared
     p = _parse(out / "report.html")
     pngs = sorted(out.glob("*.png"))
-    assert len(pngs) == 2 + len(COMMODITIES)
+    assert len(pngs) == 3 + len(COMMODITIES)  # KPI bars, cost-benefit, per-commodity bars, one per commodity
     assert len(p.images) == len(pngs)
     assert all(src.startswith("data:image/png;base64,") for src in p.images)
     assert not p.links  # nothing to fetch: opens offline
@@ -187,7 +192,7 @@ def test_run_folders_get_their_own_report(compared):
     out, _ = compared
     for folder in (out / "runs").iterdir():
         p = _parse(folder / "report.html")
-        assert len(p.images) == len(list(folder.glob("*.png"))) == 4
+        assert len(p.images) == len(list(folder.glob("*.png"))) == 5  # four panels and the per-commodity bars
         assert "shortfall avoided" in (folder / "report.html").read_text()
 
 
@@ -198,10 +203,14 @@ def test_folder_compared_with_itself_gives_zero_differences(compared, tmp_path, 
     assert main(["compare", str(run), str(run), "--out", str(dest), "--no-plots"]) == 0
     tab = pd.read_csv(dest / "kpi_table.csv")
     other = tab[tab.run == 1]
-    assert len(other) > 40 and set(other.ci_method) == {"paired"}
+    assert len(other) > 40 and set(other.ci_method) == {"paired", "ratio_bootstrap"}
     finite = other.dropna(subset=["diff"])
     assert len(finite) > 40
     assert (finite["diff"] == 0).all()
+    # a ratio whose denominator's mean is not positive has no bootstrap interval (NaN), never a wrong one
+    undefined = finite[finite["diff_ci_low"].isna() | finite["diff_ci_high"].isna()]
+    assert set(undefined.ci_method) <= {"ratio_bootstrap"}
+    finite = finite.drop(undefined.index)
     assert (finite["diff_ci_low"] == 0).all() and (finite["diff_ci_high"] == 0).all()
     assert "full_target (1-base)" in capsys.readouterr().out  # duplicate names get the folder name
 
@@ -214,7 +223,9 @@ def test_scenario_paired_with_folder_reproduces_it(compared, tmp_path):
     assert main(["compare", str(run), str(run / "scenario.resolved.yaml"), "--out", str(dest), "--no-plots"]) == 0
     tab = pd.read_csv(dest / "kpi_table.csv")
     other = tab[(tab.run == 1)].dropna(subset=["diff"])
-    assert set(other.ci_method) == {"paired"}
+    # ratios (benefit-cost ratio, subsidy rate) are ratios of means with bootstrap intervals
+    assert set(other.ci_method) == {"paired", "ratio_bootstrap"}
+    assert set(other.kpi[other.ci_method == "ratio_bootstrap"]) <= set(RATIOS)
     assert np.allclose(other["diff"], 0, atol=1e-6)
     (summary,) = (dest / "runs").glob("*/summary.json")
     again = json.loads(summary.read_text())

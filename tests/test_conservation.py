@@ -23,9 +23,22 @@ def scenarios(draw):
     n_c = draw(st.integers(1, 3))
     cids = [f"c{i}" for i in range(n_c)]
     countries = ["A", "B", "C"]
-    commodities = {c: {"reference_price_usd_per_t": draw(pos), "loss_usd_per_t_short": draw(pos),
-                       "price_elasticity": draw(st.floats(0.1, 2.0)),
-                       "price_adjust_per_day": draw(st.floats(0.01, 1.0))} for c in cids}
+    commodities = {}
+    for c in cids:
+        e = draw(st.floats(0.05, 2.0))
+        commodities[c] = {
+            "reference_price_usd_per_t": draw(pos), "value_of_lost_output_usd_per_t": draw(pos),
+            "demand_elasticity": e, "price_adjust_per_day": draw(st.floats(0.0, 1.0)),
+            "long_run_demand_elasticity": draw(st.one_of(st.none(), st.floats(e, 3.0))),
+            "substitution_time_days": draw(st.floats(1, 1000)),
+            "substitution_hysteresis_share": draw(share),
+            "supply_elasticity": draw(st.floats(0, 2)), "supply_response_days": draw(st.floats(1, 400)),
+            "spare_capacity_share": draw(st.floats(0, 1)), "price_cap_ratio": draw(st.floats(1, 20)),
+            "precautionary_cover_days": draw(st.floats(0, 60)),
+            "rest_of_world": {"demand_tpy": draw(st.floats(0, 1e4)), "growth_per_year": draw(st.floats(-0.1, 0.2)),
+                              "demand_elasticity": draw(st.one_of(st.none(), st.floats(0.05, 2))),
+                              "critical_share": draw(share)},
+        }
     suppliers = {}
     for c in cids:
         for j in range(draw(st.integers(1, 3))):
@@ -42,7 +55,7 @@ def scenarios(draw):
             "demand_tpy": {c: draw(pos) for c in cids if draw(st.booleans()) or c == cids[0]},
             "growth_per_year": draw(st.floats(-0.1, 0.2)), "demand_cv": draw(st.floats(0, 0.5)),
             "safety_stock_days": draw(st.floats(0, 60)), "priority": draw(st.integers(1, 3)),
-            "member": draw(st.booleans()),
+            "member": draw(st.booleans()), "critical_share": draw(share),
         }
     reserve = {}
     for c in cids:
@@ -55,7 +68,9 @@ def scenarios(draw):
                              "max_rate_tpy": draw(st.one_of(st.none(), pos)), "offset_share": draw(share),
                              "allocation": draw(st.sampled_from(["members_first", "members_only", "pro_rata"])),
                              "price_ratio": draw(st.one_of(st.none(), st.floats(0, 3))),
-                             "floor_share": draw(share)},
+                             "floor_share": draw(share),
+                             "drawdown_days": draw(st.one_of(st.none(), st.floats(1, 365))),
+                             "delivery_lag_days": draw(st.integers(0, 60))},
                  "capacity_t": draw(st.one_of(st.none(), pos))}
             if draw(st.booleans()):
                 r["target_t"] = draw(st.floats(0, 1e4))
@@ -76,6 +91,9 @@ def scenarios(draw):
             used = {x["country"] for x in suppliers.values()}
             used.update(k for x in suppliers.values() for k in x.get("origin_mix", {}))
             sh["country"] = draw(st.sampled_from(sorted(used)))
+            if draw(st.booleans()):
+                sh["targets"] = ["bloc"]
+                sh["leakage_share"] = draw(share)
         if kind == "supplier_outage":
             sh["suppliers"] = [draw(st.sampled_from(sorted(suppliers)))]
         else:
@@ -92,6 +110,7 @@ def scenarios(draw):
                            "upfront_fee_share": draw(st.floats(0, 0.02))}
     projects = {}
     if facilities and draw(st.booleans()):
+        facilities["L"]["purpose"] = "projects"  # a project company borrows on it; the programme cannot
         projects["p"] = {"commodity": cids[0], "country": "C", "capacity_tpy": draw(pos),
                          "capex_usd": draw(st.floats(0, 1e8)), "facility": "L",
                          "start": draw(st.integers(0, 200)), "build_time_days": draw(st.floats(1, 300)),
@@ -115,7 +134,9 @@ def test_material_and_money_balance_on_random_scenarios(s):
     ts = r.timeseries
     assert (ts.shortfall_t >= -1e-9).all()
     assert (ts.reserve_stock_t >= -1e-9).all()
-    assert (ts.delivered_t <= ts.demand_t + 1e-9).all()
+    assert (ts.delivered_t <= ts.demand_t * (1 + 1e-9) + 1e-9).all()
+    assert (ts.row_consumption_t <= ts.row_demand_t * (1 + 1e-9) + 1e-9).all()
+    assert (ts.price_usd_per_t > 0).all()
     fin = r.finance
     assert fin.cash_usd.iloc[-1] == pytest.approx(r.summary["finance.end_cash_usd"])
 

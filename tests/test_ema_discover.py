@@ -38,7 +38,7 @@ def test_adaptor_runs_experiments_by_key_path():
     s = _short_scenario()
     model = scenario_model(
         s,
-        uncertainties={"shocks.*.rate_per_year": (0.5, 4.0), "manufacturers.m1.demand_cv": (0.0, 0.2)},
+        uncertainties={"shocks.*.rate_per_year": (0.5, 4.0), "commodities.ga.demand_elasticity": (0.2, 1.0)},
         levers={"reserve.ga.target_days": (0, 90), "reserve.ga.release.trigger": ["shortfall", "cover"]},
         outcomes=["reserve.ga.shortfall_t", "difference.total.*"],
         seed=11,
@@ -51,7 +51,7 @@ def test_adaptor_runs_experiments_by_key_path():
     assert len(experiments) == 6 and len(outcomes["reserve.ga.shortfall_t"]) == 6
     # one experiment by hand: the same scenario, mean over the same two replications
     row = experiments.iloc[4]
-    changed = s.with_changes({k: row[k] for k in ("shocks.*.rate_per_year", "manufacturers.m1.demand_cv",
+    changed = s.with_changes({k: row[k] for k in ("shocks.*.rate_per_year", "commodities.ga.demand_elasticity",
                                                   "reserve.ga.target_days", "reserve.ga.release.trigger")})
     by_hand = np.mean([simulate(changed, seed=11, replication=r).summary["reserve.ga.shortfall_t"] for r in (0, 1)])
     assert outcomes["reserve.ga.shortfall_t"][4] == pytest.approx(by_hand)
@@ -83,7 +83,7 @@ def synthetic_sweep(tmp_path, n=400, seed=4):
         "lever.reserve.{gallium,germanium}.target_days": days,
         "lever.reserve.gallium.release.trigger": trigger,
         "uncertainty.shocks.china_ga.rate_per_year": rate,
-        "uncertainty.commodities.gallium.price_elasticity": noise,
+        "uncertainty.commodities.gallium.demand_elasticity": noise,
         "counterfactual.gallium.loss_usd": loss,
         "status": "ok", "error": "",
     })
@@ -116,7 +116,7 @@ def test_prim_finds_the_box_and_writes_readable_conditions(tmp_path, capsys):
     assert "shocks.china_ga.rate_per_year >=" in text and "reserve.{gallium,germanium}.target_days <=" in text
     assert _bounds(text, "shocks.china_ga.rate_per_year")[">="] == pytest.approx(0.4, abs=0.03)
     assert 60 <= _bounds(text, "reserve.{gallium,germanium}.target_days")["<="] < 90
-    assert "price_elasticity" not in text and "trigger" not in text  # noise dimensions stay free
+    assert "demand_elasticity" not in text and "trigger" not in text  # noise dimensions stay free
     assert text in printed and "10 runs left out" in printed
     traj = pd.read_csv(out / "trajectory.csv")
     assert traj.groupby("box").chosen.sum().eq(1).all()

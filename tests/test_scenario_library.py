@@ -42,7 +42,7 @@ US_CONSUMPTION_T = {
     "copper": 2_200_000,
     "rare_earths": 27_000,  # REO, the sum of the rare_earths_* commodities
 }
-#: US net import reliance 2025.
+#: US net import reliance 2025: the bloc's domestic supply is (1 - reliance) x consumption.
 NET_IMPORT_RELIANCE = {
     "gallium": 1.00,
     "cobalt": 0.79,
@@ -54,10 +54,28 @@ NET_IMPORT_RELIANCE = {
 }
 #: ">50%" in MCS26: the import share must exceed one half.
 RELIANCE_ABOVE_HALF = ("germanium", "tungsten", "lithium")
-#: China's share of US imports, 2021-24.
-CHINA_SHARE_OF_IMPORTS = {"rare_earths": 0.71, "antimony": 0.55, "graphite": 0.46, "gallium": 0.18}
 LITHIUM_IMPORTS_T = 3_800
 NICKEL_NET_IMPORTS_T = 0.41 * 220_000  # 41% net import reliance on total nickel use
+#: World production 2025 (t; copper refined) and the shares of the producers MCS26 names.
+WORLD_PRODUCTION_T = {
+    "gallium": (900, {"China": 0.99, "Russia": 6 / 900, "Japan": 3 / 900}),
+    "rare_earths": (390_000, {"China": 0.69, "United States": 0.13, "Australia": 0.07, "Burma": 0.06}),
+    "lithium": (290_000, {"Australia": 0.32, "China": 0.21, "Chile": 0.19, "Zimbabwe": 0.10, "Argentina": 0.08}),
+    "cobalt": (310_000, {"DRC": 0.74, "Indonesia": 0.14, "Russia": 0.025}),
+    "nickel": (3_900_000, {"Indonesia": 0.67, "Philippines": 0.07, "Russia": 0.05, "Canada": 0.04,
+                           "New Caledonia": 0.04}),
+    "graphite": (1_800_000, {"China": 0.78, "Madagascar": 0.04, "Tanzania": 0.04, "Brazil": 0.04,
+                             "Mozambique": 0.03}),
+    "tungsten": (85_000, {"China": 0.79, "Vietnam": 0.035, "Kazakhstan": 0.028}),
+    "tin": (290_000, {"China": 0.245, "Indonesia": 0.21, "Peru": 0.11, "Brazil": 0.10, "DRC": 0.09}),
+    "copper": (29_000_000, {"China": 0.48}),
+    "antimony": (110_000, {"China": 0.36, "Russia": 0.29, "Tajikistan": 0.20, "Bolivia": 0.045}),
+}
+#: Where China is a net importer its whole output is in the world market (file header of the baseline).
+CHINA_NET_IMPORTER = ("lithium", "tin", "copper")
+#: Output that goes to Chinese refiners as ore or concentrate, and so is inside China's exports
+#: (project_vault.yaml, meta.assumptions): (commodity, country) -> share of output.
+FEED_TO_CHINA = {("antimony", "Russia"): 0.6, ("antimony", "Tajikistan"): 0.6, ("rare_earths", "Burma"): 1.0}
 TOLERANCE = 0.05
 
 
@@ -272,19 +290,12 @@ def test_readme_lists_every_scenario_with_its_parent():
             assert f"`{rel((path.parent / parent).resolve())}`" in row, f"{rel(path)}: README row lacks its parent"
 
 
-# ==================================================================== calibration
+# ==================================================================== the world market
 
 
 @cache
-def baseline_without_shocks() -> Scenario:
-    data = load_resolved_dict(BASELINE, ["run.horizon_years=1"])
-    data["shocks"] = {}
-    return validate_data(data)
-
-
-@cache
-def quiet_run():
-    return simulate(baseline_without_shocks(), seed=11)
+def baseline() -> Scenario:
+    return load_scenario(BASELINE)
 
 
 def _group(commodity: str) -> str:
@@ -299,56 +310,113 @@ def _capacity_by(s: Scenario, key) -> dict[str, float]:
     return out
 
 
-def _close(value: float, target: float) -> bool:
-    return abs(value - target) <= TOLERANCE * target
+def _bloc_demand(s: Scenario) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for m in s.manufacturers.values():
+        for c, q in m.demand_tpy.items():
+            out[_group(c)] = out.get(_group(c), 0.0) + q
+    return out
+
+
+def _close(value: float, target: float, tol: float = TOLERANCE) -> bool:
+    return abs(value - target) <= tol * target
+
+
+@cache
+def quiet_run(years: float = 1.0):
+    data = load_resolved_dict(BASELINE, [f"run.horizon_years={years}"])
+    data["shocks"] = {}
+    s = validate_data(data)
+    return s, simulate(s, seed=11)
 
 
 def test_first_year_bloc_demand_matches_us_consumption():
-    ts = quiet_run().timeseries
-    year = ts[(ts.arm == "reserve") & (ts.day < 365)].copy()
+    _, r = quiet_run()
+    ts = r.timeseries
+    year = ts[(ts.arm == "counterfactual") & (ts.day < 365)].copy()
     year["group"] = year.commodity.astype(str).map(_group)
-    demand = year.groupby("group").demand_t.sum()
+    demand = year.groupby("group").reference_demand_t.sum()
     for c, target in US_CONSUMPTION_T.items():
         assert _close(demand[c], target), f"{c}: first-year demand {demand[c]:,.0f} t vs MCS26 {target:,} t"
 
 
-def test_import_shares_match_net_import_reliance():
-    s = baseline_without_shocks()
-    total = _capacity_by(s, lambda sup: True)
-    foreign = _capacity_by(s, lambda sup: sup.country != "United States")
-    for c, target in NET_IMPORT_RELIANCE.items():
-        assert _close(foreign[c] / total[c], target), f"{c}: import share {foreign[c] / total[c]:.3f} vs {target}"
+def test_domestic_supply_matches_net_import_reliance():
+    """The bloc's own producers (country = bloc.country) supply 1 - net import reliance of its use."""
+    s = baseline()
+    demand = _bloc_demand(s)
+    home = _capacity_by(s, lambda sup: sup.country == s.bloc.country)
+    for c, reliance in NET_IMPORT_RELIANCE.items():
+        assert _close(1.0 - home.get(c, 0.0) / demand[c], reliance, 0.02), c
     for c in RELIANCE_ABOVE_HALF:
-        assert foreign[c] / total[c] > 0.5, c
-    china = _capacity_by(s, lambda sup: sup.country == "China")
-    for c, target in CHINA_SHARE_OF_IMPORTS.items():
-        assert _close(china[c] / foreign[c], target), f"{c}: China {china[c] / foreign[c]:.3f} of imports vs {target}"
+        assert home.get(c, 0.0) / demand[c] < 0.5, c
+    assert _close(demand["lithium"] - home["lithium"], LITHIUM_IMPORTS_T)
+    assert _close(demand["nickel"] - home.get("nickel", 0.0), NICKEL_NET_IMPORTS_T)
 
 
-def test_import_volumes_match_where_usgs_gives_them():
-    """Lithium imports (3,800 t) and primary nickel = net nickel imports (41% x 220,000 t)."""
-    s = baseline_without_shocks()
-    demand = {c: sum(m.demand_tpy.get(c, 0.0) for m in s.manufacturers.values()) for c in s.commodities}
-    total = _capacity_by(s, lambda sup: True)
-    foreign = _capacity_by(s, lambda sup: sup.country != "United States")
-    imports = {c: demand[c] * foreign[c] / total[c] for c in ("lithium", "nickel")}
-    assert _close(imports["lithium"], LITHIUM_IMPORTS_T)
-    assert _close(imports["nickel"], NICKEL_NET_IMPORTS_T)
+def test_world_producers_match_mcs26_production_and_shares():
+    """Named producers sell their MCS26 share of world production (less feed sold to Chinese refiners),
+    'Other' the unnamed rest; China sells at most what it produces, all of it where it is a net importer."""
+    s = baseline()
+    for c, (world, shares) in WORLD_PRODUCTION_T.items():
+        by_country: dict[str, float] = {}
+        for sup in s.suppliers.values():
+            if _group(sup.commodity) == c:
+                by_country[sup.country] = by_country.get(sup.country, 0.0) + sup.capacity_tpy
+        for country, share in shares.items():
+            if country in ("China", s.bloc.country):
+                continue
+            want = share * world * (1.0 - FEED_TO_CHINA.get((c, country), 0.0))
+            got = by_country.get(country, 0.0)
+            assert abs(got - want) <= TOLERANCE * max(want, 0.01 * world), f"{c} {country}: {got:,.0f} vs {want:,.0f} t"
+        china = by_country.get("China", 0.0)
+        feed = sum(shares[k] * world * f for (cc, k), f in FEED_TO_CHINA.items() if cc == c)
+        assert china <= (shares.get("China", 0.0) * world + feed) * (1 + TOLERANCE), f"{c}: China sells too much"
+        if c in CHINA_NET_IMPORTER:
+            assert _close(china, shares["China"] * world), f"{c}: China is a net importer, its output is all in"
+        named = set(shares) | {"China", s.bloc.country}
+        rest = sum(v for k, v in by_country.items() if k not in named)
+        if c == "copper":  # refined production: US refineries are inside the world figure
+            rest += by_country.get(s.bloc.country, 0.0)
+        want = (1.0 - sum(shares.values())) * world
+        assert abs(rest - want) <= TOLERANCE * max(want, 0.01 * world), f"{c}: others {rest:,.0f} vs {want:,.0f} t"
 
 
-def test_undisturbed_bloc_is_balanced_with_spare_supply():
-    """No shocks: nobody runs short, prices stay at reference, yet there is spare to buy."""
-    r = quiet_run()
-    s = baseline_without_shocks()
+def test_world_market_balances_at_the_reference_price_and_stays_balanced():
+    """Day 0: rest of world + bloc = market supply; rest of world grows like its producers."""
+    s = baseline()
+    for cid, com in s.commodities.items():
+        supply = sum(x.capacity_tpy for x in s.suppliers.values() if x.commodity == cid)
+        bloc = sum(m.demand_tpy.get(cid, 0.0) for m in s.manufacturers.values())
+        assert com.rest_of_world.demand_tpy + bloc == pytest.approx(supply, rel=1e-6), cid
+        growth = {x.capacity_growth_per_year for x in s.suppliers.values() if x.commodity == cid}
+        assert growth == {com.rest_of_world.growth_per_year}, cid
+
+
+def test_quiet_market_stays_at_reference_for_15_years():
+    """No shocks, 15 years: the counterfactual price stays within 1% of reference and nobody runs short;
+    the reserve fills its target, its buying lifting the price no further than its ceiling allows."""
+    s, r = quiet_run(15.0)
+    assert s.run.horizon_years == 15
+    S = r.summary
     for c in s.commodities:
-        for arm in ("reserve", "counterfactual"):
-            assert r.summary[f"{arm}.{c}.shortfall_t"] == 0.0, (arm, c)
-            assert r.summary[f"{arm}.{c}.peak_price_ratio"] < 1.001, (arm, c)
-        assert r.summary[f"reserve.{c}.purchases_t"] > 0, f"{c}: reserve found no spare supply to buy"
+        assert S[f"counterfactual.{c}.shortfall_t"] <= 1e-9 * S[f"counterfactual.{c}.demand_t"], c
+        assert abs(S[f"counterfactual.{c}.peak_price_ratio"] - 1.0) < 0.01, c
+        assert S[f"counterfactual.{c}.mean_price_ratio"] == pytest.approx(1.0, abs=0.01), c
+        ceiling = s.reserve[c].buy.price_ceiling_ratio
+        assert S[f"reserve.{c}.peak_price_ratio"] < ceiling + 0.05, c
+        assert S[f"reserve.{c}.reserve_peak_t"] >= 0.95 * S[f"reserve.{c}.reserve_end_t"] > 0, c
+
+
+def test_reserve_buying_moves_the_price_where_the_bloc_is_a_large_buyer():
+    """The reserve's orders are demand: its buying lifts antimony (bloc ~half the market) far more than copper."""
+    _, r = quiet_run()
+    S = r.summary
+    assert S["reserve.antimony.peak_price_ratio"] - 1 > 3 * (S["reserve.copper.peak_price_ratio"] - 1)
+    assert S["reserve.antimony.peak_price_ratio"] > S["counterfactual.antimony.peak_price_ratio"]
 
 
 def _exposure(s: Scenario, country: str, commodity: str) -> float:
-    """Share of a commodity's bloc capacity that a full ban by ``country`` removes."""
+    """Share of a commodity's market supply that a full restriction by ``country`` removes."""
     total = lost = 0.0
     for sup in s.suppliers.values():
         if sup.commodity == commodity:
@@ -358,126 +426,111 @@ def _exposure(s: Scenario, country: str, commodity: str) -> float:
     return lost / total
 
 
-def test_chinese_feed_reaches_refiners_abroad():
-    """A Chinese ban cuts gallium made in Japan and Germany too: exposure far above China's 18% of imports."""
-    data = load_resolved_dict(SCENARIOS / "replays" / "replay_base.yaml", ["run.horizon_years=0.5"])
-    data["shocks"] = {
-        "ban": {"kind": "export_restriction", "country": "China", "commodities": ["gallium", "rare_earths_heavy"],
-                "start": 30, "duration_days": 60, "severity": 1.0},
-    }
-    s = validate_data(data)
-    ts = simulate(s, seed=3).timeseries
-    cf = ts[ts.arm == "counterfactual"]
-    for c, at_least in (("gallium", 0.6), ("rare_earths_heavy", 0.9)):
-        x = cf[cf.commodity == c].set_index("day").capacity_t
-        drop = 1.0 - x.loc[35:85].mean() / x.loc[0:25].mean()
-        assert drop == pytest.approx(_exposure(s, "China", c), abs=0.03)
-        assert drop >= at_least, (c, drop)
-
-
-def test_every_producing_country_carries_a_stochastic_restriction_that_bites():
-    s = load_scenario(BASELINE)
+def test_every_stochastic_restriction_bites_and_says_whom_it_targets():
+    s = baseline()
     stochastic = {k: v for k, v in s.shocks.items() if isinstance(v, ExportRestriction) and v.rate_per_year}
     assert {"China", "DRC", "Indonesia", "Russia"} <= {v.country for v in stochastic.values()}
+    assert any(v.targets for v in stochastic.values()) and any(not v.targets for v in stochastic.values())
     for sid, sh in stochastic.items():
         assert len(sh.description) > 100, f"{sid}: say why the rate, duration and severity are what they are"
+        says = "targeted at the bloc" if sh.targets else "every buyer"
+        assert says in sh.description, f"{sid}: say whether it targets the bloc"
+        if sh.targets:
+            assert 0 < sh.leakage_share < 1, sid
         for c in sh.commodities:
-            assert _exposure(s, sh.country, c) > 0, f"{sid}: {sh.country} supplies no {c} to the bloc"
+            assert _exposure(s, sh.country, c) > 0, f"{sid}: {sh.country} sells no {c} to the world market"
 
 
 def test_baseline_default_run_is_fast_and_its_shocks_cost_something():
-    s = load_scenario(BASELINE)
-    assert len(s.suppliers) <= 62 and len(s.manufacturers) <= 8
+    s = load_scenario(BASELINE, ["run.horizon_years=5"])
+    assert len(s.suppliers) <= 70 and len(s.manufacturers) <= 8
     r = simulate(s, seed=5)
-    assert r.meta["runtime_s"] < 10
-    assert (r.events.event == "shock_start").sum() >= 5
-    assert r.summary["counterfactual.total.shortfall_t"] > 0
-    assert r.summary["difference.total.loss_avoided_usd"] > 0
+    assert r.meta["runtime_s"] < 6
+    assert (r.events.event == "shock_start").sum() >= 3
+    assert r.summary["counterfactual.total.loss_npv_usd"] > 0
     assert r.summary["finance.drawn_usd"] <= 10e9 + 1
 
 
-# ==================================================================== demand growth
+# ==================================================================== demand, critical use, value of lost output
 
 
-def _bloc_paths(s: Scenario, years: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Expected bloc demand and supplier capacity (t/yr) of each commodity at ``years``."""
-    demand = {c: np.zeros_like(years) for c in s.commodities}
-    cap = {c: np.zeros_like(years) for c in s.commodities}
-    for m in s.manufacturers.values():
-        for c, q in m.demand_tpy.items():
-            demand[c] += q * (1.0 + m.growth_by_commodity.get(c, m.growth_per_year)) ** years
-    for sup in s.suppliers.values():
-        cap[sup.commodity] += sup.capacity_tpy * (1.0 + sup.capacity_growth_per_year) ** years
-    return demand, cap
-
-
-def test_battery_demand_grows_faster_and_capacity_keeps_the_spare_margin():
-    """Capacity stays >= 1.15 x bloc demand for 15 years, and battery materials grow faster than 2%/yr."""
-    s = load_scenario(BASELINE)
-    years = np.linspace(0.0, s.run.horizon_years, 61)
-    demand, cap = _bloc_paths(s, years)
+def test_battery_demand_grows_faster_than_the_rest():
+    s = baseline()
     for c in s.commodities:
-        ratio = cap[c] / demand[c]
-        assert ratio.min() >= 1.15 - 1e-3, f"{c}: spare margin falls to {ratio.min() - 1:.1%}"
-        assert ratio[-1] <= 1.16, f"{c}: capacity outgrows demand ({ratio[-1]:.3f} x by year 15)"
-        growth = (demand[c][-1] / demand[c][0]) ** (1.0 / years[-1]) - 1.0
+        q0 = sum(m.demand_tpy.get(c, 0.0) for m in s.manufacturers.values())
+        q15 = sum(q * (1 + m.growth_by_commodity.get(c, m.growth_per_year)) ** 15
+                  for m in s.manufacturers.values() for cc, q in m.demand_tpy.items() if cc == c)
+        growth = (q15 / q0) ** (1 / 15) - 1
         if c in BATTERY_MATERIALS:
             assert growth > 0.0225, f"{c}: battery demand grows only {growth:.2%}/yr"
+            assert s.commodities[c].rest_of_world.growth_per_year == pytest.approx(growth, abs=5e-4), c
         else:
             assert growth == pytest.approx(0.02), c
 
 
-def test_baseline_without_shocks_has_no_chronic_shortage_over_15_years():
-    data = load_resolved_dict(BASELINE)
-    data["shocks"] = {}
-    s = validate_data(data)
-    assert s.run.horizon_years == 15
-    r = simulate(s, seed=11)
-    for c in s.commodities:
-        demand = r.summary[f"counterfactual.{c}.demand_t"]
-        for arm in ("reserve", "counterfactual"):
-            assert r.summary[f"{arm}.{c}.shortfall_t"] <= 1e-9 * demand, (arm, c)
-            assert r.summary[f"{arm}.{c}.peak_price_ratio"] < 1.001, (arm, c)
+def test_critical_shares_and_loss_multipliers_rank_sectors_alike():
+    """Defence is the most critical and most valuable use; non-members the least."""
+    s = baseline()
+    ms = s.manufacturers
+    top = max(ms, key=lambda k: ms[k].critical_share)
+    assert top == max(ms, key=lambda k: ms[k].loss_multiplier) == "aerospace_defence_members"
+    members = [m for m in ms.values() if m.member]
+    others = [m for m in ms.values() if not m.member]
+    assert min(m.critical_share for m in members) > max(m.critical_share for m in others)
+    assert min(m.loss_multiplier for m in members) > max(m.loss_multiplier for m in others)
 
 
-# ==================================================================== loss per tonne by sector
+def test_value_of_lost_output_follows_its_stated_rule():
+    """p0 x 0.35 / cost share, and at least the material's price (a stopped line loses more than the tonne)."""
+    s = baseline()
+    reason = next(a.reason for a in s.meta.assumptions if a.key == "commodities.*.value_of_lost_output_usd_per_t")
+    for cid, com in s.commodities.items():
+        multiple = com.value_of_lost_output_usd_per_t / com.reference_price_usd_per_t
+        assert multiple >= 1.0, cid
+        assert f"-> {multiple:.3g}x" in reason, f"{cid}: {multiple:.3g}x not stated in the reason"
 
 
-def test_loss_multipliers_keep_the_bloc_loss_comparable():
-    """Sector multipliers move loss between buyers; the bloc's demand-weighted mean stays near 1."""
-    s = load_scenario(BASELINE)
-    mults = {mid: m.loss_multiplier for mid, m in s.manufacturers.items()}
-    assert len(set(mults.values())) > 1
-    for c in s.commodities:
-        dem = {mid: m.demand_tpy.get(c, 0.0) for mid, m in s.manufacturers.items()}
-        mean = sum(dem[mid] * mults[mid] for mid in dem) / sum(dem.values())
-        assert 0.8 <= mean <= 1.5, f"{c}: demand-weighted loss multiplier {mean:.2f}"
-    members = [m.loss_multiplier for m in s.manufacturers.values() if m.member]
-    others = [m.loss_multiplier for m in s.manufacturers.values() if not m.member]
-    assert min(members) > max(others), "member sectors are the higher-value users"
+def test_every_elasticity_has_its_own_reason():
+    """Short-run demand elasticity: one entry per commodity; fitted ones name their replays."""
+    reasons = {a.key: a.reason for a in baseline().meta.assumptions}
+    for cid in baseline().commodities:
+        assert f"commodities.{cid}.demand_elasticity" in reasons, f"{cid}: say where its elasticity comes from"
+    for ev in CAL.EVENTS:
+        if ev.role in ("fit", "test"):
+            assert f"replays/{ev.replay}.yaml" in reasons[f"commodities.{ev.commodity}.demand_elasticity"], ev.key
+    for key in ("long_run_demand_elasticity", "supply_elasticity", "substitution_time_days", "price_adjust_per_day",
+                "precautionary_cover_days"):
+        assert f"commodities.*.{key}" in reasons, key
 
 
-def test_release_allocation_matters_through_loss_multipliers():
-    """The antimony replay runs the stock down. Members only: more tonnes short (non-members unserved)
-    but less loss, because the stock goes to higher-value users; with uniform multipliers it loses more.
-    Members first and pro rata differ only on days when releases are rationed."""
+def test_in_a_price_rationed_market_only_an_early_release_rule_fires():
+    """Antimony 2024: the price rations the world market and the bloc, a price taker with 30-45 days of
+    stock, never runs short, so the late (shortfall) rule never releases. A price trigger releases into
+    the market, lowers the peak and avoids loss, more of it when every bloc buyer may receive."""
     path = SCENARIOS / "replays" / "china_antimony_2024.yaml"
 
-    def run(allocation: str, uniform: bool = False) -> dict:
-        s = load_scenario(path, [f"reserve.antimony.release.allocation={allocation}"])
-        if uniform:
-            for m in s.manufacturers.values():
-                m.loss_multiplier = 1.0
-        return simulate(s, seed=1).summary
+    def run(trigger: str, allocation: str = "members_first") -> dict:
+        over = [f"reserve.antimony.release.trigger={trigger}", f"reserve.antimony.release.allocation={allocation}",
+                "reserve.antimony.release.trigger_price_ratio=1.5"]
+        return simulate(load_scenario(path, over), seed=1).summary
 
-    first, pro_rata, only = run("members_first"), run("pro_rata"), run("members_only")
-    key_t, key_usd = "reserve.antimony.shortfall_t", "reserve.antimony.loss_usd"
-    assert only[key_t] > first[key_t]
-    assert only[key_usd] < first[key_usd] <= pro_rata[key_usd] + 1.0
-    assert run("members_only", uniform=True)[key_usd] > run("members_first", uniform=True)[key_usd]
+    late, early, members = run("shortfall"), run("price"), run("price", "members_only")
+    assert late["counterfactual.antimony.shortfall_t"] == 0.0
+    assert late["reserve.antimony.releases_t"] == 0.0
+    assert early["reserve.antimony.releases_t"] > 0
+    assert early["reserve.antimony.peak_price_ratio"] < 0.95 * early["counterfactual.antimony.peak_price_ratio"]
+    assert early["difference.antimony.loss_avoided_npv_usd"] > 0 > late["difference.antimony.loss_avoided_npv_usd"]
+    assert 0 < members["reserve.antimony.releases_t"] < early["reserve.antimony.releases_t"]
+    assert members["difference.antimony.loss_avoided_npv_usd"] < early["difference.antimony.loss_avoided_npv_usd"]
 
 
 # ==================================================================== every scenario runs
+
+#: Ratio KPIs that are empty (NaN) when their denominator is zero: no net cost, no debt service
+#: due, no liabilities, nothing disbursed, no loan.
+UNDEFINED_WHEN_NOTHING_TO_DIVIDE = (
+    "benefit_cost_ratio", "min_dscr", "asset_cover_at_horizon", "subsidy_rate", "loan_rate_per_year",
+)
 
 
 @pytest.mark.parametrize("path", OTHERS, ids=rel)
@@ -486,7 +539,7 @@ def test_scenario_validates_and_runs_shortened(path):
     assert s.meta.description.strip()
     r = simulate(s, seed=1)
     assert len(r.timeseries) == 2 * len(s.commodities) * s.run.horizon_days
-    assert all(np.isfinite(v) for k, v in r.summary.items() if not k.endswith("benefit_cost_ratio"))
+    assert all(np.isfinite(v) for k, v in r.summary.items() if not k.endswith(UNDEFINED_WHEN_NOTHING_TO_DIVIDE))
 
 
 @cache
@@ -525,70 +578,12 @@ def test_replay_hits_the_shocked_commodity_only(path):
     S = r.summary
     shocked = _shocked(s)
     for c in s.commodities:
-        short, peak = S[f"counterfactual.{c}.shortfall_t"], S[f"counterfactual.{c}.peak_price_ratio"]
+        peak = S[f"counterfactual.{c}.peak_price_ratio"]
         if c in shocked:
-            assert short > 0 or peak > 1.05, f"{c}: shocked but no shortfall and no price rise"
-            assert S[f"reserve.{c}.shortfall_t"] <= short + 1e-9
-            if short > 0:
-                assert S[f"reserve.{c}.shortfall_t"] < short, f"{c}: the full reserve should avoid some shortfall"
+            assert peak > 1.01 or S[f"counterfactual.{c}.shortfall_t"] > 0, f"{c}: shocked but nothing moved"
         else:
-            assert short == 0.0 and peak < 1.005, f"{c}: not shocked, yet short {short:.3g} t, peak {peak:.3f}"
-
-
-# ==================================================================== price calibration
-
-
-def _calibration():
-    """scenarios/calibrate_prices.py: the observed moves and the tolerance (one source of truth)."""
-    spec = importlib.util.spec_from_file_location("scenarios_calibrate_prices", SCENARIOS / "calibrate_prices.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
-
-
-CAL = _calibration()
-
-
-@pytest.mark.parametrize("target", CAL.PEAKS, ids=lambda t: f"{t.replay}:{t.commodity}")
-def test_replay_reproduces_the_observed_price_move(target):
-    """Counterfactual peak price ratio: rise within a factor CAL.RISE_FACTOR of the observed rise."""
-    s, r = replay_run(SCENARIOS / "replays" / f"{target.replay}.yaml")
-    assert CAL.SEED == 1  # replay_run's seed
-    peak = r.summary[f"counterfactual.{target.commodity}.peak_price_ratio"]
-    assert CAL.within(peak, target.observed), (
-        f"{target.commodity}: model peak {peak:.2f}x vs observed {target.observed:.2f}x ({target.what})"
-    )
-    assert peak < 0.9 * s.commodities[target.commodity].price_cap_ratio, "the cap should not bind"
-
-
-@pytest.mark.parametrize("speed", [x for x in CAL.SPEEDS if x.tested], ids=lambda x: f"{x.replay}:{x.commodity}")
-def test_replay_price_moves_at_the_observed_speed(speed):
-    s, r = replay_run(SCENARIOS / "replays" / f"{speed.replay}.yaml")
-    ts = r.timeseries
-    price = ts[(ts.arm == "counterfactual") & (ts.commodity == speed.commodity)].set_index("day").price_usd_per_t
-    ratio = price.loc[s.day_of(s.shocks[speed.shock].start) + speed.days] / s.commodities[
-        speed.commodity].reference_price_usd_per_t
-    assert CAL.within(ratio, speed.observed), f"{speed.what}: model {ratio:.2f}x after {speed.days} days"
-
-
-def test_every_shocked_replay_commodity_has_an_observed_move_or_says_why_not():
-    listed = {(t.replay, t.commodity) for t in CAL.PEAKS} | set(CAL.UNOBSERVED)
-    for path in REPLAYS:
-        s, _ = replay_run(path)
-        for c in _shocked(s):
-            assert (path.stem, c) in listed, f"{rel(path)}: {c} is shocked; add it to PEAKS or UNOBSERVED"
-
-
-def test_fitted_elasticities_name_their_replay_and_observation():
-    """Each fitted price_elasticity has its own baseline assumption naming the replay it was fitted to."""
-    reasons = {a["key"]: a["reason"] for a in _raw(BASELINE)["meta"]["assumptions"]}
-    s = load_scenario(BASELINE)
-    for t in CAL.PEAKS:
-        reason = reasons.get(f"commodities.{t.commodity}.price_elasticity", "")
-        assert f"replays/{t.replay}.yaml" in reason, t.commodity
-    for c in s.commodities:
-        assert f"commodities.{c}.price_elasticity" in reasons, f"{c}: say where its elasticity comes from"
+            assert S[f"counterfactual.{c}.shortfall_t"] == 0.0, c
+            assert abs(peak - 1) < 0.01, f"{c}: not shocked, yet peak {peak:.3f}"
 
 
 def test_replay_base_is_quiet_and_full():
@@ -598,6 +593,62 @@ def test_replay_base_is_quiet_and_full():
         demand = sum(m.demand_tpy.get(c, 0.0) for m in s.manufacturers.values())
         assert res.initial_stock_t == pytest.approx(demand * 60 / 365, rel=0.01), c
         assert r.summary[f"counterfactual.{c}.shortfall_t"] == 0.0
+
+
+# ==================================================================== market calibration
+
+
+def _calibration():
+    """scenarios/calibrate_market.py: the observed events and the tolerances (one source of truth)."""
+    spec = importlib.util.spec_from_file_location("scenarios_calibrate_market", SCENARIOS / "calibrate_market.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+CAL = _calibration()
+
+
+@pytest.mark.parametrize("event", [e for e in CAL.EVENTS if e.role in ("fit", "check")], ids=lambda e: e.key)
+def test_fitted_replays_reproduce_the_observed_peak_and_its_timing(event):
+    """At the written parameters: peak price ratio within +-30%, time to peak within +-2 months."""
+    res = CAL.evaluate(event)
+    assert res.peak_ok, f"{event.key}: model peak {res.peak:.2f}x vs observed {event.observed:.2f}x"
+    assert res.months_ok, f"{event.key}: model peak after {res.months:.1f} months vs observed {event.months}"
+
+
+def test_every_observed_figure_has_a_source_key():
+    for ev in CAL.EVENTS:
+        assert re.search(r"\b(CAL26|FACTS_SHOCKS)\b", ev.source), ev.key
+        assert (SCENARIOS / "replays" / f"{ev.replay}.yaml").exists(), ev.key
+    fitted = {e.commodity for e in CAL.EVENTS if e.role == "fit"}
+    for ev in CAL.EVENTS:
+        if ev.role == "test":
+            assert ev.commodity in fitted, f"{ev.key}: a test event needs a fit event of the same commodity"
+
+
+def test_every_shocked_replay_commodity_is_an_event():
+    listed = {(e.replay, e.commodity) for e in CAL.EVENTS}
+    for path in REPLAYS:
+        if path.stem == "china_rare_earths_2025_oct":
+            continue  # suspended before it bit: no observation, a what-if
+        s = load_scenario(path)
+        for c in _shocked(s):
+            assert (path.stem, c) in listed, f"{rel(path)}: {c} is shocked; add it to calibrate_market.EVENTS"
+
+
+def test_a_targeted_ban_costs_the_bloc_less_than_the_same_ban_on_every_buyer():
+    """The Dec 2024 gallium ban on the US: rerouting through other buyers leaves a smaller price rise and
+    bloc loss than the same cut applied to every buyer."""
+    path = SCENARIOS / "replays" / "china_gallium_us_ban_2024.yaml"
+    targeted = CAL.price_path("china_gallium_us_ban_2024", "gallium")
+    data = CAL.single_commodity(load_resolved_dict(path), "gallium")
+    for sh in data["shocks"].values():
+        sh["targets"] = []
+        sh["severity"] = sh["severity"] * (1 - sh["leakage_share"])
+    everyone = simulate(validate_data(data), seed=CAL.SEED).summary
+    assert targeted.ratio.max() < everyone["counterfactual.gallium.peak_price_ratio"]
 
 
 def test_policy_variants_move_the_results_they_should():
@@ -610,8 +661,8 @@ def test_policy_variants_move_the_results_they_should():
 
     base, none, t30, t180, dear = (run(n) for n in ("baseline", "no_reserve", "target_30d", "target_180d",
                                                      "dearer_loan"))
-    assert none["finance.drawn_usd"] == 0 and none["difference.total.shortfall_avoided_t"] == 0
-    assert none["counterfactual.total.shortfall_t"] == base["counterfactual.total.shortfall_t"]
+    assert none["finance.drawn_usd"] == 0 and none["difference.total.loss_avoided_npv_usd"] == 0
+    assert none["counterfactual.total.loss_npv_usd"] == base["counterfactual.total.loss_npv_usd"]
     assert t30["reserve.total.reserve_peak_value_usd"] < base["reserve.total.reserve_peak_value_usd"]
     assert base["reserve.total.reserve_peak_value_usd"] < t180["reserve.total.reserve_peak_value_usd"]
     assert dear["finance.interest_paid_usd"] > base["finance.interest_paid_usd"]
@@ -628,4 +679,10 @@ def test_supply_projects_are_financed_by_their_named_lenders():
     short = load_scenario(SCENARIOS / "policies" / "supply_projects.yaml", ["run.horizon_years=1"])
     r = simulate(short, seed=4)
     assert (r.events.event == "project_start").sum() == len(s.projects)
-    assert r.summary["finance.capex_usd"] > 0
+    # each project is its own company: it draws its capex on its lender's facility, not on programme cash
+    assert r.summary["finance.capex_usd"] == 0
+    for pid in s.projects:
+        assert r.summary[f"project.{pid}.capex_usd"] > 0
+    facilities = {fid: f for fid, f in s.financing.facilities.items() if f.purpose == "projects"}
+    assert r.summary["budget.disbursements_usd"] > sum(p.capex_usd for p in s.projects.values()) * 0.1
+    assert all(f.lender in ("EXIM", "DFC") for f in facilities.values())

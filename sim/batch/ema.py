@@ -16,7 +16,7 @@ numbers) as in sweeps::
     model = scenario_model(
         load_scenario(),
         uncertainties={"shocks.china_gallium_germanium.rate_per_year": (0.1, 0.6),
-                       "commodities.gallium.price_elasticity": (0.1, 1.0)},
+                       "commodities.gallium.demand_elasticity": (0.1, 1.0)},
         levers={"reserve.{gallium,germanium}.target_days": (0, 240),       # ints -> IntegerParameter
                 "reserve.gallium.release.trigger": ["shortfall", "price", "cover"]},
         outcomes=["difference.gallium.loss_avoided_npv_usd", "finance.net_cost_npv_usd"],

@@ -9,7 +9,7 @@ A sweep file is YAML::
       reserve.*.target_days: [0, 30, 60, 90]
       reserve.*.release.trigger: [shortfall, cover]
     uncertainties:                       # sampled by `sampler`
-      commodities.gallium.price_elasticity: {low: 0.1, high: 0.6}
+      commodities.gallium.demand_elasticity: {low: 0.1, high: 0.6}
       shocks.china_gallium_controls.rate_per_year: {dist: triangular, low: 0.1, mode: 0.33, high: 0.6}
     sampler: lhs                         # grid | lhs | sobol | morris
     samples: 8

@@ -193,11 +193,17 @@ def load_folder(arg: str, label: str = "") -> RunData:
 
 
 def _shock_map(resolved: dict[str, Any]) -> dict[str, list[str]]:
-    """Shock id -> commodities, through suppliers for supplier outages."""
+    """Shock id (or logged regime source) -> commodities, through suppliers for supplier outages."""
     suppliers = resolved.get("suppliers") or {}
     out: dict[str, list[str]] = {}
     for sid, shock in (resolved.get("shocks") or {}).items():
         if not isinstance(shock, dict):
+            continue
+        if shock.get("kind") == "restriction_regime":
+            # a regime logs each segment as "<shock id>:<country>:<commodity>"
+            for country, cells in (shock.get("countries") or {}).items():
+                for c in (cells or {}).get("commodities") or []:
+                    out[f"{sid}:{country}:{c}"] = [str(c)]
             continue
         comms = list(shock.get("commodities") or [])
         for s in shock.get("suppliers") or []:

@@ -4,7 +4,9 @@
   run, the baseline's counterfactual dashed), means with 5-95% bands, shocks of the
   baseline's first replication shaded.
 - ``kpis.png``: headline KPIs as bars with 95% CIs and the replications as dots.
-- ``cost_benefit.png``: net cost (NPV) against loss avoided (NPV), with the break-even line.
+- ``cost_benefit.png``: net cost (NPV) against loss avoided (NPV), with the break-even line
+  (national economic view).
+- ``commodities.png``: net benefit per commodity (economic view), one bar per run.
 """
 
 from __future__ import annotations
@@ -37,11 +39,15 @@ BAR_KPIS = (
     ("reserve.total.shortfall_t", "shortfall with reserve, t", 1.0),
     ("reserve.total.fill_rate", "fill rate with reserve, share", 1.0),
     ("reserve.total.peak_price_ratio", "peak price, x reference", 1.0),
-    ("difference.total.loss_avoided_npv_usd", "loss avoided (NPV), USD bn", 1e-9),
-    ("finance.net_cost_npv_usd", "net cost (NPV), USD bn", 1e-9),
+    ("economic.loss_avoided_npv_usd", "loss avoided (NPV), USD bn", 1e-9),
+    ("economic.net_cost_npv_usd", "economic net cost (NPV), USD bn", 1e-9),
+    ("economic.net_benefit_npv_usd", "economic net benefit (NPV), USD bn", 1e-9),
+    ("economic.benefit_cost_ratio", "benefit-cost ratio", 1.0),
+    ("programme.net_cost_npv_usd", "programme net cost (NPV), USD bn", 1e-9),
+    ("programme.liabilities_at_horizon_usd", "liabilities at horizon, USD bn", 1e-9),
     ("finance.peak_debt_usd", "peak debt, USD bn", 1e-9),
-    ("reserve.total.reserve_end_value_usd", "reserve value at end, USD bn", 1e-9),
-    ("finance.benefit_cost_ratio", "benefit-cost ratio", 1.0),
+    ("budget.subsidy_cost_usd", "FCRA subsidy cost, USD bn", 1e-9),
+    ("economic.terminal_value_usd", "terminal value of stock, USD bn", 1e-9),
 )
 
 
@@ -188,7 +194,7 @@ def plot_kpi_bars(runs: Sequence[RunData], table: pd.DataFrame, path: Path) -> N
 
 def plot_cost_benefit(runs: Sequence[RunData], table: pd.DataFrame, path: Path) -> None:
     """Net cost (NPV) against loss avoided (NPV), USD bn, per run: replications and mean with CIs."""
-    cost_k, benefit_k = "finance.net_cost_npv_usd", "difference.total.loss_avoided_npv_usd"
+    cost_k, benefit_k = "economic.net_cost_npv_usd", "economic.loss_avoided_npv_usd"
     cols = colors(len(runs))
     rows = {(k, i): r for k, i, r in zip(table["kpi"], table["run"], table.to_dict("records"))}
     fig, ax = plt.subplots(figsize=(8, 6))
@@ -212,11 +218,40 @@ def plot_cost_benefit(runs: Sequence[RunData], table: pd.DataFrame, path: Path) 
     ax.plot(line, line, color="grey", ls="--", lw=1, label="break-even: benefit = cost")
     ax.axhline(0, color="grey", lw=0.6)
     ax.axvline(0, color="grey", lw=0.6)
-    ax.set_xlabel("net cost of the reserve (NPV), USD bn")
-    ax.set_ylabel("shortfall loss avoided (NPV), USD bn")
+    ax.set_xlabel("net economic cost of the reserve (NPV, real), USD bn")
+    ax.set_ylabel("loss avoided (NPV, real), USD bn")
     ax.set_title("Cost against benefit: points above the dashed line avoid more loss than they cost\n"
                  "(large markers: means with 95% CIs; small: replications)", fontsize=10)
     ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_commodities(runs: Sequence[RunData], table: pd.DataFrame, path: Path) -> None:
+    """Net benefit per commodity (economic view, NPV, USD bn): one bar per run with its 95% CI."""
+    cols = colors(len(runs))
+    names = runs[0].commodities
+    rows = {(k, i): r for k, i, r in zip(table["kpi"], table["run"], table.to_dict("records"))}
+    fig, ax = plt.subplots(figsize=(10, 1.0 + 0.45 * len(names) * max(1, len(runs)) ** 0.5))
+    y = np.arange(len(names))[::-1]
+    h = 0.8 / len(runs)
+    for i, run in enumerate(runs):
+        mean, lo, hi = (np.array([rows.get((f"economic.{c}.net_benefit_npv_usd", i), {}).get(f, np.nan)
+                                  for c in names], dtype=float) / 1e9 for f in ("mean", "ci_low", "ci_high"))
+        pos = y + 0.4 - h * (i + 0.5)
+        ax.barh(pos, np.nan_to_num(mean), height=h, color=cols[i], label=run.label)
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        if ok.any():
+            err = np.maximum(np.vstack([mean - lo, hi - mean])[:, ok], 0)
+            ax.errorbar(mean[ok], pos[ok], xerr=err, fmt="none", ecolor="black", capsize=2, lw=0.8)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(y)
+    ax.set_yticklabels([runs[0].commodity_names.get(c, c) for c in names], fontsize=8)
+    ax.set_xlabel("net benefit (loss avoided - net cost), NPV at the real discount rate, USD bn")
+    ax.set_title("Net benefit per commodity, national economic view (whiskers: 95% CIs)", fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -231,7 +266,11 @@ def plot_all(runs: Sequence[RunData], table: pd.DataFrame, out: Path) -> list[tu
     written.append((p, "Headline KPIs per run: means with 95% confidence intervals; dots are replications."))
     p = out / "cost_benefit.png"
     plot_cost_benefit(runs, table, p)
-    written.append((p, "Net cost of the reserve against the shortfall loss it avoids (both NPV, USD bn)."))
+    written.append((p, "Net economic cost of the reserve against the loss it avoids (both NPV at the real "
+                        "discount rate, USD bn)."))
+    p = out / "commodities.png"
+    plot_commodities(runs, table, p)
+    written.append((p, "Net benefit per commodity in the national economic view, per run (NPV, USD bn)."))
     for c in runs[0].commodities:
         p = out / f"ts_{slug(c)}.png"
         plot_timeseries(runs, c, p)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from sim.compare.inputs import RunData
 from sim.compare.plots import colors
-from sim.compare.table import all_kpis_display, display_rows, headline_kpis, pairing_notes
+from sim.compare.table import all_kpis_display, commodity_kpis, display_rows, headline_kpis, pairing_notes, view_kpis
 from sim.report.html import esc, figure, meta_section, page, paragraphs, table
 
 HOW_TO_READ = (
@@ -23,7 +23,15 @@ HOW_TO_READ = (
     "the same shocks and demand draw for draw (common random numbers), so the interval comes from the "
     "per-replication differences (paired t) and reflects the policy, not the luck of the draw. "
     "Otherwise it is an unpaired Welch interval (marked <code>u</code>). <code>*</code> marks an "
-    "interval that excludes zero. With one replication no interval can be estimated (n/a)."
+    "interval that excludes zero. With one replication no interval can be estimated (n/a). "
+    "Ratios (benefit-cost ratio, subsidy rate) are ratios of the means; their intervals, and those of "
+    "their differences, come from a bootstrap that resamples replications (in pairs when the runs are paired)."
+)
+VIEWS_NOTE = (
+    "The same run through three lenses: the national economic view (real resource costs against the loss "
+    "avoided, at the real discount rate; transfers inside the bloc net out), the programme view (the vehicle's "
+    "cash and debt at its loan rate) and the federal budget view (the FCRA subsidy cost of the federal loans at "
+    "the Treasury rate)."
 )
 
 
@@ -93,7 +101,13 @@ def write_compare_report(
         '<div class="note">' + "<br>".join(esc(n) for n in pairing_notes(runs)) + "</div>",
         "<h2>Headline KPIs</h2>",
         f"<p>{HOW_TO_READ}</p>",
-        _kpi_html(tab, headline_kpis()),
+        _kpi_html(tab, headline_kpis(views=False)),
+        "<h2>Three views of cost and benefit</h2>",
+        f"<p>{VIEWS_NOTE}</p>",
+        *(f"<h3>{esc(title)}</h3>" + _kpi_html(tab, rows) for title, rows in view_kpis()),
+        "<h2>Net benefit per commodity</h2>",
+        "<p>National economic view, NPV in USD bn: which holdings pay for themselves.</p>",
+        _kpi_html(tab, commodity_kpis(tab)),
         "<h2>Plots</h2>",
         *(figure(p, c) for p, c in plots),
         "<h2>All KPIs</h2>",

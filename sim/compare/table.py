@@ -7,6 +7,12 @@ Student-t interval is usually much narrower than the runs' own intervals because
 noise cancels. When the seeds or replication sets differ the draws are unrelated, and the
 interval is Welch's unpaired t interval instead; ``ci_method`` says which one was used. With
 fewer than two usable values (pairs) an interval cannot be estimated and is left empty.
+
+Each run's own interval follows :func:`sim.metrics.stats.interval` (bootstrap for quantities
+never negative, t otherwise). Ratio KPIs (:data:`sim.metrics.views.RATIOS`, e.g. the
+benefit-cost ratio) are ratios of means with paired bootstrap intervals, and their
+differences are bootstrapped too (``ci_method`` ``ratio_bootstrap``), paired by replication
+when the runs are paired.
 """
 
 from __future__ import annotations
@@ -18,13 +24,17 @@ import numpy as np
 import pandas as pd
 
 from sim.compare.inputs import RunData
-from sim.metrics.stats import mean_ci, welch_ci
+from sim.metrics.stats import bootstrap_rng, interval, mean_ci, ratio_ci, ratio_diff_ci, welch_ci
+from sim.metrics.views import RATIOS
+from sim.report.headline import HEADLINE, OUTCOMES, VIEWS
+from sim.report.html import fmt_number
 
 LEVEL = 0.95
 #: Differences smaller than this share of the values are floating-point noise; shown as 0.
 ROUNDING = 1e-9
 PAIRED = "paired"
 WELCH = "welch"
+RATIO = "ratio_bootstrap"
 
 #: Columns of ``kpi_table.csv``, in order.
 COLUMNS = (
@@ -38,7 +48,7 @@ def kpi_unit(kpi: str) -> tuple[str, str, float]:
     last = kpi.rsplit(".", 1)[-1]
     if "_usd" in last:
         return ("USD", "USD m", 1e-6)
-    if last == "discount_rate_per_year":
+    if last.endswith("rate_per_year"):
         return ("share/yr", "share/yr", 1.0)
     if last.endswith("_t"):
         return ("t", "t", 1.0)
@@ -48,8 +58,10 @@ def kpi_unit(kpi: str) -> tuple[str, str, float]:
         return ("x reference price", "x ref. price", 1.0)
     if last == "fill_rate":
         return ("share", "share", 1.0)
-    if last == "defaults":
+    if last in ("defaults", "defaulted", "years_dscr_below_1"):
         return ("count", "count", 1.0)
+    if last in ("liquidation_discount", "subsidy_rate"):
+        return ("share", "share", 1.0)
     return ("ratio", "ratio", 1.0)
 
 
@@ -104,15 +116,24 @@ def build_table(runs: Sequence[RunData], level: float = LEVEL) -> pd.DataFrame:
     """The long KPI table: one row per (KPI, run), KPI-major; see :data:`COLUMNS`."""
     base = runs[0]
     names = kpi_names(runs)
+    col_of = {k: j for j, k in enumerate(names)}
     # paired runs share replication ids (see pairing), so the rows of their matrices line up
     mats = [_matrix(r, names) for r in runs]
     methods = [PAIRED] + [pairing(base, r) for r in runs[1:]]
+    seed = base.seed
     rows = []
     for j, kpi in enumerate(names):
         unit = kpi_unit(kpi)[0]
+        parts = RATIOS.get(kpi)
+        is_ratio = parts is not None and all(p in col_of for p in parts)
         for i, (run, x, method) in enumerate(zip(runs, mats, methods)):
             col = x[:, j]
-            m, lo, hi = mean_ci(col, level)
+            rng = bootstrap_rng(seed, f"compare:{i}:{kpi}")
+            if is_ratio:
+                num, den = x[:, col_of[parts[0]]], x[:, col_of[parts[1]]]
+                m, lo, hi = ratio_ci(num, den, level, rng)
+            else:
+                m, lo, hi, _ = interval(col, level, rng)
             n = int(np.sum(~np.isnan(col)))
             if n < 2:
                 lo = hi = math.nan
@@ -122,8 +143,15 @@ def build_table(runs: Sequence[RunData], level: float = LEVEL) -> pd.DataFrame:
                 row.update(diff=math.nan, diff_ci_low=math.nan, diff_ci_high=math.nan, ci_method="baseline",
                            n_diff=0, diff_excludes_zero=False)
             else:
-                d, dlo, dhi, nd = diff_ci(mats[0][:, j], col, method, level)
-                row.update(diff=d, diff_ci_low=dlo, diff_ci_high=dhi, ci_method=method, n_diff=nd,
+                if is_ratio:
+                    b = mats[0]
+                    pair = (b[:, col_of[parts[0]]], b[:, col_of[parts[1]]])
+                    d, dlo, dhi = ratio_diff_ci(pair, (num, den), method == PAIRED, level, rng)
+                    nd, meth = n, RATIO
+                else:
+                    d, dlo, dhi, nd = diff_ci(mats[0][:, j], col, method, level)
+                    meth = method
+                row.update(diff=d, diff_ci_low=dlo, diff_ci_high=dhi, ci_method=meth, n_diff=nd,
                            diff_excludes_zero=bool(dlo > 0 or dhi < 0) if not math.isnan(dlo) else False)
             rows.append(row)
     return pd.DataFrame(rows, columns=list(COLUMNS))
@@ -133,8 +161,6 @@ def build_table(runs: Sequence[RunData], level: float = LEVEL) -> pd.DataFrame:
 
 
 def _num(v: float, scale: float = 1.0) -> str:
-    from sim.report.html import fmt_number
-
     return fmt_number(None if v is None or (isinstance(v, float) and math.isnan(v)) else v, scale)
 
 
@@ -148,11 +174,25 @@ def _ci_text(lo: float, hi: float, scale: float) -> str:
     return f"{_num(lo, scale)} .. {_num(hi, scale)}"
 
 
-def headline_kpis() -> list[tuple[str, str, float]]:
-    """(KPI, display label with unit, scale) of the headline KPIs, as ``run`` prints them."""
-    from sim.report.results import HEADLINE
+def headline_kpis(views: bool = True) -> list[tuple[str, str, float]]:
+    """(KPI, display label with unit, scale) of the headline KPIs, as ``run`` prints them.
 
-    return [(k, label, scale) for k, label, scale in HEADLINE]
+    ``views=False`` leaves out the rows of the three evaluation views (for documents that
+    show the views in their own tables).
+    """
+    return [(k, label, scale) for k, label, scale in (HEADLINE if views else OUTCOMES)]
+
+
+def view_kpis() -> list[tuple[str, list[tuple[str, str, float]]]]:
+    """(view title, its (KPI, label, scale) rows) for the three evaluation views."""
+    return [(title, list(rows)) for _, title, _, rows in VIEWS]
+
+
+def commodity_kpis(table: pd.DataFrame, suffix: str = "net_benefit_npv_usd") -> list[tuple[str, str, float]]:
+    """(KPI, label, scale) of one per-commodity economic KPI for every commodity in the table."""
+    keys = [k for k in dict.fromkeys(table["kpi"]) if k.startswith("economic.") and k.endswith("." + suffix)
+            and k.count(".") == 2]
+    return [(k, f"{k.split('.')[1]}, USD bn", 1e-9) for k in keys]
 
 
 def display_rows(
@@ -195,11 +235,13 @@ def all_kpis_display(table: pd.DataFrame) -> list[tuple[str, str, float]]:
     """Every KPI as (KPI, 'name, unit', scale): totals and finance first, then per commodity."""
     names = list(dict.fromkeys(table["kpi"]))
 
+    groups = {"economic": 1, "programme": 2, "budget": 3, "finance": 4, "project": 6, "check": 7}
+
     def order(k: str) -> tuple[int, str]:
         parts = k.split(".")
-        if parts[0] in ("finance", "check"):
-            return (1 if parts[0] == "finance" else 3, "")
-        return (0 if parts[1] == "total" else 2, parts[1])
+        if parts[0] in groups:
+            return (groups[parts[0]], parts[1] if parts[0] in ("economic", "project") and len(parts) > 2 else "")
+        return (0 if parts[1] == "total" else 5, parts[1])
 
     names.sort(key=lambda k: order(k))
     return [(k, f"{k}, {kpi_unit(k)[1]}", kpi_unit(k)[2]) for k in names]
@@ -259,7 +301,12 @@ def markdown_document(table: pd.DataFrame, runs: Sequence[RunData]) -> str:
         "",
         "## Headline KPIs",
         "",
-        markdown(*display_rows(table, headline_kpis())),
+        markdown(*display_rows(table, headline_kpis(views=False))),
+        "",
+        *[ln for title, rows in view_kpis() for ln in (f"## {title}", "", markdown(*display_rows(table, rows)), "")],
+        "## Net benefit per commodity (national economic view, NPV)",
+        "",
+        markdown(*display_rows(table, commodity_kpis(table))),
         "",
         "## All KPIs",
         "",

@@ -17,28 +17,44 @@ import simpy
 
 from sim.engine.ledger import Ledger
 from sim.engine.rng import Streams
+from sim.model.demand import SlowState
 from sim.model.finance import Finance
-from sim.model.market import allocate
+from sim.model.market import allocate, clearing_price_ratio, serve_in_tiers
+from sim.model.projects import ProjectCompanies
 from sim.model.shocks import ShockEffect, project_process, review_process, shock_process
+from sim.model.welfare import DeadweightCurve, critical_loss_usd
 from sim.model.world import World
 from sim.scenario.schema import Scenario
 
 #: Daily series recorded per day, arm and commodity (tonnes unless stated).
 SERIES = (
     "capacity_t",
+    "production_t",
+    "market_stock_t",
     "orders_t",
     "shipped_t",
     "arrivals_t",
+    "reference_demand_t",
     "demand_t",
     "delivered_t",
     "shortfall_t",
+    "critical_shortfall_t",
+    "imports_t",
+    "row_demand_t",
+    "row_consumption_t",
     "price_usd_per_t",
+    "clearing_price_usd_per_t",
+    "substitution_share",
     "reserve_stock_t",
     "reserve_target_t",
     "reserve_purchases_t",
     "reserve_releases_t",
+    "release_deliveries_t",
     "manufacturer_stock_t",
     "in_transit_t",
+    "loss_surplus_usd",
+    "loss_import_usd",
+    "loss_critical_usd",
     "loss_usd",
 )
 _TINY = 1e-12
@@ -70,13 +86,17 @@ class Engine:
         self.events: list[tuple[float, str, str, str, float]] = []
         n_members = int(w.member.sum())
         self.finance = Finance(scenario.financing, self.ledger, self.log, n_members)
+        # project companies: their books and the daily output record filled in step()
+        self.projects = ProjectCompanies(scenario, w, self.ledger, self.finance, self.log)
         self.rec = {name: np.zeros((H, 2, C)) for name in SERIES}
         self.onehot = np.zeros((S, C))
         self.onehot[np.arange(S), w.sup_c] = 1.0
         # mutable state
         self.active = w.sup_active0.copy()
-        self.mult = np.ones(S)
-        self.sfac = self.mult * self.active
+        self.mult = np.ones(S)  # share of output left to every buyer (untargeted restrictions, outages)
+        self.bloc_keep = np.ones(S)  # share of the rest the bloc can reach (targeted restrictions)
+        self.restricted = np.zeros(S, dtype=bool)
+        self.restricted_c = np.zeros(C)  # 1 while an export restriction is on (precautionary cover)
         self.surge = np.ones(C)
         self.surge_on = False
         self._zeros = np.zeros((2, C))
@@ -84,9 +104,20 @@ class Engine:
         self._lead = w.sup_lead + self.extra  # days from shipment to arrival, incl. logistics delays
         self._ring_base = w.sup_c * w.ring
         self.effects: list[ShockEffect] = []
-        self.capex_rate: dict[str, tuple[float, str]] = {}
         self.storage_due = 0.0
         self.price = np.tile(w.ref_price, (2, 1))
+        self.clearing = np.ones((2, C))  # last clearing price ratio (Newton's warm start)
+        self.slow = SlowState(w)
+        self.dwl = DeadweightCurve(w.elasticity, w.ref_price, w.price_cap, w.critical)
+        self.voll_m = w.voll[:, None] * w.loss_mult  # [C, M] USD per critical tonne not served
+        self.elasticities = np.stack((w.elasticity, w.row_elasticity))[:, None, :]  # bloc, rest of world
+        self._responsive = np.zeros((2, 2, C))  # responsive demand at reference: bloc, rest of world
+        # manufacturers share arrivals as 2M claims: everyone's critical use first, then the rest by priority
+        M = len(w.manufacturer_ids)
+        K = w.priority_classes.shape[0]
+        self.claim_classes = np.zeros((K + 1, 2 * M))
+        self.claim_classes[0, :M] = 1.0
+        self.claim_classes[1:, M:] = w.priority_classes
         self.rstock = w.r_initial.copy()
         self.target = np.where(np.isnan(w.r_target_t), 0.0, w.r_target_t)
         self.buy_on = np.zeros(C, dtype=bool)
@@ -95,20 +126,21 @@ class Engine:
         self.mstock = np.tile(de0 * w.safety_days, (2, 1, 1))
         self.ring_m = np.zeros((2, C, R))
         self.ring_r = np.zeros((2, C, R))
+        self.ring_rel = np.zeros((2, C, R))  # released tonnes on their way to manufacturers
         self._ring_m_flat = self.ring_m.reshape(-1)
         self._ring_r_flat = self.ring_r.reshape(-1)
         self.r_room_cap = np.minimum(self.target, w.r_capacity)
         self._arm_off = (np.arange(2) * C * R)[:, None]
         base_cap = self.active[0] * w.sup_cap_tpd @ self.onehot
-        flow0 = np.minimum(de0.sum(-1), base_cap)
+        share0 = np.divide(de0.sum(-1), base_cap, out=np.zeros(C), where=base_cap > 0)
         for j in range(S):
             if self.active[0, j] and w.sup_lead[j] > 0:
-                c = w.sup_c[j]
-                share = w.sup_cap_tpd[j] / max(base_cap[c], _TINY)
-                self.ring_m[:, c, : w.sup_lead[j]] += share * flow0[c]
+                self.ring_m[:, w.sup_c[j], : w.sup_lead[j]] += w.sup_cap_tpd[j] * min(1.0, share0[w.sup_c[j]])
         self.transit_m = self.ring_m.sum(-1)
         self.transit_r = np.zeros((2, C))
-        self.opening_t = self.mstock.sum(-1) + self.rstock + self.transit_m
+        self.transit_rel = np.zeros((2, C))
+        self.wstock = np.tile(w.market_stock_level[0], (2, 1))  # traders' stocks outside the bloc
+        self.opening_t = self.mstock.sum(-1) + self.rstock + self.transit_m + self.wstock
         self.env = CountingEnvironment()
 
     # ------------------------------------------------------------------ helpers
@@ -126,25 +158,31 @@ class Engine:
 
     def _recompute_effects(self) -> None:
         mult = np.ones_like(self.mult)
+        keep = np.ones_like(self.bloc_keep)
         surge = np.ones_like(self.surge)
         extra = np.zeros_like(self.extra)
+        restricted_c = np.zeros_like(self.restricted_c)
         for e in self.effects:
             if e.kind == "supply":
                 mult *= 1.0 - e.vector
+            elif e.kind == "bloc":
+                keep *= 1.0 - e.vector
             elif e.kind == "demand":
                 surge *= 1.0 + e.vector
             else:
                 extra += e.vector.astype(np.intp)
-        self.mult, self.surge = mult, surge
+            if e.restricts is not None:
+                restricted_c = np.maximum(restricted_c, e.restricts)
+        self.mult, self.bloc_keep, self.surge = mult, keep, surge
+        self.restricted = mult < 1.0
+        self.restricted_c = restricted_c
         self.surge_on = bool((surge != 1.0).any())
-        self.sfac = self.mult * self.active
         self.extra = np.minimum(extra, self.world.ring - 1 - self.world.sup_lead)
         self._lead = self.world.sup_lead + self.extra
 
     def activate(self, arm: int, row: int) -> None:
         """Switch on supplier row ``row`` in ``arm`` (a completed project)."""
         self.active[arm, row] = True
-        self.sfac = self.mult * self.active
 
     def review(self, c: int, t: int) -> None:
         """Set the target and whether to buy until the next review."""
@@ -160,6 +198,12 @@ class Engine:
         self.buy_on[c] = on
         self.triggered[c] = False
         self.r_room_cap = np.minimum(self.target, w.r_capacity)
+
+    def drawdown_capacity(self) -> np.ndarray:
+        """Most the reserve can release per day [A, C]: fixed, or the target over drawdown days."""
+        w = self.world
+        from_target = np.where(np.isinf(w.r_drawdown_days), np.inf, self.target / w.r_drawdown_days)
+        return np.where(np.isnan(w.r_release_max_tpd), from_target, w.r_release_max_tpd)
 
     # ------------------------------------------------------------------ run
     def run(self) -> None:
@@ -187,56 +231,116 @@ class Engine:
                 yield env.timeout(1.0)
 
     def step(self, t: int) -> None:
-        """One market day for every arm and commodity."""
+        """One market day for every arm and commodity (DESIGN.md, "One day in the model")."""
         w = self.world
         now = t + 0.5
         R = w.ring
         slot_today = t % R
+        p0 = w.ref_price
+        ratio = self.price / p0
 
-        # demand and manufacturers' orders (base-stock on stock + in transit)
-        d, de_tot, safety, target_pos, d_tot = w.demand[t], w.de_tot[t], w.safety_t[t], w.target_pos[t], w.d_tot[t]
+        # 1. supply: output less restrictions; unrestricted producers respond to price (lagged)
+        self.slow.step(ratio)
+        factor = self.active * np.where(self.restricted, self.mult, self.slow.supply_factor[:, w.sup_c])
+        out_s = w.cap_noise[t] * factor
+        reach_s = out_s * self.bloc_keep  # what the bloc can buy from each producer
+        output = out_s @ self.onehot
+        supply = output + self.wstock  # on offer today: output and traders' stocks
+        reach = reach_s @ self.onehot + self.wstock
+
+        # 2. demand at today's price: critical use, then the responsive part on its curve
+        q0, row0 = w.demand[t], w.row_demand[t]  # today's demand at the reference price, with noise
+        q_e, crit_q, crit_e = w.expected[t], w.critical_t[t], w.critical_expected[t]  # t/day [C, M]
         if self.surge_on:
-            d = d * self.surge[:, None]
-            safety = safety * self.surge[:, None]
-            de_tot, target_pos, d_tot = de_tot * self.surge, target_pos * self.surge, d_tot * self.surge
-        order = np.maximum(0.0, de_tot + target_pos - (self.mstock.sum(-1) + self.transit_m))
-
-        # supply available today and the reserve's order
-        avail_s = w.cap_noise[t] * self.sfac
-        avail = avail_s @ self.onehot
+            sm = self.surge[:, None]
+            q0, q_e, row0, crit_q, crit_e = q0 * sm, q_e * sm, row0 * self.surge, crit_q * sm, crit_e * sm
+        crit_e = crit_e.sum(-1)
+        resp_e = q_e.sum(-1) - crit_e
+        keep = 1.0 - self.slow.substitution
+        curve = ratio ** (-w.elasticity) * keep
+        row_curve = ratio ** (-w.row_elasticity) * keep
+        want_m = crit_q + (q0 - crit_q) * curve[..., None]  # [A, C, M] desired consumption
+        want_tot = want_m.sum(-1)
+        row_crit = w.row_critical * row0
+        row_want = row_crit + (row0 - row_crit) * row_curve
+        # manufacturers order what they use plus part of the gap to their target stock and pipeline
+        # (more cover while an export restriction is on: precautionary buying)
+        cover = w.safety_days + (w.precaution_days * self.restricted_c)[:, None]
+        safety = w.expected[t] * cover
+        position = self.mstock.sum(-1) + self.transit_m + self.transit_rel
+        # the pipeline target follows expected use at today's price (daily noise is for stocks to absorb)
+        pipeline = (crit_e + resp_e * curve) * w.pipeline_days
+        order = np.maximum(0.0, want_tot + (pipeline + safety.sum(-1) - position) * w.restock_rate)
+        # reserve purchases are demand like any other
         buying = self.buy_on.any()
         if buying:
             price_ok = self.price <= w.r_buy_ceiling_usd
             room = np.maximum(0.0, self.r_room_cap - self.rstock - self.transit_r)
-            want = np.minimum(w.r_buy_max_tpd * (self.buy_on & price_ok), room)
-            scale = np.minimum(1.0, avail / np.maximum(order + want, _TINY))
-            ship_m = np.where(w.r_buy_compete, order * scale, np.minimum(order, avail))
-            buy = np.where(w.r_buy_compete, want * scale, np.minimum(want, avail - ship_m))
+            want_r = np.minimum(w.r_buy_max_tpd * (self.buy_on & price_ok), room)
+        else:
+            want_r = self._zeros
+
+        # the reserve orders only what it can pay for today (an unfunded order would still move the price)
+        if buying:
+            cost = float(want_r[0] @ self.price[0])
+            if cost > 0:
+                funds = max(self.finance.funds(now, "reserve"), 0.0)
+                if cost > funds:
+                    want_r = want_r.copy()
+                    want_r[0] *= funds / cost
+
+        # 3. the world market at today's price: critical use first, then everyone's use, then stock
+        # building (manufacturers' restocking, then a 'spare' reserve), pro rata within each tier;
+        # so a buyer with stocks cannot take another's use by ordering more
+        use_b = np.minimum(order, want_tot)
+        crit_b = np.minimum(use_b, crit_q.sum(-1))
+        rest_b, build_b, rest_row = use_b - crit_b, order - use_b, row_want - row_crit
+        compete = w.r_buy_compete
+        f1, f2, f3, f4 = serve_in_tiers(supply, crit_b + row_crit, rest_b + rest_row + want_r * compete, build_b,
+                                        want_r * ~compete)
+        ship_m = crit_b * f1 + rest_b * f2 + build_b * f3
+        buy = want_r * np.where(compete, f2, f4)
+        row_got = row_crit * f1 + rest_row * f2
+        # a targeted restriction caps what the bloc can reach; the rest goes to other buyers
+        bloc = ship_m + buy
+        over = np.maximum(bloc - reach, 0.0)
+        if over.any():
+            cut = 1.0 - over / np.maximum(bloc, _TINY)
+            ship_m, buy = ship_m * cut, buy * cut
+            row_got = np.minimum(row_want, row_got + over)
+        if buying:
             cost = float(buy[0] @ self.price[0])
             if cost > 0:
-                funds = self.finance.funds(now, "reserve")
-                if cost > funds:
-                    buy[0] *= max(funds, 0.0) / cost
-                    cost = float(buy[0] @ self.price[0])
                 self.finance.spend(now, "purchases_usd", cost, "reserve")
-            shipped = ship_m + buy
-        else:
-            ship_m = shipped = np.minimum(order, avail)
-            want = buy = self._zeros
+        shipped = ship_m + buy
+        # unsold output refills traders' stocks up to their normal level; beyond it, it is not produced
+        stock_before = self.wstock
+        self.wstock = np.minimum(supply - shipped - row_got, w.market_stock_level[t])
+        produced = shipped + row_got + self.wstock - stock_before
 
-        # ship into the pipeline; each supplier delivers after its lead time (+ delays)
-        ship_s = avail_s * (shipped / np.maximum(avail, _TINY))[:, w.sup_c]
+        # 4. ship into the pipeline; each producer delivers after its lead time (+ delays); what the
+        # bloc draws from traders' stocks travels like its producers' output
+        source_s = reach_s + 1e-9 * w.cap_expected[t]
+        ship_s = source_s * (shipped / (source_s @ self.onehot))[:, w.sup_c]
         slots = self._arm_off + (self._ring_base + (t + self._lead) % R)
+        m_share = np.where(shipped > 0, ship_m / np.maximum(shipped, _TINY), 1.0)
         if buying:
-            m_share = np.where(shipped > 0, ship_m / np.maximum(shipped, _TINY), 1.0)[:, w.sup_c]
-            np.add.at(self._ring_m_flat, slots, ship_s * m_share)
-            np.add.at(self._ring_r_flat, slots, ship_s * (1.0 - m_share))
+            np.add.at(self._ring_m_flat, slots, ship_s * m_share[:, w.sup_c])
+            np.add.at(self._ring_r_flat, slots, ship_s * (1.0 - m_share)[:, w.sup_c])
             self.transit_r += buy
         else:
             np.add.at(self._ring_m_flat, slots, ship_s)
         self.transit_m += ship_m
+        imports = (ship_s * ~w.sup_domestic) @ self.onehot * m_share
 
-        # arrivals
+        # project companies sell their output into the world market: the share of it produced today
+        if self.projects.rows.size:
+            sold = np.clip(produced / np.maximum(output, _TINY), 0.0, 1.0)[0, self.projects.commodity]
+            proj_out = out_s[0, self.projects.rows] * sold
+            self.projects.output_t[t] = proj_out
+            self.projects.revenue_usd[t] = proj_out * self.price[0, self.projects.commodity]
+
+        # 5. arrivals; manufacturers share them: critical use first, then priority classes
         arr_m = self.ring_m[:, :, slot_today].copy()
         self.ring_m[:, :, slot_today] = 0.0
         self.transit_m -= arr_m
@@ -245,73 +349,104 @@ class Engine:
             self.ring_r[:, :, slot_today] = 0.0
             self.transit_r -= arr_r
             self.rstock += arr_r
-
-        # clear arrivals among manufacturers: priority classes, then pro rata
-        need = np.maximum(0.0, d + safety - self.mstock)
-        alloc = allocate(arr_m, need, w.priority_classes)
+        need = np.maximum(0.0, want_m + safety - self.mstock)
+        crit_need = np.minimum(need, crit_q)
+        claims = allocate(arr_m, np.concatenate((crit_need, need - crit_need), axis=-1), self.claim_classes)
+        M = crit_need.shape[-1]
+        alloc = claims[..., :M] + claims[..., M:]
         leftover = arr_m - alloc.sum(-1)
         x = self.mstock + alloc + leftover[..., None] * w.share[t]
-        gap = np.maximum(0.0, d - x)
+        gap = np.maximum(0.0, want_m - x)
 
-        # the reserve releases when its trigger holds
-        gap_tot = gap.sum(-1)
-        fired = w.r_is_shortfall & (gap_tot > 1e-9)
-        if w.any_price_trigger:
-            fired |= w.r_is_price & (self.price >= w.r_trigger_price_usd)
-        if w.any_cover_trigger:
-            after = np.maximum(x - d, 0.0)
-            fired |= w.r_is_cover & (after.sum(-1) < w.r_trigger_cover * de_tot)
+        # 6. the reserve decides: release when its trigger holds, capped and delivered after a lag
         releases = self._zeros
-        if fired.any():
-            self.triggered |= fired[0]
-            rel_need = gap
-            if w.any_early:
-                after = np.maximum(x - d, 0.0)
-                rel_need = gap + w.r_early[:, None] * np.maximum(0.0, safety - after)
-            can = np.maximum(0.0, self.rstock - w.r_floor_share * self.target)
-            supply_rel = np.minimum(w.r_release_max_tpd, can) * fired
-            if supply_rel.any():
-                given = allocate(supply_rel, rel_need * w.r_offset[:, None], w.r_release_classes)
-                releases = given.sum(-1)
-                x = x + given
-                self.rstock -= releases
-                if releases[0].any():
-                    rel_price = np.where(np.isnan(w.r_release_price), self.price[0] / w.ref_price, w.r_release_price)
-                    self.finance.receive(now, "sales_usd", float(releases[0] @ (rel_price * w.ref_price)))
+        if w.has_reserve.any():
+            gap_tot = (gap * w.r_eligible).sum(-1)  # only the gaps its allocation rule may fill
+            fired = w.r_is_shortfall & (gap_tot > 1e-9)
+            if w.any_price_trigger:
+                fired |= w.r_is_price & (self.price >= w.r_trigger_price_usd)
+            if w.any_cover_trigger:
+                after = np.maximum(x - want_m, 0.0)
+                fired |= w.r_is_cover & (after.sum(-1) < w.r_trigger_cover * w.de_tot[t])
+            if fired.any():
+                self.triggered |= fired[0]
+                rel_need = gap_tot
+                if w.any_early:
+                    refill = (np.maximum(0.0, safety - np.maximum(x - want_m, 0.0)) * w.r_eligible).sum(-1)
+                    rel_need = gap_tot + w.r_early * refill
+                can = np.maximum(0.0, self.rstock - w.r_floor_share * self.target)
+                releases = np.minimum(
+                    np.minimum(self.drawdown_capacity(), can),
+                    np.maximum(0.0, rel_need * w.r_offset - self.transit_rel),
+                ) * fired
+                if releases.any():
+                    self.rstock -= releases
+                    self.transit_rel += releases
+                    rel_slot = (t + w.r_release_lag) % R
+                    self.ring_rel[:, np.arange(len(p0)), rel_slot] += releases
+                    if releases[0].any():
+                        rel_price = np.where(np.isnan(w.r_release_price), self.price[0], w.r_release_price * p0)
+                        self.finance.receive(now, "sales_usd", float(releases[0] @ rel_price))
+        delivered_rel = self.ring_rel[:, :, slot_today].copy()
+        if delivered_rel.any():
+            self.ring_rel[:, :, slot_today] = 0.0
+            self.transit_rel -= delivered_rel
+            rel_need_m = np.maximum(0.0, want_m + safety - x)
+            given = allocate(delivered_rel, rel_need_m, w.r_release_classes)
+            x = x + given + (delivered_rel - given.sum(-1))[..., None] * w.r_eligible_share
 
-        # consumption
-        cons = np.minimum(d, x)
+        # 7. consumption and the bloc's loss against the reference (welfare.py)
+        cons = np.minimum(want_m, x)
         self.mstock = x - cons
+        dwl = self.dwl.loss_usd(cons, q0).sum(-1)
+        crit_loss = critical_loss_usd(cons, q0, w.critical, self.voll_m).sum(-1)
+        import_loss = (self.price - p0) * imports
 
-        # carrying costs and project capex
+        # 8. carrying costs
         # storage accrues daily and is invoiced every STORAGE_BILLING_DAYS and on the last day
         self.storage_due += float(self.rstock[0] @ w.r_hold_usd_per_t_day)
         if self.storage_due > 0 and ((t + 1) % STORAGE_BILLING_DAYS == 0 or t == w.horizon - 1):
             self.finance.spend(now, "storage_cost_usd", self.storage_due, "reserve")
             self.storage_due = 0.0
-        for rate, fac in list(self.capex_rate.values()):
-            self.finance.spend(now, "capex_usd", rate, "projects", only=fac)
 
-        # price moves toward the level that rations demand to supply
-        bid = de_tot + want * w.r_buy_compete if buying else de_tot
-        tight = bid / np.maximum(avail + releases, _TINY)
-        goal = np.minimum(w.price_cap, np.maximum(tight, 1.0) ** w.inv_elasticity) * w.ref_price
-        self.price += w.price_adjust * (goal - self.price)
+        # 9. the price closes part of the gap to the price that clears the world market; it clears
+        # expected flows (daily noise is absorbed by stocks, not priced) plus stock building
+        fixed = crit_e + (order - want_tot) + row_crit + want_r
+        residual = (w.cap_expected[t] * factor) @ self.onehot + releases - fixed
+        responsive = self._responsive
+        np.multiply(resp_e, keep, out=responsive[0])
+        np.multiply(row0 - row_crit, keep, out=responsive[1])
+        self.clearing = clearing_price_ratio(responsive, self.elasticities, residual, self.clearing,
+                                             w.price_floor, w.price_cap)
+        self.price += w.price_adjust * (self.clearing * p0 - self.price)
 
         r = self.rec
-        r["capacity_t"][t] = avail
+        r["capacity_t"][t] = output
+        r["production_t"][t] = produced
+        r["market_stock_t"][t] = self.wstock
         r["orders_t"][t] = order
         r["shipped_t"][t] = shipped
         r["arrivals_t"][t] = arr_m + arr_r
-        r["demand_t"][t] = d_tot
+        r["reference_demand_t"][t] = q0.sum(-1)
+        r["demand_t"][t] = want_tot
         delivered = cons.sum(-1)
         r["delivered_t"][t] = delivered
-        r["shortfall_t"][t] = d_tot - delivered
-        r["loss_usd"][t] = ((d - cons) @ w.loss_mult) * w.loss_per_t
+        r["shortfall_t"][t] = want_tot - delivered
+        r["critical_shortfall_t"][t] = np.maximum(crit_q - cons, 0.0).sum(-1)
+        r["imports_t"][t] = imports
+        r["row_demand_t"][t] = row_want
+        r["row_consumption_t"][t] = row_got
         r["price_usd_per_t"][t] = self.price
+        r["clearing_price_usd_per_t"][t] = self.clearing * p0
+        r["substitution_share"][t] = self.slow.substitution
         r["reserve_stock_t"][t] = self.rstock
         r["reserve_target_t"][t, 0] = self.target
         r["reserve_purchases_t"][t] = buy
         r["reserve_releases_t"][t] = releases
+        r["release_deliveries_t"][t] = delivered_rel
         r["manufacturer_stock_t"][t] = self.mstock.sum(-1)
-        r["in_transit_t"][t] = self.transit_m + self.transit_r
+        r["in_transit_t"][t] = self.transit_m + self.transit_r + self.transit_rel
+        r["loss_surplus_usd"][t] = dwl
+        r["loss_import_usd"][t] = import_loss
+        r["loss_critical_usd"][t] = crit_loss
+        r["loss_usd"][t] = dwl + import_loss + crit_loss

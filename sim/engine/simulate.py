@@ -7,7 +7,6 @@ workers call this function directly.
 
 from __future__ import annotations
 
-import fnmatch
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from sim.engine.engine import SERIES, Engine
 from sim.engine.ledger import LINES
 from sim.engine.rng import Streams
 from sim.metrics.kpis import compute_kpis
+from sim.metrics.terminal import days_of_cover
 from sim.model.world import ARMS, build_world
 from sim.scenario.schema import Scenario
 
@@ -27,17 +27,16 @@ from sim.scenario.schema import Scenario
 CONSERVATION_RTOL = 1e-9
 
 
-#: KPIs (fnmatch patterns) that are undefined (NaN) by definition in some runs: a ratio whose
-#: denominator is 0, a loan figure without loans. Never infinite; every other KPI must be finite.
-UNDEFINED_OK_KPIS = (
-    "*.benefit_cost_ratio",  # net cost not positive
-    # credit KPIs of the world-market engine (sim/metrics/credit.py on main), for the programme
-    # and each project company: no loan, no debt service, no liabilities, nothing disbursed
-    "*.loan_rate_per_year",
-    "*.min_dscr",
-    "*.asset_cover_at_horizon",
-    "*.subsidy_rate",
-)
+#: KPIs that are ratios and are NaN by definition when undefined (no positive cost, no loan,
+#: no debt service, nothing disbursed); matched on the key's last part, so per-commodity and
+#: per-project variants are covered too.
+UNDEFINED_OK_KPIS = frozenset({
+    "benefit_cost_ratio",
+    "loan_rate_per_year",
+    "min_dscr",
+    "asset_cover_at_horizon",
+    "subsidy_rate",
+})
 
 
 class ConservationError(RuntimeError):
@@ -75,7 +74,7 @@ def check_finite(eng: Engine | None = None, summary: dict[str, Any] | None = Non
                 bad.append(f"{name} balance is {value}")
     for key, value in (summary or {}).items():
         if isinstance(value, (int, float)) and not np.isfinite(value):
-            if not (np.isnan(value) and any(fnmatch.fnmatchcase(key, p) for p in UNDEFINED_OK_KPIS)):
+            if not (key.rsplit(".", 1)[-1] in UNDEFINED_OK_KPIS and np.isnan(value)):
                 bad.append(f"KPI {key} is {value}")
     if bad:
         more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
@@ -105,15 +104,17 @@ def check_conservation(eng: Engine) -> dict[str, float]:
     """Residuals of the material and money balances; raises if any is not ~0 (or any series is not finite)."""
     check_finite(eng)
     rec = eng.rec
-    closing = eng.mstock.sum(-1) + eng.rstock + eng.transit_m + eng.transit_r
-    inflow = rec["shipped_t"].sum(axis=0)
-    outflow = rec["delivered_t"].sum(axis=0)
+    # per commodity: opening stocks + production = bloc + rest-of-world consumption + closing stocks
+    closing = eng.mstock.sum(-1) + eng.rstock + eng.transit_m + eng.transit_r + eng.transit_rel + eng.wstock
+    inflow = rec["production_t"].sum(axis=0)
+    outflow = rec["delivered_t"].sum(axis=0) + rec["row_consumption_t"].sum(axis=0)
     resid = eng.opening_t + inflow - outflow - closing
     scale = np.maximum(1.0, eng.opening_t + inflow)
     material = float(np.abs(resid).max())
     cash_resid = eng.finance.cash - float(eng.ledger.cash_series()[-1])
     debt_resid = eng.finance.debt - float(eng.ledger.debt_series()[-1])
     money_scale = max(1.0, float(np.abs(eng.ledger.flows).sum()))
+    proj_cash, proj_debt = eng.projects.residuals()
     bad = []
     # written as `not <=` so that NaN residuals fail too
     if not (np.abs(resid) <= CONSERVATION_RTOL * scale).all():
@@ -123,12 +124,15 @@ def check_conservation(eng: Engine) -> dict[str, float]:
         bad.append(f"cash off by {cash_resid:.6g} USD")
     if not abs(debt_resid) <= CONSERVATION_RTOL * money_scale:
         bad.append(f"debt off by {debt_resid:.6g} USD")
+    if max(proj_cash, proj_debt) > CONSERVATION_RTOL * money_scale:
+        bad.append(f"a project company's cash or debt off by {max(proj_cash, proj_debt):.6g} USD")
     if bad:
         raise ConservationError("conservation check failed: " + "; ".join(bad))
     return {
         "check.material_residual_t": material,
         "check.cash_residual_usd": abs(cash_resid),
         "check.debt_residual_usd": abs(debt_resid),
+        "check.project_residual_usd": max(proj_cash, proj_debt),
     }
 
 
@@ -136,6 +140,7 @@ def _timeseries(eng: Engine, dates: pd.DatetimeIndex) -> pd.DataFrame:
     w = eng.world
     H, C = w.horizon, len(w.commodity_ids)
     n = H * C
+    cover = days_of_cover(eng.rec)  # derived: reserve stock in days of the day's bloc demand
     frames = []
     for a in range(len(ARMS)):
         cols: dict[str, Any] = {
@@ -146,6 +151,7 @@ def _timeseries(eng: Engine, dates: pd.DatetimeIndex) -> pd.DataFrame:
         }
         for name in SERIES:
             cols[name] = eng.rec[name][:, a, :].reshape(-1)
+        cols["days_of_cover"] = cover[:, a, :].reshape(-1)
         frames.append(pd.DataFrame(cols))
     return pd.concat(frames, ignore_index=True)
 
@@ -191,10 +197,12 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0) 
     world = build_world(scenario, streams)
     eng = Engine(scenario, world, streams)
     eng.run()
+    eng.finance.close_books(float(world.horizon))
+    eng.projects.close_books()
     checks = check_conservation(eng)
     n_defaults = sum(1 for e in eng.events if e[1] == "default")
     summary: dict[str, Any] = compute_kpis(
-        eng.rec, world, eng.ledger, scenario.evaluation.discount_rate_per_year, n_defaults
+        eng.rec, world, eng.ledger, scenario.evaluation.discount_rate_per_year, n_defaults, scenario.evaluation
     )
     check_finite(summary=summary)
     summary.update(checks)

@@ -13,8 +13,13 @@ import math
 import numpy as np
 
 from sim.engine.ledger import Ledger
+from sim.metrics.views import evaluation_kpis
 from sim.model.world import ARMS, World
+from sim.scenario.schema import Evaluation
 
+#: Components of the bloc's loss (sim/model/welfare.py): consumer surplus on the demand curve,
+#: extra import bill, critical demand not served.
+LOSS_COMPONENTS = ("surplus", "import", "critical")
 #: A day counts as a shortfall day when shortfall exceeds this many tonnes.
 SHORTFALL_EPS_T = 1e-6
 
@@ -42,6 +47,7 @@ def _arm_kpis(rec: dict[str, np.ndarray], w: World, a: int, disc: np.ndarray) ->
     price_ratio = rec["price_usd_per_t"][:, a, :] / w.ref_price
     stock = rec["reserve_stock_t"][:, a, :]
     loss = rec["loss_usd"][:, a, :]
+    parts = {k: rec[f"loss_{k}_usd"][:, a, :] for k in LOSS_COMPONENTS}
     end_daily = np.maximum(w.expected[-1].sum(-1), 1e-300)
     for c in range(C):
         k = f"{ARMS[a]}.{w.commodity_ids[c]}."
@@ -55,6 +61,10 @@ def _arm_kpis(rec: dict[str, np.ndarray], w: World, a: int, disc: np.ndarray) ->
         out[k + "longest_shortfall_days"] = longest_run(flags)
         out[k + "loss_usd"] = float(loss[:, c].sum())
         out[k + "loss_npv_usd"] = float(loss[:, c] @ disc)
+        for part, series in parts.items():
+            out[k + f"loss_{part}_npv_usd"] = float(series[:, c] @ disc)
+        out[k + "critical_shortfall_t"] = float(rec["critical_shortfall_t"][:, a, c].sum())
+        out[k + "row_shortfall_t"] = float((rec["row_demand_t"][:, a, c] - rec["row_consumption_t"][:, a, c]).sum())
         out[k + "peak_price_ratio"] = float(price_ratio[:, c].max())
         out[k + "mean_price_ratio"] = float(price_ratio[:, c].mean())
         out[k + "reserve_peak_t"] = float(stock[:, c].max())
@@ -73,6 +83,9 @@ def _arm_kpis(rec: dict[str, np.ndarray], w: World, a: int, disc: np.ndarray) ->
     out[k + "longest_shortfall_days"] = longest_run(flags)
     out[k + "loss_usd"] = float(loss.sum())
     out[k + "loss_npv_usd"] = float(loss.sum(axis=1) @ disc)
+    for part, series in parts.items():
+        out[k + f"loss_{part}_npv_usd"] = float(series.sum(axis=1) @ disc)
+    out[k + "critical_shortfall_t"] = float(rec["critical_shortfall_t"][:, a, :].sum())
     out[k + "peak_price_ratio"] = float(price_ratio.max())
     out[k + "reserve_end_value_usd"] = float(stock[-1] @ w.ref_price)
     out[k + "reserve_peak_value_usd"] = float((stock @ w.ref_price).max())
@@ -87,6 +100,7 @@ def compute_kpis(
     ledger: Ledger,
     discount_rate: float,
     n_defaults: int,
+    evaluation: Evaluation | None = None,
 ) -> dict[str, float]:
     """All KPIs of a run as a flat dict (see module docstring)."""
     disc = discount_factors(w.horizon, discount_rate)
@@ -99,6 +113,8 @@ def compute_kpis(
         out[k + "shortfall_avoided_t"] = out[cf + "shortfall_t"] - out[r + "shortfall_t"]
         out[k + "loss_avoided_usd"] = out[cf + "loss_usd"] - out[r + "loss_usd"]
         out[k + "loss_avoided_npv_usd"] = out[cf + "loss_npv_usd"] - out[r + "loss_npv_usd"]
+        for part in LOSS_COMPONENTS:
+            out[k + f"loss_{part}_avoided_npv_usd"] = out[cf + f"loss_{part}_npv_usd"] - out[r + f"loss_{part}_npv_usd"]
         out[k + "shortfall_days_avoided"] = out[cf + "shortfall_days"] - out[r + "shortfall_days"]
         out[k + "peak_price_ratio_reduction"] = out[cf + "peak_price_ratio"] - out[r + "peak_price_ratio"]
 
@@ -134,4 +150,8 @@ def compute_kpis(
     benefit = out["difference.total.loss_avoided_npv_usd"]
     out[f + "benefit_cost_ratio"] = benefit / net_cost if net_cost > 0 else math.nan
     out[f + "discount_rate_per_year"] = discount_rate
+    # evaluation views (issue 10): economic, programme and budget views, project companies,
+    # measured days of cover (replaces the days_of_cover_end above)
+    if evaluation is not None:
+        out.update(evaluation_kpis(rec, w, ledger, evaluation))
     return out

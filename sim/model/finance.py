@@ -6,6 +6,10 @@ period the interest is exactly ``balance * rate / payments_per_year`` and a leve
 (annuity) loan pays exactly the textbook annuity. A payment that cash cannot cover is
 a recorded default: the unpaid part stays owed (arrears) and is asked for again at the
 next payment date.
+
+Facilities with purpose ``projects`` are not the programme's: project companies borrow on
+them (:mod:`sim.model.projects`). Every loan keeps a :class:`~sim.engine.ledger.LoanBook`
+with its flows at their exact times and, after the run, what it still owes and when.
 """
 
 from __future__ import annotations
@@ -16,10 +20,70 @@ from dataclasses import dataclass
 
 import simpy
 
-from sim.engine.ledger import Ledger
+from sim.engine.ledger import Ledger, LoanBook
 from sim.scenario.schema import Facility, Financing
 
 EventLog = Callable[[float, str, str, str, float], None]
+
+
+def payment_counts(spec: Facility) -> tuple[int, int]:
+    """(number of payment dates over the tenor, number of them in the grace period)."""
+    p = spec.payments_per_year
+    return int(round(spec.tenor_years * p)), int(round(spec.grace_years * p))
+
+
+def scheduled_principal(spec: Facility, k: int, performing: float) -> float:
+    """Principal due on payment date ``k`` (1-based) of a loan with ``performing`` balance."""
+    n_total, n_grace = payment_counts(spec)
+    if k <= n_grace:
+        return 0.0
+    n_rem = n_total - k + 1
+    if spec.repayment == "level":
+        i = spec.interest_rate / spec.payments_per_year
+        # expm1/log1p keep the annuity factor exact for tiny rates, where (1+i)^-n rounds to 1
+        denom = -math.expm1(-n_rem * math.log1p(i))
+        pmt = performing * i / denom if i > 0 and denom > 0 else performing / n_rem
+        return pmt - performing * i
+    if spec.repayment == "linear":
+        return performing / n_rem
+    return performing if k == n_total else 0.0
+
+
+def schedule_after(
+    spec: Facility, close: float, horizon: float, balance: float, principal_arrears: float, owed_now: float
+) -> list[tuple[float, float]]:
+    """Payments (time, USD) a loan would make after ``horizon`` if it paid in full.
+
+    Args:
+        spec: the loan's terms.
+        close: day of financial close (payment dates count from it).
+        horizon: end of the run, days.
+        balance: principal outstanding at the horizon (arrears included).
+        principal_arrears: part of ``balance`` already overdue.
+        owed_now: interest and fees accrued or overdue at the horizon.
+
+    """
+    p = spec.payments_per_year
+    n_total, _ = payment_counts(spec)
+    period = 365.0 / p
+    k0 = max(1, math.ceil((horizon - close) / period - 1e-9))
+    out: list[tuple[float, float]] = []
+    if k0 > n_total:
+        owed = balance + owed_now
+        return [(horizon, owed)] if owed > 0 else []
+    performing = balance - principal_arrears
+    for k in range(k0, n_total + 1):
+        t = close + k * period
+        principal = scheduled_principal(spec, k, performing)
+        if k == k0:
+            due = owed_now + balance * spec.interest_rate * (t - horizon) / 365.0 + principal + principal_arrears
+            balance -= principal_arrears
+        else:
+            due = balance * spec.interest_rate / p + principal
+        balance -= principal
+        performing -= principal
+        out.append((t, due))
+    return out
 
 
 @dataclass
@@ -71,7 +135,15 @@ class Finance:
         self.log = log
         self.n_members = n_members
         self.cash = 0.0
-        self.facilities = {fid: FacilityState(fid, f, t_last=float(f.close_day)) for fid, f in spec.facilities.items()}
+        self.facilities = {
+            fid: FacilityState(fid, f, t_last=float(f.close_day))
+            for fid, f in spec.facilities.items()
+            if f.purpose != "projects"
+        }
+        for fid, f in self.facilities.items():
+            ledger.loans[fid] = LoanBook(
+                fid, "programme", f.spec.lender, f.spec.federal_credit, f.spec.interest_rate, f.spec.payments_per_year
+            )
         self._by_purpose: dict[str, list[FacilityState]] = {}
 
     # ------------------------------------------------------------------ balances
@@ -115,6 +187,7 @@ class Finance:
             f.drawn += take
             self.cash += take
             self.ledger.book(now, "draws_usd", take)
+            self.ledger.loans[f.fid].add(now, "draw", take)
             got += take
         return got
 
@@ -125,6 +198,9 @@ class Finance:
         """
         if amount <= 0:
             return 0.0
+        if line == "purchases_usd" and self.spec.procurement_fee_share > 0:
+            # the traders' fee rides on every purchase, paid like it
+            self.spend(now, "procurement_fees_usd", amount * self.spec.procurement_fee_share, purpose, only)
         if self.spec.loan_share_of_spend > 0 and line != "fees_usd":
             self.draw(now, amount * self.spec.loan_share_of_spend, purpose, only)
         if self.cash < amount:
@@ -157,13 +233,12 @@ class Finance:
             return
         yield env.timeout(f.close - env.now)
         if spec.upfront_fee_share > 0:
-            self.spend(env.now, "fees_usd", spec.upfront_fee_share * spec.commitment_usd, "any")
+            paid = self.spend(env.now, "fees_usd", spec.upfront_fee_share * spec.commitment_usd, "any")
+            self.ledger.loans[f.fid].add(env.now, "fee", paid)
         if spec.drawdown == "at_close":
             self.draw(env.now, spec.commitment_usd, spec.purpose, only=f.fid)
         p = spec.payments_per_year
-        n_total = int(round(spec.tenor_years * p))
-        n_grace = int(round(spec.grace_years * p))
-        i = spec.interest_rate / p
+        n_total, _ = payment_counts(spec)
         for k in range(1, n_total + 1):
             t = f.close + k * 365.0 / p
             if t >= horizon:
@@ -171,20 +246,20 @@ class Finance:
             yield env.timeout(t - env.now)
             f.accrue(env.now)
             # schedule principal on the performing balance; missed principal is carried as arrears
-            performing = f.balance - f.principal_arrears
-            if k <= n_grace:
-                principal = 0.0
-            elif spec.repayment == "level":
-                n_rem = n_total - k + 1
-                # expm1/log1p keep the annuity factor exact for tiny rates, where (1+i)^-n rounds to 1
-                denom = -math.expm1(-n_rem * math.log1p(i))
-                pmt = performing * i / denom if i > 0 and denom > 0 else performing / n_rem
-                principal = pmt - performing * i
-            elif spec.repayment == "linear":
-                principal = performing / (n_total - k + 1)
-            else:
-                principal = performing if k == n_total else 0.0
+            principal = scheduled_principal(spec, k, f.balance - f.principal_arrears)
             self._pay_service(env.now, f, principal)
+
+    def close_books(self, horizon: float) -> None:
+        """Record in each loan book what is owed at the horizon and when it falls due after it."""
+        for f in self.facilities.values():
+            book = self.ledger.loans[f.fid]
+            if f.close >= horizon:
+                continue
+            f.accrue(horizon)
+            owed_now = f.accrued_interest + f.accrued_fee + f.arrears
+            book.principal_usd = f.balance
+            book.outstanding_usd = f.balance + owed_now
+            book.after_horizon = schedule_after(f.spec, f.close, horizon, f.balance, f.principal_arrears, owed_now)
 
     def _pay_service(self, now: float, f: FacilityState, principal: float) -> None:
         """Pay fees, interest and principal due, oldest arrears included; record any shortfall."""
@@ -201,12 +276,15 @@ class Finance:
         )
         f.arrears = 0.0
         f.principal_arrears = 0.0
+        self.ledger.book(now, "debt_service_due_usd", fee + interest + principal)
+        book = self.ledger.loans[f.fid]
         unpaid = 0.0
         for line, due in due_items:
             paid = min(due, max(self.cash, 0.0))
             if paid > 0:
                 self.cash -= paid
                 self.ledger.book(now, line, paid)
+                book.add(now, {"fees_usd": "fee", "interest_usd": "interest"}.get(line, "principal"), paid)
                 if line == "principal_usd":
                     f.balance -= paid
             if line == "principal_usd":

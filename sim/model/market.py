@@ -45,3 +45,65 @@ def allocate(supply: np.ndarray, need: np.ndarray, classes: np.ndarray) -> np.nd
     left = np.maximum(supply[:, None, :] - before, 0.0)
     frac = np.minimum(1.0, left / np.maximum(total_k, _TINY))
     return (per_class * frac[..., None]).sum(axis=1)
+
+
+def serve_in_tiers(supply: np.ndarray, *tiers: np.ndarray) -> list[np.ndarray]:
+    """Fill demand tiers in order from ``supply``; each tier is served pro rata within itself.
+
+    Args:
+        supply: [A, C] tonnes on offer.
+        *tiers: [A, C] tonnes asked by each tier, highest priority first.
+
+    Returns:
+        The share of each tier's demand served (0-1), one [A, C] array per tier.
+
+    """
+    left = supply
+    shares = []
+    for ask in tiers:
+        frac = np.minimum(1.0, left / np.maximum(ask, _TINY))
+        shares.append(frac)
+        left = np.maximum(left - ask, 0.0)
+    return shares
+
+
+def clearing_price_ratio(
+    amounts: np.ndarray,
+    elasticities: np.ndarray,
+    residual: np.ndarray,
+    guess: np.ndarray,
+    floor: np.ndarray,
+    cap: np.ndarray,
+    iterations: int = 3,
+) -> np.ndarray:
+    """Price ratio x = p/p0 at which price-responsive demand equals the supply left for it.
+
+    Solves sum_k E_k x^(-e_k) = residual by Newton's method on log x (the function is
+    convex and decreasing in log x, and exactly linear for a single buyer class, so a few
+    iterations from yesterday's answer suffice). Where nothing is left for responsive demand
+    the answer is the choke price.
+
+    Args:
+        amounts: [K, A, C] responsive demand of each buyer class at the reference price.
+        elasticities: [K, 1, C] their elasticities (magnitudes).
+        residual: [A, C] supply + releases - price-insensitive demand (critical use, stock
+            building, reserve purchases).
+        guess: [A, C] starting ratio (yesterday's clearing ratio).
+        floor: [C] lowest ratio.
+        cap: [C] highest ratio (the choke price).
+        iterations: Newton steps.
+
+    """
+    lo, hi = np.log(floor), np.log(cap)
+    log_r = np.log(np.maximum(residual, _TINY))
+    if amounts.shape[0] == 1 or (elasticities == elasticities[0]).all():
+        # one elasticity: sum_k E_k x^-e = R has the closed form x = (sum_k E_k / R)^(1/e)
+        y = (np.log(np.maximum(amounts.sum(0), _TINY)) - log_r) / elasticities[0]
+        return np.where(residual > 0, np.exp(np.minimum(np.maximum(y, lo), hi)), cap)
+    y = np.minimum(np.maximum(np.log(np.maximum(guess, _TINY)), lo), hi)
+    for _ in range(iterations):
+        terms = amounts * np.exp(-elasticities * y)
+        total = terms.sum(0)
+        g = np.log(np.maximum(total, _TINY)) - log_r
+        y = np.minimum(np.maximum(y + g * total / np.maximum((elasticities * terms).sum(0), _TINY), lo), hi)
+    return np.where(residual > 0, np.exp(y), cap)

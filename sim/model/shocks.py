@@ -9,32 +9,51 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import simpy
 
-from sim.model.world import MAX_EXTRA_DELAY_DAYS
+from sim.model.regimes import Segment, params_from_shock, sample_paths
+from sim.model.world import MAX_EXTRA_DELAY_DAYS, World
 from sim.scenario.schema import (
     DemandSurge,
     ExportRestriction,
     LogisticsDelay,
     Project,
+    RestrictionRegime,
     Scenario,
     SupplierOutage,
 )
 
-if TYPE_CHECKING:
-    from sim.engine.engine import Engine
-
 
 @dataclass(eq=False)
 class ShockEffect:
-    """One active occurrence of a shock."""
+    """One active occurrence of a shock.
+
+    Kinds: ``supply`` ([S] share of output lost to every buyer), ``bloc`` ([S] share of output
+    the bloc can no longer reach: a targeted restriction net of leakage), ``demand`` ([C]
+    surge share) and ``delay`` ([S] extra days).
+    """
 
     kind: str
-    vector: np.ndarray  # [S] loss share, [C] surge share or [S] extra days
+    vector: np.ndarray
     severity: float
+    restricts: np.ndarray | None = None  # [C] bool: an export restriction on these (precautionary buying)
+
+
+class Engine(Protocol):
+    """What the processes here need from the engine (the engine imports this module, not back)."""
+
+    scenario: Scenario
+    world: World
+    target: np.ndarray
+
+    def add_effect(self, e: ShockEffect) -> None: ...
+    def remove_effect(self, e: ShockEffect) -> None: ...
+    def activate(self, arm: int, row: int) -> None: ...
+    def review(self, c: int, t: int) -> None: ...
+    def log(self, now: float, event: str, source: str, detail: str, value: float) -> None: ...
 
 
 def exposure(s: Scenario, shock: ExportRestriction | SupplierOutage, supplier_ids: list[str]) -> np.ndarray:
@@ -61,11 +80,32 @@ def exposure(s: Scenario, shock: ExportRestriction | SupplierOutage, supplier_id
     return out
 
 
+def restriction_effect(s: Scenario, w: World, shock: ExportRestriction, severity: float) -> ShockEffect:
+    """The effect of an export restriction at ``severity``: on every buyer, or on the bloc only.
+
+    Untargeted, each producer loses ``severity x exposure`` of what it sells to anyone;
+    targeted at the bloc, the bloc can no longer reach ``severity x exposure x (1 - leakage)``
+    of it, and the rest of the world buys that instead.
+    """
+    base = exposure(s, shock, w.supplier_ids) * severity
+    restricts = np.array([c in shock.commodities for c in w.commodity_ids])
+    if shock.targets:
+        return ShockEffect("bloc", base * (1.0 - shock.leakage_share), severity, restricts)
+    return ShockEffect("supply", base, severity, restricts)
+
+
 def shock_process(env: simpy.Environment, eng: Engine, sid: str, shock, rng: np.random.Generator) -> Iterator:
     """Run one shock (scheduled once, or stochastic as a renewal process)."""
+    if isinstance(shock, RestrictionRegime):
+        yield from regime_process(env, eng, sid, shock, rng)
+        return
     s = eng.scenario
     w = eng.world
-    if isinstance(shock, (ExportRestriction, SupplierOutage)):
+    restricts = None
+    if isinstance(shock, ExportRestriction):
+        unit = restriction_effect(s, w, shock, 1.0)
+        base, kind, restricts = unit.vector, unit.kind, unit.restricts
+    elif isinstance(shock, SupplierOutage):
         base = exposure(s, shock, w.supplier_ids)
         kind = "supply"
     elif isinstance(shock, DemandSurge):
@@ -79,7 +119,7 @@ def shock_process(env: simpy.Environment, eng: Engine, sid: str, shock, rng: np.
     horizon = float(w.horizon)
 
     def occurrence(start: float, duration: float, severity: float) -> Iterator:
-        if kind in ("supply",):
+        if kind in ("supply", "bloc"):
             severity = float(np.clip(severity, 0.0, 1.0))
         elif kind == "delay":
             severity = float(np.clip(round(severity), 0, MAX_EXTRA_DELAY_DAYS))
@@ -90,7 +130,7 @@ def shock_process(env: simpy.Environment, eng: Engine, sid: str, shock, rng: np.
             return
         if start > env.now:
             yield env.timeout(start - env.now)
-        effect = ShockEffect(kind, base * severity, severity)
+        effect = ShockEffect(kind, base * severity, severity, restricts)
         eng.add_effect(effect)
         eng.log(env.now, "shock_start", sid, shock.kind, severity)
         if end < horizon:
@@ -120,8 +160,58 @@ def shock_process(env: simpy.Environment, eng: Engine, sid: str, shock, rng: np.
         t = env.now
 
 
+def regime_process(env: simpy.Environment, eng: Engine, sid: str, shock: RestrictionRegime,
+                   rng: np.random.Generator) -> Iterator:
+    """Sample a restriction regime's whole path up front, then play each episode's segments in turn."""
+    segments = sample_paths(params_from_shock(shock), float(eng.world.horizon), rng)
+    episodes: dict[int, list[Segment]] = {}
+    for seg in segments:
+        episodes.setdefault(seg.episode, []).append(seg)
+    for segs in episodes.values():
+        env.process(_play_episode(env, eng, sid, segs, shock.leakage_share))
+    yield env.timeout(0)
+
+
+def _play_episode(env: simpy.Environment, eng: Engine, sid: str, segs: list[Segment], leakage: float) -> Iterator:
+    # one process per episode, so a severity change ends the old effect before the new one starts
+    for seg in segs:
+        yield from restriction_segment(env, eng, sid, seg, leakage)
+
+
+def restriction_segment(
+    env: simpy.Environment, eng: Engine, sid: str, seg: Segment, leakage: float = 0.0
+) -> Iterator:
+    """Start and end one segment's export-restriction effect.
+
+    The effect is built exactly as an ``export_restriction`` shock of ``seg.country`` on
+    ``seg.commodity`` with severity ``seg.severity`` builds one; a segment aimed at the bloc
+    is a targeted restriction with the regime's ``leakage_share``.
+    """
+    horizon = float(eng.world.horizon)
+    as_shock = ExportRestriction(
+        kind="export_restriction", country=seg.country, commodities=[seg.commodity], start=0, duration_days=1.0,
+        severity=seg.severity, targets=["bloc"] if seg.targeted else [], leakage_share=leakage,
+    )
+    severity = float(np.clip(seg.severity, 0.0, 1.0))
+    effect = restriction_effect(eng.scenario, eng.world, as_shock, severity)
+    source = f"{sid}:{seg.country}:{seg.commodity}"
+    detail = "restriction_regime targeted" if seg.targeted else "restriction_regime"
+    if seg.start_day > env.now:
+        yield env.timeout(seg.start_day - env.now)
+    eng.add_effect(effect)
+    eng.log(env.now, "shock_start", source, detail, severity)
+    if seg.end_day < horizon:
+        yield env.timeout(seg.end_day - env.now)
+        eng.remove_effect(effect)
+        eng.log(env.now, "shock_end", source, detail, severity)
+
+
 def project_process(env: simpy.Environment, eng: Engine, pid: str, p: Project, rng: np.random.Generator) -> Iterator:
-    """Build a project: spend capex over the build, then add its capacity (or fail)."""
+    """Build a project through its company: capex over the build, then its capacity (or a failure).
+
+    The company (:mod:`sim.model.projects`) funds the capex with its own loan; a failure is
+    its loan's default, never programme capex.
+    """
     horizon = float(eng.world.horizon)
     start = float(max(0, eng.scenario.day_of(p.start)))
     build = max(1.0, p.build_time_days.sample(rng))
@@ -131,13 +221,9 @@ def project_process(env: simpy.Environment, eng: Engine, pid: str, p: Project, r
     if start >= horizon:
         return
     yield env.timeout(start - env.now)
-    eng.capex_rate[pid] = (p.capex_usd / build, p.facility)
+    company = eng.projects.open(env, pid)
     eng.log(env.now, "project_start", pid, f"build {build:.0f} d, delay {delay:.0f} d", p.capex_usd)
-    if start + build < horizon:
-        yield env.timeout(build)
-    else:
-        yield env.timeout(horizon - env.now)
-    eng.capex_rate.pop(pid, None)
+    yield from company.build(env, min(start + build, horizon), p.capex_usd / build)
     if delay > 0 and env.now + delay < horizon:
         yield env.timeout(delay)
     elif delay > 0:
@@ -146,11 +232,13 @@ def project_process(env: simpy.Environment, eng: Engine, pid: str, p: Project, r
         return
     if failed:
         eng.log(env.now, "project_failed", pid, "no capacity added", 0.0)
+        company.fail(env.now)
         return
     row = eng.world.project_rows[pid]
     eng.activate(0, row)
     if p.in_counterfactual:
         eng.activate(1, row)
+    company.complete(env.now)
     eng.log(env.now, "project_complete", pid, f"+{p.capacity_tpy:g} t/yr", p.capacity_tpy)
 
 

@@ -27,26 +27,42 @@ class World:
     supplier_ids: list[str]
     manufacturer_ids: list[str]
     horizon: int
-    # commodities [C]
+    # commodities [C]: the world market
     ref_price: np.ndarray
-    elasticity: np.ndarray
+    elasticity: np.ndarray  # short-run demand elasticity (magnitude)
+    long_run_gap: np.ndarray  # long-run minus short-run elasticity (0 = no substitution)
+    subst_rate: np.ndarray  # 1 / substitution time constant, per day
+    hysteresis: np.ndarray
+    supply_elasticity: np.ndarray
+    supply_rate: np.ndarray  # 1 / supply response time constant, per day
+    supply_max: np.ndarray  # 1 + spare capacity share
     price_adjust: np.ndarray
     price_cap: np.ndarray
-    loss_per_t: np.ndarray
+    price_floor: np.ndarray
+    market_stock_days: np.ndarray
+    precaution_days: np.ndarray
+    voll: np.ndarray  # value of lost output per critical tonne, USD/t
+    row_demand: np.ndarray  # [H, C] rest-of-world demand at reference price, t/day
+    row_elasticity: np.ndarray
+    row_critical: np.ndarray
     # suppliers [S] (projects appended, inactive until they complete)
     sup_c: np.ndarray
     sup_cap_tpd: np.ndarray
     sup_lead: np.ndarray
-    sup_noise: np.ndarray  # [H, S]
+    sup_noise: np.ndarray  # [H, S] output noise x capacity growth, multiple of day-0 capacity
+    sup_growth: np.ndarray  # [H, S] capacity growth, multiple of day-0 capacity
     sup_active0: np.ndarray  # [A, S]
+    sup_domestic: np.ndarray  # [S] bool: in the bloc's own country (not an import)
     project_rows: dict[str, int]
     # manufacturers
-    demand: np.ndarray  # [H, C, M] t/day with growth and noise
+    demand: np.ndarray  # [H, C, M] t/day at the reference price, with growth and noise
     expected: np.ndarray  # [H, C, M] t/day with growth, no noise
+    critical: np.ndarray  # [C, M] critical share
     safety_days: np.ndarray  # [M]
+    restock_rate: np.ndarray  # [C] demand-weighted mean of 1 / restock_days over manufacturers
     priority_classes: np.ndarray  # [K, M] 0/1 masks, first served first
     member: np.ndarray  # [M] bool
-    loss_mult: np.ndarray  # [M] multiplier of loss per tonne short
+    loss_mult: np.ndarray  # [M] multiplier of the value of lost output
     pipeline_days: np.ndarray  # [C] capacity-weighted lead time
     # reserve, per arm and commodity [A, C]
     has_reserve: np.ndarray  # [C] bool
@@ -61,7 +77,9 @@ class World:
     r_trigger: np.ndarray  # [C] 0 shortfall, 1 price, 2 cover
     r_trigger_price: np.ndarray  # [C]
     r_trigger_cover: np.ndarray  # [C]
-    r_release_max_tpd: np.ndarray  # [A, C] (0 in counterfactual)
+    r_release_max_tpd: np.ndarray  # [A, C] fixed drawdown capacity (nan = from target and drawdown days)
+    r_drawdown_days: np.ndarray  # [C] (inf = uncapped)
+    r_release_lag: np.ndarray  # [C] int days from decision to delivery
     r_offset: np.ndarray  # [C]
     r_release_classes: np.ndarray  # [2, C, M] 0/1 masks: served first, served second
     r_release_price: np.ndarray  # [C] ratio; nan = market
@@ -69,24 +87,22 @@ class World:
     r_hold_usd_per_t_day: np.ndarray  # [C]
     ring: int
     # derived in __post_init__: daily quantities that do not depend on state
-    d_tot: np.ndarray = field(init=False)  # [H, C] demand summed over manufacturers
     de_tot: np.ndarray = field(init=False)  # [H, C] expected demand
-    safety_t: np.ndarray = field(init=False)  # [H, C, M] safety-stock targets, t
-    target_pos: np.ndarray = field(init=False)  # [H, C] pipeline + safety position targets, t
     share: np.ndarray = field(init=False)  # [H, C, M] manufacturers' share of expected demand
     cap_noise: np.ndarray = field(init=False)  # [H, S] capacity x growth x noise, t/day
+    cap_expected: np.ndarray = field(init=False)  # [H, S] capacity x growth, t/day (what the market expects)
 
     def __post_init__(self) -> None:
-        self.d_tot = self.demand.sum(-1)
         self.de_tot = self.expected.sum(-1)
-        self.safety_t = self.expected * self.safety_days
-        self.target_pos = self.de_tot * self.pipeline_days + self.safety_t.sum(-1)
+        self.critical_t = self.demand * self.critical  # [H, C, M] critical tonnes per day
         M = self.expected.shape[-1]
         self.share = np.where(
             self.de_tot[..., None] > 0, self.expected / np.maximum(self.de_tot, 1e-300)[..., None], 1.0 / max(M, 1)
         )
         self.cap_noise = self.sup_noise * self.sup_cap_tpd
-        self.inv_elasticity = 1.0 / self.elasticity
+        self.cap_expected = self.sup_growth * self.sup_cap_tpd
+        self.critical_expected = self.expected * self.critical  # [H, C, M]
+        self.market_stock_level = (self.de_tot + self.row_demand) * self.market_stock_days  # [H, C] t
         self.r_buy_ceiling_usd = self.r_buy_ceiling * self.ref_price
         self.r_trigger_price_usd = self.r_trigger_price * self.ref_price
         # every policy releases against an actual shortfall; 'price' and 'cover' also release earlier
@@ -97,6 +113,14 @@ class World:
         self.any_cover_trigger = bool(self.r_is_cover.any())
         self.r_early = (self.r_is_price | self.r_is_cover).astype(float)
         self.any_early = bool(self.r_early.any())
+        # who may receive releases, and how a delivery nobody needs today is shared among them
+        self.r_eligible = self.r_release_classes.sum(0) > 0  # [C, M]
+        base = self.expected[0] * self.r_eligible
+        tot = base.sum(-1, keepdims=True)
+        n = np.maximum(self.r_eligible.sum(-1, keepdims=True), 1)
+        self.r_eligible_share = np.where(tot > 0, base / np.maximum(tot, 1e-300), self.r_eligible / n)
+        self.any_substitution = bool((self.long_run_gap > 0).any())
+        self.any_supply_response = bool((self.supply_elasticity > 0).any())
 
 
 _TRIGGERS = {"shortfall": 0, "price": 1, "cover": 2}
@@ -125,9 +149,16 @@ def build_world(s: Scenario, streams: Streams) -> World:
     sup_lead = np.array([r[3] for r in rows], dtype=np.intp)
     years = np.arange(H) / 365.0
     sup_noise = np.empty((H, S))  # output noise x capacity growth, as a multiple of day-0 capacity
+    sup_growth = np.empty((H, S))
     for j, r in enumerate(rows):
         name = f"output:{r[0]}" if r[0].startswith("project:") else f"supplier:{r[0]}"
-        sup_noise[:, j] = lognormal_noise(streams.stream(name), r[4], H) * (1.0 + r[5]) ** years
+        sup_growth[:, j] = (1.0 + r[5]) ** years
+        sup_noise[:, j] = lognormal_noise(streams.stream(name), r[4], H) * sup_growth[:, j]
+    domestic = np.array(
+        [(s.suppliers[r[0]].country if r[0] in s.suppliers else s.projects[r[0].split(":", 1)[1]].country)
+         == s.bloc.country for r in rows],
+        dtype=bool,
+    )
     active0 = np.ones((2, S), dtype=bool)
     active0[:, list(project_rows.values())] = False
 
@@ -144,7 +175,19 @@ def build_world(s: Scenario, streams: Streams) -> World:
             growth = (1.0 + g) ** years
             expected[:, c, m] = q * growth
             demand[:, c, m] = q * growth * noise[:, k]
+    critical = np.array(
+        [[s.manufacturers[m].critical_share_by_commodity.get(c, s.manufacturers[m].critical_share) for m in mids]
+         for c in cids],
+        dtype=float,
+    ).reshape(C, M)
+    row_demand = np.array(
+        [x.rest_of_world.demand_tpy / 365.0 * (1.0 + x.rest_of_world.growth_per_year) ** years for x in com]
+    ).T.reshape(H, C)
     safety = np.array([s.manufacturers[m].safety_stock_days for m in mids], dtype=float)
+    inv_restock = np.array([1.0 / s.manufacturers[m].restock_days for m in mids])
+    weight = expected[0]
+    fallback = float(inv_restock.mean()) if M else 0.0
+    restock_rate = np.where(weight.sum(-1) > 0, (weight @ inv_restock) / np.maximum(weight.sum(-1), 1e-300), fallback)
     prios = np.array([s.manufacturers[m].priority for m in mids])
     classes = np.array([prios == p for p in sorted(set(prios.tolist()))], dtype=float).reshape(-1, M)
     member = np.array([s.manufacturers[m].member for m in mids], dtype=bool)
@@ -170,6 +213,8 @@ def build_world(s: Scenario, streams: Streams) -> World:
     trig_p = np.full(C, np.inf)
     trig_c = np.zeros(C)
     rel = np.zeros((2, C))
+    drawdown = np.full(C, np.inf)
+    lag = np.zeros(C, dtype=np.intp)
     offset = np.zeros(C)
     rel_price = np.ones(C)
     floor = np.zeros(C)
@@ -192,7 +237,9 @@ def build_world(s: Scenario, streams: Streams) -> World:
         trig[i] = _TRIGGERS[r.release.trigger]
         trig_p[i] = r.release.trigger_price_ratio
         trig_c[i] = r.release.trigger_cover_days
-        rel[0, i] = np.inf if r.release.max_rate_tpy is None else r.release.max_rate_tpy / 365.0
+        rel[0, i] = np.nan if r.release.max_rate_tpy is None else r.release.max_rate_tpy / 365.0
+        drawdown[i] = np.inf if r.release.drawdown_days is None else r.release.drawdown_days
+        lag[i] = r.release.delivery_lag_days
         offset[i] = r.release.offset_share
         rel_price[i] = np.nan if r.release.price_ratio is None else r.release.price_ratio
         floor[i] = r.release.floor_share
@@ -207,26 +254,44 @@ def build_world(s: Scenario, streams: Streams) -> World:
             if alloc == "members_first":
                 second[i, :] = ~member
 
-    ring = int(sup_lead.max(initial=0)) + MAX_EXTRA_DELAY_DAYS + 2
+    ring = int(max(sup_lead.max(initial=0), lag.max(initial=0))) + MAX_EXTRA_DELAY_DAYS + 2
+    e_short = np.array([x.demand_elasticity for x in com])
+    e_long = np.array([x.long_run_demand_elasticity or x.demand_elasticity for x in com])
     return World(
         commodity_ids=cids,
         supplier_ids=[r[0] for r in rows],
         manufacturer_ids=mids,
         horizon=H,
         ref_price=np.array([x.reference_price_usd_per_t for x in com]),
-        elasticity=np.array([x.price_elasticity for x in com]),
+        elasticity=e_short,
+        long_run_gap=e_long - e_short,
+        subst_rate=np.array([1.0 / x.substitution_time_days for x in com]),
+        hysteresis=np.array([x.substitution_hysteresis_share for x in com]),
+        supply_elasticity=np.array([x.supply_elasticity for x in com]),
+        supply_rate=np.array([1.0 / x.supply_response_days for x in com]),
+        supply_max=np.array([1.0 + x.spare_capacity_share for x in com]),
         price_adjust=np.array([x.price_adjust_per_day for x in com]),
         price_cap=np.array([x.price_cap_ratio for x in com]),
-        loss_per_t=np.array([x.loss_usd_per_t_short for x in com]),
+        price_floor=np.array([x.price_floor_ratio for x in com]),
+        market_stock_days=np.array([x.market_stock_days for x in com]),
+        precaution_days=np.array([x.precautionary_cover_days for x in com]),
+        voll=np.array([x.value_of_lost_output_usd_per_t for x in com]),
+        row_demand=row_demand,
+        row_elasticity=np.array([x.rest_of_world.demand_elasticity or x.demand_elasticity for x in com]),
+        row_critical=np.array([x.rest_of_world.critical_share for x in com]),
         sup_c=sup_c,
         sup_cap_tpd=sup_cap,
         sup_lead=sup_lead,
         sup_noise=sup_noise,
+        sup_growth=sup_growth,
         sup_active0=active0,
+        sup_domestic=domestic,
         project_rows=project_rows,
         demand=demand,
         expected=expected,
+        critical=critical,
         safety_days=safety,
+        restock_rate=restock_rate,
         priority_classes=classes,
         member=member,
         loss_mult=loss_mult,
@@ -244,6 +309,8 @@ def build_world(s: Scenario, streams: Streams) -> World:
         r_trigger_price=trig_p,
         r_trigger_cover=trig_c,
         r_release_max_tpd=rel,
+        r_drawdown_days=drawdown,
+        r_release_lag=lag,
         r_offset=offset,
         r_release_classes=np.array([first, second], dtype=float),
         r_release_price=rel_price,

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from sim import __version__
+from sim.report.headline import COMMODITY_COLUMNS, OUTCOMES, VIEWS
 
 #: Plots of a run folder, in the order shown, with captions.
 RUN_PLOTS = (
@@ -28,6 +29,12 @@ RUN_PLOTS = (
     ("supply_demand.png", "Supply available, demand and shortfall with and without the reserve."),
     ("price.png", "Price with and without the reserve, USD per tonne."),
     ("finance.png", "Loan balance and cash of the reserve programme."),
+)
+#: The per-commodity attribution plot, shown with the per-commodity table.
+COMMODITY_PLOT = (
+    "commodities.png",
+    "Per commodity, national economic view: net cost, loss avoided and net benefit (NPV, USD bn) with 95% "
+    "confidence intervals. A commodity no shock reaches shows no loss avoided and its full carrying cost.",
 )
 
 CSS = """
@@ -43,6 +50,9 @@ tr:nth-child(even) td{background:#fafbfc}
 figure{margin:1rem 0 2rem}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{color:#555;font-size:.88rem}
 .note{background:#fff8e1;border-left:4px solid #f0b400;padding:.5rem .8rem;font-size:.9rem}
+.views{display:flex;gap:1rem;flex-wrap:wrap;align-items:flex-start}.views>div{flex:1 1 340px}
+.views h3{margin-top:.4rem}.views p{font-size:.84rem;color:#444;margin:.2rem 0 .4rem}
+.views table{font-size:.8rem}.views td.num,.bycom td.num{white-space:pre-line}.ci{color:#555}
 .swatch{display:inline-block;width:.9em;height:.9em;border-radius:2px;margin-right:.35em;vertical-align:-.1em}
 details summary{cursor:pointer;font-weight:600;margin:.5rem 0}
 code{background:#f3f5f7;padding:0 .25em;border-radius:3px}
@@ -64,7 +74,7 @@ def fmt_number(value: Any, scale: float = 1.0) -> str:
         return str(value)
     if not math.isfinite(v):
         return "n/a"
-    if v == 0:
+    if v == 0 or (scale <= 1e-6 and abs(float(value)) < 0.01):  # money shown in m or bn: under a cent is 0
         return "0"
     if abs(v) >= 1e4:
         return f"{v:,.0f}"
@@ -180,18 +190,55 @@ def run_facts(summary: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _headline_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
-    from sim.report.results import HEADLINE
-
-    kpis = summary.get("kpis") or {}
-    ci = summary.get("ci95") or {}
+def _interval(summary: dict[str, Any], key: str, scale: float) -> str:
     n = int(summary.get("replications") or 1)
+    lo, hi = ((summary.get("ci95") or {}).get(key) or [None, None])[:2]
+    if n < 2 or lo is None:
+        return "n/a"
+    return f"{fmt_number(lo, scale)} .. {fmt_number(hi, scale)}"
+
+
+def _pct(summary: dict[str, Any], key: str, scale: float) -> str:
+    p = (summary.get("percentiles") or {}).get(key)
+    if not p or int(summary.get("replications") or 1) < 2:
+        return "n/a"
+    return " / ".join(fmt_number(x, scale) for x in p)
+
+
+def _kpi_rows(summary: dict[str, Any], rows: Sequence[tuple[str, str, float]]) -> list[tuple[str, ...]]:
+    kpis = summary.get("kpis") or {}
+    return [(label, fmt_number(kpis.get(k), scale), _interval(summary, k, scale), _pct(summary, k, scale))
+            for k, label, scale in rows]
+
+
+def _views_html(summary: dict[str, Any]) -> str:
+    """The three evaluation views side by side: mean, and below its 95% CI the 5/50/95% percentiles."""
+    cols = []
+    for _, title, how, rows in VIEWS:
+        cells = [(label, mean, f"{ci}\n5/50/95%: {pct}" if ci != "n/a" else "n/a")
+                 for label, mean, ci, pct in _kpi_rows(summary, rows)]
+        cols.append(f"<div><h3>{esc(title)}</h3><p>{esc(how)}</p>"
+                    + table(["KPI", "Mean", "95% CI / percentiles"], cells, [False, True, True]) + "</div>")
+    return f'<div class="views">{"".join(cols)}</div>'
+
+
+def _commodity_html(summary: dict[str, Any]) -> str:
+    """Per-commodity economic attribution: mean and 95% CI of each column, USD bn."""
+    entries = summary.get("by_commodity") or []
+    head = ["Commodity"] + [f"{label}, USD bn" for _, label in COMMODITY_COLUMNS]
     rows = []
-    for key, label, scale in HEADLINE:
-        lo, hi = (ci.get(key) or [None, None])[:2]
-        interval = f"{fmt_number(lo, scale)} .. {fmt_number(hi, scale)}" if n > 1 and lo is not None else "n/a"
-        rows.append((label, fmt_number(kpis.get(key), scale), interval))
-    return rows
+    n = int(summary.get("replications") or 1)
+    for e in entries:
+        cells = [e["commodity"]]
+        for suffix, _ in COMMODITY_COLUMNS:
+            v = e.get(suffix) or {}
+            text = fmt_number(v.get("mean"), 1e-9)
+            lo, hi = (v.get("ci95") or [None, None])[:2]
+            if n > 1 and lo is not None and hi is not None:
+                text += f"\n({fmt_number(lo, 1e-9)} .. {fmt_number(hi, 1e-9)})"
+            cells.append(text)
+        rows.append(cells)
+    return f'<div class="bycom">{table(head, rows, [False] + [True] * len(COMMODITY_COLUMNS))}</div>'
 
 
 def write_run_report(folder: Path) -> None:
@@ -217,11 +264,22 @@ def write_run_report(folder: Path) -> None:
         paragraphs(meta.get("description") or summary.get("description", "")),
         table(["", ""], run_facts(summary)),
         "<h2>Headline results</h2>",
-        "<p>Means over replications; the 95% confidence interval of the mean (Student t) is shown when "
-        "there is more than one replication. &ldquo;Without reserve&rdquo; is the counterfactual run "
-        "on the same random draws.</p>",
-        table(["KPI", "Mean", "95% CI"], _headline_rows(summary), [False, True, True]),
+        "<p>Means over replications, with the 95% confidence interval of the mean and the 5th, 50th and "
+        "95th percentiles over replications when there is more than one. Intervals of quantities that are "
+        "never negative are bootstrap intervals (they cannot fall below zero); signed quantities have "
+        "Student-t intervals; ratios are ratios of means with a paired bootstrap interval. "
+        "&ldquo;Without reserve&rdquo; is the counterfactual run on the same random draws.</p>",
+        table(["KPI", "Mean", "95% CI", "5/50/95%"], _kpi_rows(summary, OUTCOMES), [False, True, True, True]),
+        "<h2>Three views of cost and benefit</h2>",
+        _views_html(summary),
+        "<h2>Per commodity</h2>",
+        "<p>National economic view, present values in USD bn (95% confidence intervals in brackets).</p>",
+        _commodity_html(summary),
     ]
+    if (folder / COMMODITY_PLOT[0]).is_file():
+        body.append(figure(folder / COMMODITY_PLOT[0], COMMODITY_PLOT[1]))
+    if summary.get("precision"):
+        body.append(f'<div class="note">{esc(summary["precision"].get("sentence", ""))}</div>')
     if (folder / "events.csv").is_file():
         eps = shock_episodes(folder / "events.csv")
         body.append("<h2>Shocks in replication 0</h2>")

@@ -154,3 +154,54 @@ def plot_all(ts: pd.DataFrame, fin: pd.DataFrame, out: Path, title: str) -> list
         fn(out / name)
         written.append(out / name)
     return written
+
+
+#: Bars of the per-commodity plot: (economic KPI suffix, label, colour).
+COMMODITY_BARS = (
+    ("net_cost_npv_usd", "net cost", "#d62728"),
+    ("loss_avoided_npv_usd", "loss avoided", "#2ca02c"),
+    ("net_benefit_npv_usd", "net benefit", "#1f77b4"),
+)
+
+
+def plot_commodities(by_commodity: list[dict], path: Path, title: str) -> None:
+    """Net cost, loss avoided and net benefit per commodity (economic view, NPV, USD bn) with 95% CIs.
+
+    Args:
+        by_commodity: the ``by_commodity`` entries of ``summary.json``.
+        path: PNG to write.
+        title: scenario name for the title.
+
+    """
+    names = [e["commodity"] for e in by_commodity]
+    n = len(names)
+    fig, ax = plt.subplots(figsize=(10, 1.0 + 0.55 * n))
+    y = np.arange(n)[::-1]
+    h = 0.26
+    for k, (suffix, label, color) in enumerate(COMMODITY_BARS):
+        mean = np.array([((e.get(suffix) or {}).get("mean") or 0.0) for e in by_commodity]) / 1e9
+        ci = np.array([[(e.get(suffix) or {}).get("ci95", [None, None])[i] for e in by_commodity] for i in (0, 1)],
+                      dtype=float) / 1e9
+        pos = y + (1 - k) * h
+        ax.barh(pos, mean, height=h, color=color, label=label)
+        ok = np.isfinite(ci).all(axis=0)
+        if ok.any():
+            err = np.vstack([mean - ci[0], ci[1] - mean])[:, ok]
+            ax.errorbar(mean[ok], pos[ok], xerr=np.maximum(err, 0), fmt="none", ecolor="black", capsize=2, lw=0.8)
+        if suffix == "net_benefit_npv_usd":
+            # label beyond the whisker, on the side the bar points to
+            ends = np.where(mean >= 0, np.fmax(mean, np.nan_to_num(ci[1], nan=-np.inf)),
+                            np.fmin(mean, np.nan_to_num(ci[0], nan=np.inf)))
+            for yy, v, end in zip(pos, mean, ends):
+                ax.annotate(f"{v:,.2f}", (end, yy), xytext=(4 if v >= 0 else -4, 0), textcoords="offset points",
+                            va="center", ha="left" if v >= 0 else "right", fontsize=7)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(y)
+    ax.set_yticklabels(names)
+    ax.set_xlabel("USD bn, present value at the real discount rate")
+    ax.set_title(f"{title}: cost and benefit by commodity (national economic view; whiskers 95% CIs)", fontsize=11)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

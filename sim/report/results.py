@@ -25,27 +25,14 @@ import yaml
 from sim import __version__
 from sim.engine.simulate import RunResult
 from sim.metrics.stats import kpi_table
-from sim.report.plots import plot_all
+from sim.metrics.views import RATIOS
+from sim.report.headline import COMMODITY_COLUMNS, HEADLINE, OUTCOMES, VIEWS, commodity_kpi
+from sim.report.html import write_run_report
+from sim.report.plots import plot_all, plot_commodities
 from sim.scenario.schema import Scenario
 
 RESULTS_DIR = Path("results")
-
-#: KPIs printed after a run, with display names and scale.
-HEADLINE = (
-    ("counterfactual.total.shortfall_t", "shortfall without reserve, t", 1.0),
-    ("reserve.total.shortfall_t", "shortfall with reserve, t", 1.0),
-    ("difference.total.shortfall_avoided_t", "shortfall avoided, t", 1.0),
-    ("difference.total.loss_avoided_npv_usd", "loss avoided (NPV), USD bn", 1e-9),
-    ("reserve.total.fill_rate", "fill rate with reserve", 1.0),
-    ("counterfactual.total.fill_rate", "fill rate without reserve", 1.0),
-    ("reserve.total.peak_price_ratio", "peak price / reference, with reserve", 1.0),
-    ("reserve.total.reserve_end_value_usd", "reserve value at end, USD bn", 1e-9),
-    ("finance.peak_debt_usd", "peak debt, USD bn", 1e-9),
-    ("finance.interest_paid_usd", "interest paid, USD bn", 1e-9),
-    ("finance.net_cost_npv_usd", "net cost (NPV), USD bn", 1e-9),
-    ("finance.benefit_cost_ratio", "benefit-cost ratio", 1.0),
-    ("finance.defaults", "payment defaults", 1.0),
-)
+__all__ = ["HEADLINE", "write_run_folder", "summary_document", "headline_table"]
 
 
 @contextlib.contextmanager
@@ -124,24 +111,52 @@ def collect(results: list[RunResult]) -> dict[str, pd.DataFrame]:
     return {"timeseries": stack("timeseries"), "finance": stack("finance"), "events": stack("events"), "kpis": kpis}
 
 
-def summary_document(scenario: Scenario, results: list[RunResult], overrides: list[str], source: str) -> dict:
-    """The content of ``summary.json``."""
+def by_commodity(table: pd.DataFrame, commodities: list[str]) -> list[dict[str, Any]]:
+    """Per-commodity economic attribution: mean and 95% interval of each column, per commodity."""
+    rows = table.set_index("kpi")
+    out = []
+    for c in commodities:
+        entry: dict[str, Any] = {"commodity": c}
+        for suffix, _ in COMMODITY_COLUMNS:
+            k = commodity_kpi(c, suffix)
+            if k in rows.index:
+                r = rows.loc[k]
+                entry[suffix] = {"mean": r["mean"], "ci95": [r["ci_low"], r["ci_high"]]}
+        out.append(entry)
+    return out
+
+
+def summary_document(
+    scenario: Scenario, results: list[RunResult], overrides: list[str], source: str, extra: dict | None = None
+) -> dict:
+    """The content of ``summary.json``.
+
+    ``kpis`` are means over replications, except ratio KPIs (:data:`sim.metrics.views.RATIOS`),
+    which are ratios of means; ``ci95`` their 95% intervals (``ci_method`` says which kind);
+    ``percentiles`` the 5th, 50th and 95th percentile over replications.
+    """
     rows = [r.summary for r in results]
-    table = kpi_table(rows)
+    seed = results[0].meta["seed"]
+    table = kpi_table(rows, ratios=RATIOS, seed=seed)
     return json_safe(
         {
             "scenario": scenario.meta.name,
             "description": scenario.meta.description,
             "source": source,
             "version": __version__,
-            "seed": results[0].meta["seed"],
+            "seed": seed,
             "replications": len(results),
             "overrides": overrides,
             "start_date": scenario.run.start_date.isoformat(),
             "horizon_days": scenario.run.horizon_days,
             "kpis": dict(zip(table["kpi"], table["mean"])),
             "ci95": {k: [lo, hi] for k, lo, hi in zip(table["kpi"], table["ci_low"], table["ci_high"])},
+            "ci_method": dict(zip(table["kpi"], table["ci_method"])),
+            "percentiles": {k: [a, b, c] for k, a, b, c in zip(table["kpi"], table["p5"], table["p50"], table["p95"])},
+            "views": {key: [k for k, _, _ in view_rows] for key, _, _, view_rows in VIEWS},
+            "by_commodity": by_commodity(table, list(scenario.commodities)),
             "max_material_residual_t": max(r.summary["check.material_residual_t"] for r in results),
+            **(extra or {}),
             "per_replication": [{"replication": r.meta["replication"], **r.summary} for r in results],
         }
     )
@@ -155,18 +170,22 @@ def write_run_folder(
     source: str,
     csv: bool = False,
     plots: bool = True,
+    extra: dict | None = None,
 ) -> Path:
-    """Write a complete results folder atomically; returns its path."""
+    """Write a complete results folder atomically; returns its path.
+
+    ``extra`` entries (e.g. how a ``--precision`` run ended) are added to ``summary.json``.
+    """
     seed = results[0].meta["seed"]
     tables = collect(results)
-    summary = summary_document(scenario, results, overrides, source)
+    summary = summary_document(scenario, results, overrides, source, extra)
     with atomic_dir(out) as tmp:
         (tmp / "scenario.resolved.yaml").write_text(
             resolved_yaml(scenario, seed, len(results), overrides, source), encoding="utf-8"
         )
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False), encoding="utf-8")
         tables["kpis"].to_csv(tmp / "kpis.csv", index=False)
-        kpi_table([r.summary for r in results]).to_csv(tmp / "kpi_summary.csv", index=False)
+        kpi_table([r.summary for r in results], ratios=RATIOS, seed=seed).to_csv(tmp / "kpi_summary.csv", index=False)
         tables["timeseries"].to_parquet(tmp / "timeseries.parquet", index=False, compression="zstd")
         tables["finance"].to_parquet(tmp / "finance.parquet", index=False, compression="zstd")
         tables["events"].to_csv(tmp / "events.csv", index=False)
@@ -175,32 +194,53 @@ def write_run_folder(
             tables["finance"].to_csv(tmp / "finance.csv", index=False)
         if plots:
             plot_all(tables["timeseries"], tables["finance"], tmp, scenario.meta.name)
-        _write_report(tmp)
+            plot_commodities(summary["by_commodity"], tmp / "commodities.png", scenario.meta.name)
+        write_run_report(tmp)
     return Path(out)
 
 
-def _write_report(folder: Path) -> None:
-    """Write report.html when the report module is available."""
-    try:
-        from sim.report.html import write_run_report
-    except ImportError:
-        return
-    write_run_report(folder)
+def _fmt(v: float | None, scale: float) -> str:
+    if v is None:
+        return "n/a"
+    if scale <= 1e-6 and abs(v) < 0.01:  # money: under a cent is float noise of a zero balance
+        return "0"
+    x = v * scale
+    return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
 
 
 def headline_table(summary: dict) -> str:
-    """A plain-text table of the headline KPIs (with 95% CIs when there are replications)."""
+    """Plain-text headline KPIs, the three views and the per-commodity split.
+
+    With replications each value has its 95% interval and the 5/50/95% percentiles over
+    replications.
+    """
     lines = []
     n = summary.get("replications", 1)
-    width = max(len(label) for _, label, _ in HEADLINE)
-    for key, label, scale in HEADLINE:
-        v = summary["kpis"].get(key)
-        if v is None:
-            text = "n/a"
-        else:
-            text = f"{v * scale:,.4g}" if abs(v * scale) < 1e4 else f"{v * scale:,.0f}"
-            lo, hi = summary["ci95"].get(key, [None, None])
-            if n > 1 and lo is not None:
-                text += f"  (95% CI {lo * scale:,.4g} .. {hi * scale:,.4g})"
-        lines.append(f"  {label:<{width}}  {text}")
+    kpis, ci, pct = summary["kpis"], summary["ci95"], summary.get("percentiles", {})
+    width = max(len(label) for _, label, _ in HEADLINE) + 2
+
+    def row(key: str, label: str, scale: float) -> str:
+        v = kpis.get(key)
+        text = _fmt(v, scale)
+        lo, hi = ci.get(key, [None, None])
+        if n > 1 and v is not None and lo is not None:
+            text += f"  (95% CI {_fmt(lo, scale)} .. {_fmt(hi, scale)})"
+            p = pct.get(key)
+            if p and None not in p:
+                text += f"  5/50/95%: {' / '.join(_fmt(x, scale) for x in p)}"
+        return f"  {label:<{width}}  {text}"
+
+    lines.extend(row(key, label, scale) for key, label, scale in OUTCOMES)
+    for _, title, _, rows in VIEWS:
+        lines.append(f" {title}")
+        lines.extend(row(k, label, scale) for k, label, scale in rows)
+    lines.append(" Per commodity (economic view, NPV, USD bn; means)")
+    header = ["commodity"] + [label for _, label in COMMODITY_COLUMNS]
+    table = [header] + [
+        [e["commodity"]] + [_fmt((e.get(s) or {}).get("mean"), 1e-9) for s, _ in COMMODITY_COLUMNS]
+        for e in summary.get("by_commodity", [])
+    ]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for r in table:
+        lines.append("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
     return "\n".join(lines)

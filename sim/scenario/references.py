@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from sim.scenario.schema import ExportRestriction, Scenario, SupplierOutage
+from sim.scenario.schema import ExportRestriction, RestrictionRegime, Scenario, SupplierOutage
 
 
 def _missing(kind: str, name: str, valid: list[str]) -> str:
@@ -33,14 +33,24 @@ def check_references(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             out.append((("projects", pid, "commodity"), _missing("commodity", p.commodity, commodities)))
         if p.facility not in s.financing.facilities:
             out.append((("projects", pid, "facility"), _missing("facility", p.facility, facilities)))
-        elif s.financing.facilities[p.facility].purpose == "reserve":
+        elif (purpose := s.financing.facilities[p.facility].purpose) != "projects":
             out.append(
                 (
                     ("projects", pid, "facility"),
-                    f"facility {p.facility!r} has purpose 'reserve'; expected 'projects' or 'any'",
+                    f"facility {p.facility!r} has purpose {purpose!r}; expected a facility with purpose "
+                    "'projects' (a project company borrows on its own; the programme does not)",
                 )
             )
     for hid, sh in s.shocks.items():
+        if isinstance(sh, RestrictionRegime):
+            for country, cells in sh.countries.items():
+                if country not in countries:
+                    out.append((("shocks", hid, "countries", country), _missing("country", country, sorted(countries))))
+                for i, c in enumerate(cells.commodities):
+                    if c not in s.commodities:
+                        out.append((("shocks", hid, "countries", country, "commodities", i),
+                                    _missing("commodity", c, commodities)))
+            continue
         if isinstance(sh, SupplierOutage):
             for i, sid in enumerate(sh.suppliers):
                 if sid not in s.suppliers:

@@ -76,39 +76,163 @@ class Run(Strict):
 
 
 class Evaluation(Strict):
-    """How outcomes are valued in KPIs."""
+    """How outcomes are valued: the settings of the economic, programme and budget views.
+
+    Each view discounts the flows it counts at the rate that matches them: the national
+    economic view real resource flows at a real rate, the programme view the vehicle's cash
+    at its loan rate, the budget view the lender's loan cash flows at the Treasury rate.
+    """
 
     discount_rate_per_year: float = Field(
-        0.03, ge=0, lt=1, description="Real discount rate for NPV KPIs (share per year)."
+        0.07,
+        ge=0,
+        lt=1,
+        description="Real discount rate of the national economic view and of every loss NPV KPI "
+        "(share per year, annual compounding). Default 7%: the base-case real rate of OMB Circular "
+        "A-94 (29 Oct 1992), reinstated when OMB memo M-25-23 (2025) rescinded the 2023 revision "
+        "(which had lowered it to about 2%); see shared/data/CALIBRATION.md section 4.",
+    )
+    treasury_rate_per_year: float = Field(
+        0.0445,
+        ge=0,
+        lt=1,
+        description="Nominal Treasury yield at which the federal budget view discounts loan cash "
+        "flows (FCRA subsidy cost), bond-equivalent (semi-annual compounding). Default 4.45%: a "
+        "15-year maturity interpolated between the 10-year (4.22%, 9 Feb 2026) and 20-year (4.66%, "
+        "18 Feb 2026 auction) yields, CALIBRATION.md section 4. FCRA discounts each year's flow at "
+        "the matching-maturity rate; one rate of the loan's tenor is the simplification used here.",
+    )
+    recovery_rate: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of a defaulted loan amount the lender expects to recover (budget view and "
+        "the lender's losses on project loans). Default 50%: EXIM's average recovery on defaults "
+        "since 1992 (CRS R43581, Mar 2015; CALIBRATION.md section 4).",
+    )
+    liquidation_discount_max: float = Field(
+        0.5,
+        ge=0,
+        lt=1,
+        description="Largest discount to the market price at which the stock left at the horizon "
+        "could be sold (terminal value). Discount d = liquidation_discount_max x x / (x + "
+        "liquidation_half_supply_years), x = stock / one year of world supply of that commodity. "
+        "Default 0.5: an assumption (a forced sale of a multi-year stock halves the price).",
+    )
+    liquidation_half_supply_years: float = Field(
+        0.05,
+        gt=0,
+        description="Stock, in years of world supply, at which the liquidation discount reaches half "
+        "of liquidation_discount_max. Default 0.05 (about 18 days of world supply): with it, China's "
+        "2021 state-reserve auctions of copper (110 kt in four batches, ~0.5% of a year of world "
+        "copper supply) get a 4.5% discount, inside the 3-9% below market they sold at "
+        "(CALIBRATION.md section 5).",
+    )
+    bloc_country: str = Field(
+        "United States",
+        description="Country of the bloc. In the economic view a project located there is domestic "
+        "(its capex, opex and sales count); a project elsewhere counts only through the bloc "
+        "lender's loan flows.",
+    )
+
+
+class RestOfWorld(Strict):
+    """The world's buyers outside the bloc (and outside any restricting country), as one buyer."""
+
+    demand_tpy: float = Field(
+        0.0, ge=0, description="Consumption at the reference price at day 0, t/yr (world supply less bloc demand)."
+    )
+    growth_per_year: float = Field(0.0, gt=-1, description="Demand growth, share per year (compound).")
+    demand_elasticity: Optional[float] = Field(
+        None, gt=0, description="Short-run price elasticity of demand (magnitude); null = the commodity's."
+    )
+    critical_share: float = Field(
+        0.0, ge=0, le=1, description="Share of demand that does not respond to price and is served first."
     )
 
 
 class Commodity(Strict):
-    """One material and how its bloc market behaves."""
+    """One material and its world market (see README, 'The model in one page')."""
 
     name: str = Field("", description="Display name, e.g. 'Gallium (Ga metal)'.")
-    reference_price_usd_per_t: float = Field(gt=0, description="Undisturbed price, USD/t.")
-    price_elasticity: float = Field(
-        0.3,
+    reference_price_usd_per_t: float = Field(gt=0, description="Undisturbed world price p0, USD/t.")
+    demand_elasticity: float = Field(
+        0.2,
         gt=0,
-        description="Short-run price elasticity of demand (magnitude). Target price / reference = "
-        "min(price_cap_ratio, max(1, demand / (available supply + releases)) ^ (1 / elasticity)).",
+        description="Short-run price elasticity of demand (magnitude) of the price-responsive share of every "
+        "buyer: q(p) = q0 (1 - s) (p/p0)^-e, s the substitution share.",
+    )
+    long_run_demand_elasticity: Optional[float] = Field(
+        None,
+        gt=0,
+        description="Long-run elasticity (magnitude, >= the short-run one): while the price stays high, a "
+        "substitution share s builds up toward 1 - (p/p0)^-(e_long - e_short); null = no substitution.",
+    )
+    substitution_time_days: float = Field(
+        365.0, gt=0, description="Time constant of the substitution share's build-up and decay, days."
+    )
+    substitution_hysteresis_share: float = Field(
+        0.5, ge=0, le=1, description="Share of the peak substitution that never comes back when prices fall."
+    )
+    supply_elasticity: float = Field(
+        0.0,
+        ge=0,
+        description="Price elasticity of unrestricted producers' output: output tends to capacity x "
+        "min(1 + spare_capacity_share, (p/p0)^elasticity) with a first-order lag.",
+    )
+    supply_response_days: float = Field(180.0, gt=0, description="Ramp-up time constant of the supply response, days.")
+    spare_capacity_share: float = Field(
+        0.1, ge=0, description="Output producers can add at high prices, share of their normal output."
     )
     price_adjust_per_day: float = Field(
-        0.1, gt=0, le=1, description="Share of the gap to the target price closed each day."
+        0.05,
+        ge=0,
+        le=1,
+        description="Share of the gap to the market-clearing price closed each day (0 holds the price at "
+        "reference: quantities are then rationed, never priced, as in classic inventory analytics).",
     )
-    price_cap_ratio: float = Field(10.0, ge=1, description="Price never exceeds this multiple of reference.")
-    loss_usd_per_t_short: float = Field(
-        ge=0, description="Economic loss per tonne that manufacturers needed and could not get, USD/t."
+    price_cap_ratio: float = Field(
+        10.0, ge=1, description="Choke price as a multiple of reference: the price and the demand curve stop here."
     )
+    price_floor_ratio: float = Field(0.2, gt=0, le=1, description="Price never falls below this multiple of reference.")
+    market_stock_days: float = Field(
+        7.0,
+        ge=0,
+        description="Traders' and producers' stocks outside the bloc, days of world demand at the reference "
+        "price: unsold output refills them up to this level (output beyond it is not produced) and every buyer "
+        "draws on them when output falls short, so daily output noise is buffered, as by exchange stocks.",
+    )
+    precautionary_cover_days: float = Field(
+        0.0,
+        ge=0,
+        description="Extra days of cover manufacturers order while an export restriction on the commodity is on.",
+    )
+    value_of_lost_output_usd_per_t: float = Field(
+        ge=0,
+        description="Value of lost output per tonne of CRITICAL demand not served, USD/t (derive it in the "
+        "scenario from the value added of the products it goes into, with a source).",
+    )
+    rest_of_world: RestOfWorld = Field(
+        default_factory=RestOfWorld, description="The world's demand outside the bloc."
+    )
+
+    @model_validator(mode="after")
+    def _long_run(self) -> Commodity:
+        if self.long_run_demand_elasticity is not None and self.long_run_demand_elasticity < self.demand_elasticity:
+            raise ValueError("long_run_demand_elasticity must be >= demand_elasticity")
+        return self
 
 
 class Supplier(Strict):
-    """A source of the bloc's supply of one commodity from one country."""
+    """A producer of one commodity in one country, selling into the world market."""
 
     commodity: str = Field(description="Commodity id.")
     country: str = Field(description="Country the material is exported from.")
-    capacity_tpy: float = Field(ge=0, description="Volume available to the bloc at day 0, t/yr.")
+    capacity_tpy: float = Field(
+        ge=0,
+        description="Output sold into the world market at the reference price at day 0, t/yr (for a country "
+        "that consumes much of its own output, its exports).",
+    )
     capacity_growth_per_year: float = Field(0.0, gt=-1, description="Capacity growth, share per year (compound).")
     lead_time_days: int = Field(30, ge=0, le=365, description="Days from shipment to arrival in the bloc.")
     output_cv: float = Field(0.0, ge=0, le=1, description="Daily output noise, coefficient of variation.")
@@ -130,7 +254,12 @@ class Supplier(Strict):
 
 
 class Project(Strict):
-    """New capacity financed by a loan; becomes a supplier when it completes."""
+    """New capacity built by its own company with a loan; becomes a supplier when it completes.
+
+    The company draws its capex on the named facility (which must have purpose 'projects'),
+    capitalises interest while it builds, then sells its output at the market price, pays
+    opex and its own debt service, and defaults on its loan when its cash falls short.
+    """
 
     commodity: str = Field(description="Commodity id.")
     country: str = Field(description="Country of the new capacity.")
@@ -147,7 +276,24 @@ class Project(Strict):
         default_factory=lambda: Fixed(value=365.0), description="Length of a delay, days."
     )
     failure_probability: float = Field(
-        0.0, ge=0, le=1, description="Chance the project never produces (capex is still spent)."
+        0.0,
+        ge=0,
+        le=1,
+        description="Chance the project never produces: its company defaults on the loan when the "
+        "failure is known (a loan loss for the lender, guarantee_share of it for the programme).",
+    )
+    opex_usd_per_t: float = Field(
+        0.0,
+        ge=0,
+        description="Operating cost per tonne the project sells, USD/t (cash cost, paid by the "
+        "project company out of its sales at the market price).",
+    )
+    guarantee_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of the project's loan loss that the reserve programme guarantees and pays "
+        "when the project company defaults (0 = the lender bears the whole loss).",
     )
     enabled: bool = Field(True, description="False leaves the project out.")
     in_counterfactual: bool = Field(
@@ -184,13 +330,26 @@ class _ShockBase(Strict):
 class ExportRestriction(_ShockBase):
     """A country stops a share (severity, 0-1) of exports of listed commodities.
 
-    Suppliers in that country lose ``severity`` of output; suppliers elsewhere lose
-    ``severity x`` their origin-mix share from that country.
+    Untargeted (``targets: []``), suppliers in that country lose ``severity`` of what they sell
+    to every buyer and suppliers elsewhere lose ``severity x`` their origin-mix share from that
+    country; every buyer outside the country competes for the rest at the world price.
+    Targeted (``targets: [bloc]``), only the exports to the bloc stop: ``leakage_share`` of them
+    still reaches the bloc through third countries and the rest goes to other buyers, whose
+    usual supply the bloc can then buy (the market reroutes).
     """
 
     kind: Literal["export_restriction"]
     country: str = Field(description="Restricting country.")
     commodities: list[str] = Field(min_length=1, description="Commodity ids restricted.")
+    targets: list[Literal["bloc"]] = Field(
+        default_factory=list, description="[] = exports to all buyers are cut; [bloc] = only exports to the bloc."
+    )
+    leakage_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Targeted restrictions: share of the cut that still reaches the bloc via third countries.",
+    )
 
 
 class SupplierOutage(_ShockBase):
@@ -214,8 +373,107 @@ class LogisticsDelay(_ShockBase):
     commodities: list[str] = Field(min_length=1, description="Commodity ids affected.")
 
 
+class RegimeCountry(Strict):
+    """One restricting country of a ``restriction_regime`` shock: its cells and their onset rate."""
+
+    commodities: list[str] = Field(
+        min_length=1, description="Commodity ids this country may restrict; each is one on/off cell."
+    )
+    onset_rate_per_year: float = Field(
+        ge=0,
+        description="Rate at which each unrestricted cell becomes restricted, per year, averaged over the "
+        "tension chain (the marginal rate; the hazard is this x the tension factor).",
+    )
+
+
+class RegimeTension(Strict):
+    """The common country factor: each country has its own calm/tense Markov chain."""
+
+    calm_to_tense_per_year: float = Field(
+        gt=0, description="Rate of switching from calm to tense, per year (mean calm spell = 1 / rate years)."
+    )
+    tense_to_calm_per_year: float = Field(
+        gt=0, description="Rate of switching from tense to calm, per year (mean tense spell = 1 / rate years)."
+    )
+    multiplier: float = Field(
+        ge=1,
+        description="Onset hazard when tense / when calm (dimensionless). Hazards are scaled so their "
+        "long-run mean is onset_rate_per_year; 1 switches the factor off.",
+    )
+
+
+class RestrictionRegime(Strict):
+    """Export restrictions as persistent regimes per country and commodity, clustered by country.
+
+    Each (country, commodity) cell is restricted or not. A country restricts by moves, each
+    covering one or more of its unrestricted cells (``package_breadth``), at a rate that
+    rises in the country's tense spells (``tension``); on average each unrestricted cell
+    becomes restricted at ``onset_rate_per_year``. Restrictions are lifted by lifts that may
+    free several commodities at once (``lift_breadth``); each lasts an exponential time of
+    mean ``mean_duration_days`` and its severity is redrawn at
+    ``severity_change_rate_per_year`` while it lasts. Each stretch of constant severity acts
+    like an ``export_restriction`` of that country and commodity. Fitted to history by
+    ``scenarios/fit_restrictions.py``.
+    """
+
+    kind: Literal["restriction_regime"]
+    description: str = Field("", description="What the shock represents and where its parameters come from.")
+    enabled: bool = Field(True, description="False switches the shock off (handy in variants and sweeps).")
+    countries: dict[str, RegimeCountry] = Field(
+        min_length=1, description="Restricting country -> its cells and onset rate."
+    )
+    mean_duration_days: float = Field(gt=0, description="Mean length of a restriction episode, days (exponential).")
+    severity: Distribution = Field(
+        description="Share of the country's exports lost (0-1), drawn at every onset and every severity "
+        "change; clipped to [0, 1]."
+    )
+    severity_change_rate_per_year: float = Field(
+        0.0, ge=0, description="Rate at which a restricted cell's severity is redrawn, per year."
+    )
+    targeted_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Probability that a severity level is aimed at the bloc (a share): such a segment is a "
+        "targeted export restriction (only exports to the bloc stop; see leakage_share).",
+    )
+    leakage_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Targeted segments: share of the cut that still reaches the bloc through third countries.",
+    )
+    package_breadth: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Share of a country's other unrestricted commodities that one move also restricts "
+        "(each independently; a move restricts at least one). Moves come at a rate that keeps each cell's "
+        "onset rate at onset_rate_per_year. 0 = one commodity per move (part of the common factor).",
+    )
+    lift_breadth: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Share of a country's other restricted commodities that one lift also frees (each "
+        "independently; a lift frees at least one), at a rate that keeps each restriction's mean length at "
+        "mean_duration_days. 0 = one commodity per lift (part of the common factor).",
+    )
+    tension: Optional[RegimeTension] = Field(
+        None, description="The common country factor's calm/tense chain; null = no tension (with "
+        "both breadths 0: independent cells)."
+    )
+    initial: Literal["stationary", "off"] = Field(
+        "stationary",
+        description="'stationary': day 0 is drawn from the long-run state, so cells may be restricted "
+        "from day 0; 'off': every cell starts unrestricted.",
+    )
+
+    _c = field_validator("severity", mode="before")(_dist)
+
+
 Shock = Annotated[
-    Union[ExportRestriction, SupplierOutage, DemandSurge, LogisticsDelay],
+    Union[ExportRestriction, SupplierOutage, DemandSurge, LogisticsDelay, RestrictionRegime],
     Field(discriminator="kind"),
 ]
 
@@ -233,11 +491,28 @@ class Manufacturer(Strict):
     loss_multiplier: float = Field(
         1.0,
         ge=0,
-        description="Scales each commodity's loss_usd_per_t_short for this manufacturer (e.g. 2 for a "
+        description="Scales each commodity's value_of_lost_output_usd_per_t for this manufacturer (e.g. 2 for a "
         "sector whose output per tonne is worth twice the average), so who gets released material matters.",
+    )
+    critical_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of demand that cannot fall at any price (e.g. defence): served first when rationed, "
+        "and the only demand valued at the value of lost output.",
+    )
+    critical_share_by_commodity: dict[str, float] = Field(
+        default_factory=dict, description="Commodity id -> critical share, overriding critical_share."
     )
     demand_cv: float = Field(0.0, ge=0, le=1, description="Daily demand noise, coefficient of variation.")
     safety_stock_days: float = Field(30.0, ge=0, description="Own stock held, days of own demand.")
+    restock_days: float = Field(
+        30.0,
+        gt=0,
+        description="Days over which orders close the gap between target and actual stock plus pipeline "
+        "(stock-management ordering, Sterman 2000, Business Dynamics, ch. 17): order = desired use + gap / "
+        "restock_days. Shorter is more aggressive buying when supply tightens.",
+    )
     priority: int = Field(1, ge=1, description="Priority class; 1 is served first when supply is short.")
     member: bool = Field(False, description="Member of the reserve (served first by releases).")
 
@@ -247,6 +522,14 @@ class Manufacturer(Strict):
         bad = {k: x for k, x in v.items() if x <= -1}
         if bad:
             raise ValueError(f"growth must be > -1, got {bad}")
+        return v
+
+    @field_validator("critical_share_by_commodity")
+    @classmethod
+    def _share(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: x for k, x in v.items() if not 0 <= x <= 1}
+        if bad:
+            raise ValueError(f"critical shares must be in [0, 1], got {bad}")
         return v
 
     @field_validator("demand_tpy")
@@ -267,8 +550,8 @@ class BuyPolicy(Strict):
     )
     mode: Literal["spare", "compete"] = Field(
         "spare",
-        description="'spare': buys only supply left after manufacturers' orders; "
-        "'compete': its order is served pro rata with manufacturers'.",
+        description="Its order is demand in the world market in both modes (it raises the price). 'spare': "
+        "served after every other buyer when supply is short; 'compete': served pro rata with them.",
     )
     review_interval_days: int = Field(30, ge=1, description="Days between reviews that set the buying rate.")
 
@@ -285,13 +568,24 @@ class ReleasePolicy(Strict):
     )
     trigger_price_ratio: float = Field(1.5, gt=0, description="Price multiple that triggers 'price' releases.")
     trigger_cover_days: float = Field(15.0, ge=0, description="Manufacturer cover that triggers 'cover' releases.")
-    max_rate_tpy: Optional[float] = Field(None, ge=0, description="Maximum release rate, t/yr (null = uncapped).")
+    max_rate_tpy: Optional[float] = Field(
+        None, ge=0, description="Drawdown capacity, t/yr (null = the target divided by drawdown_days, per day)."
+    )
+    drawdown_days: Optional[float] = Field(
+        90.0,
+        gt=0,
+        description="When max_rate_tpy is null: days to release the whole target at full drawdown capacity "
+        "(null with max_rate_tpy null = uncapped, for analytic tests).",
+    )
+    delivery_lag_days: int = Field(
+        14, ge=0, le=365, description="Days from the release decision to delivery to manufacturers."
+    )
     offset_share: float = Field(1.0, ge=0, le=1, description="Share of the gap the reserve offsets.")
     allocation: Literal["members_first", "members_only", "pro_rata"] = Field(
         "members_first", description="Who receives releases first."
     )
     price_ratio: Optional[float] = Field(
-        1.0, ge=0, description="Release price as a multiple of the reference price (null = market price)."
+        None, ge=0, description="Release price as a multiple of the reference price (null = market price)."
     )
     floor_share: float = Field(
         0.1, ge=0, le=1, description="Share of target never released (IEA treats 10% as unusable)."
@@ -325,7 +619,16 @@ class Facility(Strict):
     """A loan facility."""
 
     lender: str = Field(description="Lender name, e.g. 'EXIM'.")
-    purpose: Literal["reserve", "projects", "any"] = Field("any", description="What its draws may fund.")
+    purpose: Literal["reserve", "projects", "any"] = Field(
+        "any",
+        description="What its draws may fund. 'projects': lent to project companies on these terms "
+        "(each project borrows and repays on its own); the programme never draws on it.",
+    )
+    federal_credit: bool = Field(
+        True,
+        description="A loan by a federal agency (EXIM, DFC): counted in the federal budget view "
+        "(FCRA subsidy cost). False for a private lender.",
+    )
     commitment_usd: float = Field(ge=0, description="Maximum that may be drawn, USD.")
     close_day: int = Field(0, ge=0, description="Day of financial close (tenor counts from here).")
     availability_years: float = Field(3.0, ge=0, description="Years after close during which draws are allowed.")
@@ -377,6 +680,23 @@ class Financing(Strict):
         "available (the capital structure; 0 = spend cash first, draw only when cash runs out).",
     )
     member_fees: MemberFees = Field(default_factory=MemberFees, description="Member fees.")
+    procurement_fee_share: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Fee paid to the procurement traders on each purchase, share of its value "
+        "(a resource cost in the economic view).",
+    )
+
+
+class Bloc(Strict):
+    """The importing economy the reserve protects."""
+
+    country: str = Field(
+        "United States",
+        description="Its suppliers (this country) are domestic: what the bloc pays them is a transfer inside "
+        "the bloc, not an import.",
+    )
 
 
 class Scenario(Strict):
@@ -385,6 +705,7 @@ class Scenario(Strict):
     meta: Meta = Field(default_factory=Meta)
     run: Run = Field(default_factory=Run)
     evaluation: Evaluation = Field(default_factory=Evaluation)
+    bloc: Bloc = Field(default_factory=Bloc)
     commodities: dict[str, Commodity] = Field(min_length=1, description="Commodities by id.")
     suppliers: dict[str, Supplier] = Field(description="Suppliers by id.")
     projects: dict[str, Project] = Field(default_factory=dict, description="Loan-financed projects by id.")
