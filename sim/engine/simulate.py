@@ -124,7 +124,7 @@ def check_conservation(eng: Engine) -> dict[str, float]:
         bad.append(f"cash off by {cash_resid:.6g} USD")
     if not abs(debt_resid) <= CONSERVATION_RTOL * money_scale:
         bad.append(f"debt off by {debt_resid:.6g} USD")
-    if max(proj_cash, proj_debt) > CONSERVATION_RTOL * money_scale:
+    if not (proj_cash <= CONSERVATION_RTOL * money_scale and proj_debt <= CONSERVATION_RTOL * money_scale):
         bad.append(f"a project company's cash or debt off by {max(proj_cash, proj_debt):.6g} USD")
     if bad:
         raise ConservationError("conservation check failed: " + "; ".join(bad))
