@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("scenario", nargs="?", help=f"scenario YAML (default: {DEFAULT_SCENARIO.name})")
     r.add_argument("--seed", type=int, help="root seed (default: run.seed in the scenario)")
     r.add_argument("--replications", type=int, help="number of replications (default: run.replications)")
-    r.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a value")
+    r.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="override a value; * and {a,b} in the path set several entries (shocks.*.rate_per_year=0.4)")
     r.add_argument("--out", help="results folder (default: results/<name>-<time>-seed<seed>)")
     r.add_argument("--csv", action="store_true", help="also write CSV copies of the tables")
     r.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -99,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check scenario files without running")
     v.add_argument("files", nargs="+")
-    v.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE")
+    v.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a value (as for run)")
     v.set_defaults(func=cmd_validate)
 
     # listed for --help only; main() hands their arguments to their own parsers

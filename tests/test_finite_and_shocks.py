@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 
 import sim.engine.simulate as simulate_mod
 from sim import simulate
 from sim.cli import main
 from sim.engine.simulate import ConservationError, NonFiniteError
-from tests.builders import scenario
+from tests.builders import base_dict, scenario
 
 
 def _long_stochastic_ban(rate: float, horizon_years: float = 1.0):
@@ -114,9 +115,11 @@ def _engine_after_run(s):
 
 
 def test_cli_run_that_fails_its_checks_leaves_no_folder(monkeypatch, tmp_path, capsys):
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(base_dict(), sort_keys=False))
     _poison(monkeypatch, "delivered_t", np.nan)
     out = tmp_path / "res"
-    assert main(["run", "--set", "run.horizon_years=0.1", "--out", str(out)]) == 1
+    assert main(["run", str(f), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "non-finite results" in err and "Traceback" not in err
-    assert not out.exists() and not list(tmp_path.iterdir())
+    assert not out.exists() and list(tmp_path.iterdir()) == [f]

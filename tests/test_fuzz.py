@@ -65,19 +65,26 @@ def rich_dict() -> dict[str, Any]:
         "co": {"target_t": 100.0, "release": {"trigger": "price", "trigger_price_ratio": 1.3, "price_ratio": None}},
     }
     d["projects"] = {"mine": {"commodity": "co", "country": "US", "capacity_tpy": 100.0, "capex_usd": 5e7,
-                              "facility": "exim", "start": 5, "build_time_days": 30.0, "delay_probability": 0.5,
+                              "facility": "dfc", "start": 5, "build_time_days": 30.0, "delay_probability": 0.5,
                               "failure_probability": 0.1}}
     d["financing"] = {
         "facilities": {"exim": {"lender": "EXIM", "commitment_usd": 1e9, "interest_rate": 0.05, "tenor_years": 10.0,
                                 "grace_years": 2.0, "payments_per_year": 4, "repayment": "level",
-                                "upfront_fee_share": 0.01, "commitment_fee_share": 0.005}},
+                                "upfront_fee_share": 0.01, "commitment_fee_share": 0.005},
+                       "dfc": {"lender": "DFC", "purpose": "projects", "commitment_usd": 1e8, "interest_rate": 0.06,
+                               "tenor_years": 8.0}},
         "equity_usd": 1e7, "loan_share_of_spend": 0.5,
         "member_fees": {"upfront_usd": 1e6, "annual_usd": 1e5, "carrying_charge_share": 0.5},
     }
     return d
 
 
-def _default_dict() -> dict[str, Any]:
+def _default_dict() -> dict[str, Any] | None:
+    """The default scenario as a mapping, if it is valid (mutants of an invalid file test nothing)."""
+    try:
+        load_scenario(DEFAULT_SCENARIO)
+    except ScenarioError:
+        return None
     return yaml.load(DEFAULT_SCENARIO.read_text(encoding="utf-8"), Loader=ScenarioYamlLoader)
 
 
@@ -218,9 +225,16 @@ def make_mutant(k: int, rng: np.random.Generator, folder: Path, bases: list[dict
 # --------------------------------------------------------------------------- the test
 
 
+def test_the_unmutated_fixture_is_valid_and_runs():
+    from sim.scenario.loader import validate_data
+
+    s = validate_data(rich_dict())
+    assert simulate(s.with_changes({"run.horizon_years": RUN_DAYS / 365}), seed=1).summary
+
+
 def test_fuzzed_scenarios_never_give_a_traceback(tmp_path, capsys):
     rng = np.random.default_rng(20260213)
-    bases = [rich_dict(), rich_dict(), _default_dict()]
+    bases = [b for b in (rich_dict(), rich_dict(), _default_dict()) if b is not None]
     counts = {"mutants": 0, "rejected": 0, "accepted": 0, "tracebacks": 0}
     failures: list[str] = []
     for k in range(N_MUTANTS):

@@ -153,9 +153,9 @@ def test_extends_cycle_is_reported_at_the_extends_line(tmp_path):
     assert only_problem(own).line == 2
 
 
-@pytest.mark.parametrize("target", ["missing.yaml", ".", ""])
+@pytest.mark.parametrize("target", ["missing.yaml", ".", "", "x" * 5000, "a\\0b.yaml"])
 def test_extends_to_nothing_readable_is_located(tmp_path, target):
-    p = write(tmp_path, f"meta: {{name: v}}\nextends: '{target}'\n")
+    p = write(tmp_path, f'meta: {{name: v}}\nextends: "{target}"\n')
     pr = only_problem(p)
     assert (pr.line, pr.path) == (2, "extends")
 

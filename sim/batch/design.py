@@ -39,7 +39,8 @@ def design_rng(seed: int) -> np.random.Generator:
 
 
 class _Marginal(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # a NaN or infinite bound would make every sample NaN: refuse it in the sweep file
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     integer: bool = Field(False, description="Round sampled values to whole numbers.")
     #: False when ppf(0) or ppf(1) is infinite (Morris levels then sit at stratum midpoints).
@@ -172,7 +173,7 @@ class ChoiceU(_Marginal):
 
     dist: Literal["choice"] = "choice"
     values_: list[Any] = Field(alias="values", min_length=1)
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     def values(self, u: np.ndarray) -> list[Any]:
         idx = np.minimum((np.asarray(u, dtype=float) * len(self.values_)).astype(int), len(self.values_) - 1)

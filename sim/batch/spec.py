@@ -250,9 +250,13 @@ def _match(patterns: list[str], keys: list[str], section: str, origins: dict, so
 
 
 def _load_base(spec: SweepSpec, source: Path, origins: dict) -> tuple[Path, dict, Scenario]:
-    base_path = (source.parent / spec.base).resolve()
-    if not base_path.exists():
-        src, line = _locate(origins, ("base",), str(source))
+    src, line = _locate(origins, ("base",), str(source))
+    try:
+        base_path = (source.parent / spec.base).resolve()
+        found = base_path.is_file()
+    except (OSError, ValueError) as e:  # a NUL byte, a name too long for the file system
+        raise ScenarioError([Problem(src, line, "base", f"cannot use {spec.base!r} as a file name: {e}")]) from None
+    if not found:
         raise ScenarioError([Problem(src, line, "base", f"file not found: {base_path}")])
     doc = _read_with_extends(base_path)
     data, base_origins = doc.data, dict(doc.origins)

@@ -27,8 +27,6 @@ from sim.scenario.schema import Scenario
 CONSERVATION_RTOL = 1e-9
 
 
-#: KPIs that are undefined (NaN) by definition in some runs (a ratio whose denominator is 0,
-#: a loan figure without loans); never infinite. Every other KPI must be finite.
 #: KPIs that are ratios and are NaN by definition when undefined (no positive cost, no loan,
 #: no debt service, nothing disbursed); matched on the key's last part, so per-commodity and
 #: per-project variants are covered too.
@@ -126,7 +124,7 @@ def check_conservation(eng: Engine) -> dict[str, float]:
         bad.append(f"cash off by {cash_resid:.6g} USD")
     if not abs(debt_resid) <= CONSERVATION_RTOL * money_scale:
         bad.append(f"debt off by {debt_resid:.6g} USD")
-    if max(proj_cash, proj_debt) > CONSERVATION_RTOL * money_scale:
+    if not (proj_cash <= CONSERVATION_RTOL * money_scale and proj_debt <= CONSERVATION_RTOL * money_scale):
         bad.append(f"a project company's cash or debt off by {max(proj_cash, proj_debt):.6g} USD")
     if bad:
         raise ConservationError("conservation check failed: " + "; ".join(bad))

@@ -122,7 +122,7 @@ def _read_yaml(file: Path) -> _Doc:
     source = str(file)
     try:
         raw = file.read_bytes()
-    except OSError as e:
+    except (OSError, ValueError) as e:
         raise ScenarioError([Problem(source, None, "", f"cannot read file: {e.strerror or e}")]) from None
     text = _decode(source, raw)
     node = None
@@ -178,7 +178,11 @@ def _read_with_extends(file: Path, chain: tuple[Path, ...] = ()) -> _Doc:
     src, line = doc.origins.get(("extends",), (str(file), None))
     if not isinstance(parent, str) or not parent.strip():
         raise ScenarioError([Problem(src, line, "extends", f"expected a file name (string), got {parent!r}")])
-    parent_path = (file.parent / parent).resolve()
+    try:
+        parent_path = (file.parent / parent).resolve()
+        parent_path.is_file()
+    except (OSError, ValueError) as e:  # a NUL byte, a name too long for the file system
+        raise ScenarioError([Problem(src, line, "extends", f"cannot use {parent!r} as a file name: {e}")]) from None
     if parent_path in chain + (file,):
         names = " -> ".join(p.name for p in chain + (file, parent_path))
         raise ScenarioError([Problem(src, line, "extends", f"circular extends: {names}; expected a file that "
