@@ -199,6 +199,7 @@ class Engine:
         self.r_room_cap = np.minimum(self.target, w.r_capacity)
         if self.parties is not None:
             self.parties.set_target(self.target)
+            self.parties.set_calm(c, calm)
 
     def drawdown_capacity(self) -> np.ndarray:
         """Most the reserve can release per day [A, C]: fixed, or the target over drawdown days."""
@@ -244,12 +245,35 @@ class Engine:
         if w.any_early:
             need = need + w.r_early[:, None] * np.maximum(0.0, safety[0] - np.maximum(x[0] - want_m[0], 0.0))
         room = np.minimum(self.drawdown_capacity()[0], can[0])
+        to_makers, to_allies = self.parties.draw(now, t, fired[0], need * w.r_offset[:, None], row_gap[0],
+                                                 self.price[0], room, can[0])
         releases = np.zeros_like(self._zeros)
-        releases[0] = self.parties.draw(now, t, fired[0], need * w.r_offset[:, None], row_gap[0], self.price[0],
-                                        room, can[0])
+        releases[0] = to_makers + to_allies
         self.rstock -= releases
-        self.transit_rel += releases
+        self.transit_rel[0] += to_makers  # allies' draws travel in the parties' books (not manufacturers' pipeline)
         return releases
+
+    def _deliver_releases(self, slot: int, x: np.ndarray, want_m: np.ndarray, safety: np.ndarray) -> tuple:
+        """Releases due today go to manufacturers by the allocation rule; returns stocks and tonnes [A, C]."""
+        w = self.world
+        delivered = self.ring_rel[:, :, slot].copy()
+        if delivered.any():
+            self.ring_rel[:, :, slot] = 0.0
+            self.transit_rel -= delivered
+            rel_need_m = np.maximum(0.0, want_m + safety - x)
+            given = allocate(delivered, rel_need_m, w.r_release_classes)
+            x = x + given + (delivered - given.sum(-1))[..., None] * w.r_eligible_share
+        return x, delivered
+
+    def _deliver_draws(self, t: int, x: np.ndarray) -> tuple:
+        """Parties: each holder's draws due today go to it; returns stocks and tonnes [A, C]."""
+        given = self.parties.deliver(t)
+        x = x.copy()
+        x[0] += given
+        delivered = np.zeros_like(self._zeros)
+        delivered[0] = given.sum(-1)
+        self.transit_rel[0] -= delivered[0]
+        return x, delivered
 
     # ------------------------------------------------------------------ run
     def run(self) -> None:
@@ -315,7 +339,6 @@ class Engine:
         if self.parties is not None and self.parties.has_allies:  # allies' draws serve rest-of-world buyers
             row_own = np.zeros_like(row_want)
             row_own[0] = self.parties.allied_deliveries(t, row_want[0])
-            self.transit_rel -= row_own
             row_mkt, row_crit_mkt = row_want - row_own, np.maximum(0.0, row_crit - row_own)
         # manufacturers order what they use plus part of the gap to their target stock and pipeline
         # (more cover while an export restriction is on: precautionary buying)
@@ -420,7 +443,7 @@ class Engine:
                 fired |= w.r_is_cover & (after.sum(-1) < w.r_trigger_cover * w.de_tot[t])
             if self.parties is not None:
                 lost = self.supply_lost_share(t) if self.parties.tests_supply else None
-                self.parties.declare(now, fired[0], self.price[0], lost)
+                self.parties.declare(now, self.price[0], lost)
             if fired.any():
                 self.triggered |= fired[0]
                 can = np.maximum(0.0, self.rstock - w.r_floor_share * self.target)
@@ -429,21 +452,9 @@ class Engine:
                 else:
                     releases = self._draw(now, t, fired, gap, x, want_m, safety, can, row_want - row_got - row_own)
         if self.parties is None:
-            delivered_rel = self.ring_rel[:, :, slot_today].copy()
-            if delivered_rel.any():
-                self.ring_rel[:, :, slot_today] = 0.0
-                self.transit_rel -= delivered_rel
-                rel_need_m = np.maximum(0.0, want_m + safety - x)
-                given = allocate(delivered_rel, rel_need_m, w.r_release_classes)
-                x = x + given + (delivered_rel - given.sum(-1))[..., None] * w.r_eligible_share
+            x, delivered_rel = self._deliver_releases(slot_today, x, want_m, safety)
         else:
-            given = self.parties.deliver(t)
-            x = x.copy()
-            x[0] += given
-            delivered_rel = np.zeros_like(self._zeros)
-            delivered_rel[0] = given.sum(-1)
-            self.transit_rel[0] -= delivered_rel[0]
-            delivered_rel = delivered_rel + row_own
+            x, delivered_rel = self._deliver_draws(t, x)
 
         # 7. consumption and the bloc's loss against the reference (welfare.py)
         cons = np.minimum(want_m, x)
@@ -499,7 +510,7 @@ class Engine:
         r["reserve_target_t"][t, 0] = self.target
         r["reserve_purchases_t"][t] = buy
         r["reserve_releases_t"][t] = releases
-        r["release_deliveries_t"][t] = delivered_rel
+        r["release_deliveries_t"][t] = delivered_rel + row_own
         r["manufacturer_stock_t"][t] = self.mstock.sum(-1)
         r["in_transit_t"][t] = self.transit_m + self.transit_r + self.transit_rel
         r["loss_surplus_usd"][t] = dwl

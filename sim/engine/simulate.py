@@ -57,6 +57,8 @@ def check_conservation(eng: Engine) -> dict[str, float]:
     closing = eng.mstock.sum(-1) + eng.rstock + eng.transit_m + eng.transit_r + eng.transit_rel + eng.wstock
     if eng.public is not None:
         closing = closing + eng.public.total_stock + eng.public.total_transit
+    if eng.parties is not None:
+        closing[0] += eng.parties.allied_transit()
     inflow = rec["production_t"].sum(axis=0)
     outflow = rec["delivered_t"].sum(axis=0) + rec["row_consumption_t"].sum(axis=0)
     resid = eng.opening_t + inflow - outflow - closing

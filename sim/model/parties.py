@@ -13,8 +13,8 @@ the allies. When the reserve's trigger holds:
   refill of early triggers; allies: their share of the rest of the world's unmet demand) less
   what is already on its way to it;
 - entitled holders draw up to their undrawn entitlement (entitlement less outstanding swaps
-  and draws the vehicle has not yet bought back); in a *major disruption* up to their
-  entitlement's share of the whole stock above the floor, if that is more; all within the
+  and draws the vehicle has not yet bought back); in a *major disruption* entitlements are
+  scaled up pro rata until they cover the whole stock above the floor; all within the
   drawdown capacity, pro rata to requests;
 - non-members then buy, at the market price, only what the vehicle chooses to sell
   (``non_member_sales``).
@@ -22,7 +22,8 @@ the allies. When the reserve's trigger holds:
 A member's draw is a sale (it pays the locked price; the vehicle buys back through its buying
 programme) or a swap (it owes the tonnes plus a premium on the due date; it returns what it holds
 above its own safety stock and pays the rest in cash at the market price). While the market is
-calm a member orders toward its safety stock plus what it owes. An ally's draw takes its own
+calm (no trigger since the reserve's last review) a member orders toward its safety stock plus
+what it owes. An ally's draw takes its own
 stake; it pays its stake's share of every purchase, procurement fee and storage bill of the
 commodity, so the buying programme replenishes it.
 """
@@ -178,9 +179,15 @@ class Parties:
         return np.stack([res, np.broadcast_to(safety, res.shape)])
 
     # ------------------------------------------------------------------ the draw decision
-    def declare(self, now: float, fired: np.ndarray, price: np.ndarray, supply_lost: np.ndarray | None) -> None:
-        """Note whether the reserve's trigger holds; declare or end major disruptions (events on change)."""
-        self.calm = ~fired
+    def set_calm(self, c: int, calm: bool) -> None:
+        """Set at each review: calm if the reserve's trigger has not held since the last one.
+
+        Members rebuild what they owe while calm; deciding at reviews keeps them from flip-flopping daily.
+        """
+        self.calm[c] = calm
+
+    def declare(self, now: float, price: np.ndarray, supply_lost: np.ndarray | None) -> None:
+        """Declare or end major disruptions per commodity (events on change)."""
         major = price >= self.major_price * self.w.ref_price
         if supply_lost is not None:
             major |= supply_lost >= self.major_loss - 1e-12
@@ -191,8 +198,8 @@ class Parties:
         self.major = major
 
     def draw(self, now: float, t: int, fired: np.ndarray, need_m: np.ndarray, row_gap: np.ndarray,
-             price: np.ndarray, room: np.ndarray, can: np.ndarray) -> np.ndarray:
-        """Turn today's requests into draws and sales; returns tonnes leaving the stock [C].
+             price: np.ndarray, room: np.ndarray, can: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Turn today's requests into draws and sales; returns the tonnes [C] for manufacturers and for allies.
 
         Args:
             now: time of the decision.
@@ -215,9 +222,12 @@ class Parties:
         undrawn = self.undrawn(ent)
         limit = undrawn
         if self.major.any():
-            tot = ent.sum(-1, keepdims=True)
-            opened = can[:, None] * np.where(tot > 0, ent / np.maximum(tot, _TINY), 0.0)
-            limit = np.where(self.major[:, None], np.maximum(undrawn, opened), undrawn)
+            # entitlements scale up until they cover the stock above the floor plus what is out: each
+            # holder's access stays pro rata to its entitlement however the draws fall over the days
+            out = self.out_swap + self.pending
+            scale = (can + (out * self.entitled).sum(-1)) / np.maximum((ent * self.entitled).sum(-1), _TINY)
+            opened = np.maximum(0.0, np.maximum(1.0, scale)[:, None] * ent - out)
+            limit = np.where(self.major[:, None], opened, undrawn)
         ask = np.minimum(need, limit) * self.entitled
         tot = ask.sum(-1)
         d = ask * np.minimum(1.0, room / np.maximum(tot, _TINY))[:, None]
@@ -229,9 +239,9 @@ class Parties:
         d = np.where(d > 1e-12, d, 0.0)
         self.drawn_today = (d * self.entitled).sum(-1)
         if not d.any():
-            return np.zeros(len(fired))
+            return np.zeros(len(fired)), np.zeros(len(fired))
         self._book_draws(now, t, d, price)
-        return d.sum(-1)
+        return d[:, : self.M].sum(-1), d[:, self.M:].sum(-1)
 
     def _book_draws(self, now: float, t: int, d: np.ndarray, price: np.ndarray) -> None:
         w, M = self.w, self.M
@@ -304,6 +314,10 @@ class Parties:
         self.transit[:, self.M:] -= used
         return use
 
+    def allied_transit(self) -> np.ndarray:
+        """Allies' draws on their way to rest-of-world buyers [C], t."""
+        return self.transit[:, self.M:].sum(-1)
+
     def on_reserve_arrivals(self, arrived: np.ndarray) -> None:
         """Purchases arriving in the stock buy back drawn tonnes first (pro rata)."""
         self.flows["arrivals"] += arrived
@@ -365,20 +379,22 @@ class Parties:
         pay = np.zeros(n_p)
         pay[:P] = self.upfront + self.spec.fees.upfront_share_of_locked_value * locked
         self._receive(env.now, "upfront_fees", "member_fees_usd", pay)
-        year = 1
-        while year * 365 < self.w.horizon:
-            yield env.timeout(year * 365 - env.now)
-            lo, hi = (year - 1) * 365, year * 365
+        # yearly, and for the last part-year after the last day's market (so no year goes unbilled)
+        H = self.w.horizon
+        bills = [(y * 365.0, y * 365) for y in range(1, (H - 1) // 365 + 1)] + [(H - 0.25, H)]
+        lo = 0
+        for when, hi in bills:
+            yield env.timeout(when - env.now)
             pool = sum(float(self.ledger.column(line)[lo:hi].sum())
                        for line in ("interest_usd", "fees_usd", "storage_cost_usd", "procurement_fees_usd"))
             pool -= float(self._ally_carry[lo:hi].sum())
             annual = np.zeros(n_p)
-            annual[:P] = self.annual
+            annual[:P] = self.annual * (hi - lo) / 365.0
             self._receive(env.now, "annual_fees", "member_fees_usd", annual)
             carry = np.zeros(n_p)
             carry[:P] = self.carry_share * max(pool, 0.0) * self._member_weights()
             self._receive(env.now, "carrying_charges", "member_fees_usd", carry)
-            year += 1
+            lo = hi
 
     def _ally_shares(self) -> np.ndarray:
         """Each ally's share of the costs of each commodity [C, Y]: its stake over the target."""
@@ -446,7 +462,7 @@ class Parties:
         """
         f = self.flows
         stock = float(np.abs(r_initial + f["arrivals"] + f["returned"] - f["drawn"] - rstock).max(initial=0.0))
-        transit = float(np.abs(self.transit.sum(-1) - transit_rel).max(initial=0.0))
+        transit = float(np.abs(self.transit[:, : self.M].sum(-1) - transit_rel).max(initial=0.0))
         tn = self.tonnes
         members = tn["draws"] - tn["returns"] - tn["settled"] - tn["sale_draws"] - self._by_party(self.out_swap)
         col = self.ledger.column
