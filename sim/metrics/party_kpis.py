@@ -22,9 +22,13 @@ the vehicle, valuing tonnes at the reference price (what the loss measure takes 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pandas as pd
 
 from sim.engine.ledger import Ledger
+from sim.metrics.stats import mean_ci
 from sim.model.parties import Parties
 
 #: Per-party KPIs written for each member, members, non_members and each ally.
@@ -127,3 +131,58 @@ def party_kpis(p: Parties, ledger: Ledger, disc: np.ndarray, rstock_end: np.ndar
         out["party.members.loss_avoided_npv_usd"] / loss_avoided_npv if loss_avoided_npv != 0 else float("nan")
     )
     return out
+
+
+#: Columns of the per-party table, in order (a party lacking one shows NaN).
+TABLE_COLUMNS = (
+    "fees_usd",
+    "payments_usd",
+    "fees_received_usd",
+    "sales_usd",
+    "costs_usd",
+    "received_usd",
+    "lent_usd",
+    "draws_t",
+    "returns_t",
+    "premium_t",
+    "late_returns",
+    "late_returns_t",
+    "fill_rate",
+    "fill_rate_counterfactual",
+    "loss_avoided_npv_usd",
+    "own_stock_saving_npv_usd",
+    "net_benefit_npv_usd",
+)
+#: Columns that also get a 95% confidence interval over replications.
+CI_COLUMNS = ("loss_avoided_npv_usd", "net_benefit_npv_usd")
+
+
+def party_table(rows: list[dict]) -> pd.DataFrame:
+    """Per-party table over replications: the mean of each KPI, and 95% CIs of loss avoided and net benefit.
+
+    Args:
+        rows: run summaries (one per replication) holding ``party.<party>.<kpi>`` keys.
+
+    Returns:
+        One row per party (in summary order: members, members, non_members, allies, vehicle, lender);
+        empty when the runs had no parties.
+
+    """
+    parties: list[str] = []
+    for key in rows[0] if rows else ():
+        if key.startswith("party.") and key.count(".") >= 2:
+            name = key.split(".")[1]
+            if name not in parties:
+                parties.append(name)
+    out = []
+    for name in parties:
+        row: dict[str, object] = {"party": name}
+        for col in TABLE_COLUMNS:
+            key = f"party.{name}.{col}"
+            values = [r[key] for r in rows if key in r]
+            m, lo, hi = mean_ci(values) if values else (math.nan, math.nan, math.nan)
+            row[col] = m
+            if col in CI_COLUMNS:
+                row[col + "_ci_low"], row[col + "_ci_high"] = lo, hi
+        out.append(row)
+    return pd.DataFrame(out)

@@ -49,6 +49,9 @@ PARTY_SERIES = ("entitlement_t", "entitlement_drawn_t", "entitlement_outstanding
 PARTY_LINES = ("upfront_fees", "annual_fees", "carrying_charges", "draw_payments", "settlements", "purchases",
                "cost_shares")
 _TINY = 1e-12
+#: A swap counts as returned late (event, KPI) when more than this share of it is paid in cash
+#: instead; smaller remainders are rounding of the members' stock rebuilding (still paid in cash).
+LATE_SHARE = 1e-3
 
 
 class Stocks(Protocol):
@@ -356,7 +359,7 @@ class Parties:
             who = w.manufacturer_ids[m]
             if ret[c, m] > 1e-12:
                 self.log(env.now, "return", who, w.commodity_ids[c], ret[c, m])
-            if late[c, m] > 1e-9 * max(1.0, owed[c, m]):
+            if late[c, m] > LATE_SHARE * owed[c, m]:
                 self.late_count[self.party_of[m]] += 1
                 self.log(env.now, "late_return", who, f"{w.commodity_ids[c]} paid at market price", late[c, m])
 

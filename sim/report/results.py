@@ -24,6 +24,7 @@ import yaml
 
 from sim import __version__
 from sim.engine.simulate import RunResult
+from sim.metrics.party_kpis import party_table
 from sim.metrics.stats import kpi_table
 from sim.report.plots import plot_all
 from sim.scenario.schema import Scenario
@@ -142,6 +143,7 @@ def summary_document(scenario: Scenario, results: list[RunResult], overrides: li
             "kpis": dict(zip(table["kpi"], table["mean"])),
             "ci95": {k: [lo, hi] for k, lo, hi in zip(table["kpi"], table["ci_low"], table["ci_high"])},
             "max_material_residual_t": max(r.summary["check.material_residual_t"] for r in results),
+            "parties": party_table(rows).to_dict("records"),
             "per_replication": [{"replication": r.meta["replication"], **r.summary} for r in results],
         }
     )
@@ -170,6 +172,9 @@ def write_run_folder(
         tables["timeseries"].to_parquet(tmp / "timeseries.parquet", index=False, compression="zstd")
         tables["finance"].to_parquet(tmp / "finance.parquet", index=False, compression="zstd")
         tables["events"].to_csv(tmp / "events.csv", index=False)
+        parties = party_table([r.summary for r in results])
+        if len(parties):
+            parties.to_csv(tmp / "parties.csv", index=False)
         if csv:
             tables["timeseries"].to_csv(tmp / "timeseries.csv", index=False)
             tables["finance"].to_csv(tmp / "finance.csv", index=False)
@@ -203,4 +208,14 @@ def headline_table(summary: dict) -> str:
             if n > 1 and lo is not None:
                 text += f"  (95% CI {lo * scale:,.4g} .. {hi * scale:,.4g})"
         lines.append(f"  {label:<{width}}  {text}")
+    if summary.get("parties"):
+        lines += ["", "  per party (NPV USD m; draws t; 95% CI of net benefit):"]
+        for row in summary["parties"]:
+            m = {k: (v if v is not None else float("nan")) for k, v in row.items()}
+            lines.append(
+                f"    {row['party']:<26} loss avoided {m['loss_avoided_npv_usd'] / 1e6:>10,.1f}"
+                f"  net benefit {m['net_benefit_npv_usd'] / 1e6:>10,.1f}"
+                f" ({m['net_benefit_npv_usd_ci_low'] / 1e6:,.1f} .. {m['net_benefit_npv_usd_ci_high'] / 1e6:,.1f})"
+                f"  draws {m['draws_t']:>12,.1f}"
+            )
     return "\n".join(lines)
