@@ -1,9 +1,9 @@
 """Per-party KPIs: who pays for the reserve and who gains from it (issue 9).
 
 Keys are ``party.<party>.<kpi>`` in the run's flat summary, for each member, ``members`` (all
-of them), ``non_members``, each ally, the ``vehicle`` and the ``lender`` (every loan facility),
-plus ``parties.members_loss_avoided_share``. Money is USD; ``_npv_`` keys are discounted at the
-scenario's rate like the other KPIs.
+of them), ``non_members``, each ally, the ``vehicle``, the ``lender`` (every loan facility) and
+the ``bloc`` (the US parties together), plus ``parties.members_loss_avoided_share``. Money is
+USD; ``_npv_`` keys are discounted at the scenario's rate like the other KPIs.
 
 Welfare is the bloc's loss of :mod:`sim.model.welfare` split by manufacturer (surplus and
 critical loss are per manufacturer; the extra import bill falls on who bought the day's
@@ -15,9 +15,11 @@ the vehicle, valuing tonnes at the reference price (what the loss measure takes 
   saved by crowding out;
 - ally: tonnes drawn (reference value) - cost shares + its claim on the end stock (its welfare
   is outside the bloc's loss measure);
-- vehicle: receipts - purchases, storage, procurement, interest, loan fees and capex + its own
-  end stock and swaps owed to it (reference value); financing flows (loans, equity) excluded;
-- lender: interest, fees and principal received - loans drawn + debt outstanding at the end.
+- vehicle (its owners): receipts - purchases, storage, procurement, interest, loan fees and capex
+  + loans drawn - principal repaid + its own end stock and swaps owed to it (reference value) -
+  debt outstanding at the end; the owners' own equity is not a flow;
+- lender: interest, fees and principal received - loans drawn + debt outstanding at the end;
+- bloc: members + non-members + vehicle + lender, between whom fees, draws and loans cancel.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ HOLDER_KPIS = (
     "premium_t",
     "late_returns",
     "late_returns_t",
+    "late_share",
     "fill_rate",
     "fill_rate_counterfactual",
     "loss_avoided_usd",
@@ -91,8 +94,10 @@ def party_kpis(p: Parties, ledger: Ledger, disc: np.ndarray, rstock_end: np.ndar
         out[k + "premium_t"] = float(p.tonnes["premium"][:, ix].sum())
         out[k + "late_returns"] = int(p.late_count[ix].sum())
         out[k + "late_returns_t"] = float(p.tonnes["late"][:, ix].sum())
-        out[k + "fill_rate"] = float(con[0] / dem[0]) if dem[0] > 0 else 1.0
-        out[k + "fill_rate_counterfactual"] = float(con[1] / dem[1]) if dem[1] > 0 else 1.0
+        out[k + "fill_rate"] = float(con[0] / dem[0]) if dem[0] > 0 else math.nan
+        out[k + "fill_rate_counterfactual"] = float(con[1] / dem[1]) if dem[1] > 0 else math.nan
+        due = (p.tonnes["returns"] + p.tonnes["premium"] + p.tonnes["late"])[:, ix].sum()
+        out[k + "late_share"] = float(p.tonnes["late"][:, ix].sum() / due) if due > 0 else math.nan
         out[k + "loss_avoided_usd"] = float(avoided.sum())
         out[k + "loss_avoided_npv_usd"] = _npv(avoided, disc)
         transfers = p.value_in[:, ix].sum(-1) - fees[:, ix].sum(-1) - pays[:, ix].sum(-1) + p.own_saving[:, ix].sum(-1)
@@ -113,20 +118,26 @@ def party_kpis(p: Parties, ledger: Ledger, disc: np.ndarray, rstock_end: np.ndar
     costs = (col("purchases_usd") + col("storage_cost_usd") + col("procurement_fees_usd") + col("interest_usd")
              + col("fees_usd") + col("capex_usd"))
     own_end = float((rstock_end - allied) @ p0) + float(owed_end.sum())
+    debt_end = float(ledger.debt_series()[-1])
+    financing = col("draws_usd") - col("principal_usd")
     out[k + "fees_received_usd"] = float(col("member_fees_usd").sum())
     out[k + "sales_usd"] = float(col("sales_usd").sum())
     out[k + "ally_payments_usd"] = float(col("ally_payments_usd").sum())
     out[k + "costs_usd"] = float(costs.sum())
     out[k + "end_stock_value_usd"] = own_end
-    out[k + "net_benefit_npv_usd"] = _npv(receipts - costs, disc) + end * own_end
+    out[k + "net_benefit_npv_usd"] = _npv(receipts - costs + financing, disc) + end * (own_end - debt_end)
     k = "party.lender."
-    debt_end = float(ledger.debt_series()[-1])
     lender_in = col("interest_usd") + col("fees_usd") + col("principal_usd")
     out[k + "received_usd"] = float(lender_in.sum())
     out[k + "lent_usd"] = float(col("draws_usd").sum())
     out[k + "net_benefit_npv_usd"] = _npv(lender_in - col("draws_usd"), disc) + end * debt_end
     total = out["party.members.loss_avoided_npv_usd"] + out["party.non_members.loss_avoided_npv_usd"]
     out["parties.loss_avoided_npv_usd"] = total
+    # the bloc's parties together: transfers between them (fees, draws, loans, interest) cancel
+    k = "party.bloc."
+    out[k + "loss_avoided_npv_usd"] = total
+    out[k + "net_benefit_npv_usd"] = sum(out[f"party.{p}.net_benefit_npv_usd"]
+                                         for p in ("members", "non_members", "vehicle", "lender"))
     out["parties.members_loss_avoided_share"] = (
         out["party.members.loss_avoided_npv_usd"] / loss_avoided_npv if loss_avoided_npv != 0 else float("nan")
     )
@@ -147,6 +158,7 @@ TABLE_COLUMNS = (
     "premium_t",
     "late_returns",
     "late_returns_t",
+    "late_share",
     "fill_rate",
     "fill_rate_counterfactual",
     "loss_avoided_npv_usd",
