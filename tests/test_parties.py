@@ -324,3 +324,29 @@ def test_party_accounts_close_on_random_scenarios(s):
     ts = r.timeseries[r.timeseries.arm == "reserve"]
     assert (ts.reserve_stock_t >= -1e-9).all()
     assert (ts.entitlement_outstanding_t >= -1e-9).all()
+
+
+def test_run_folder_has_the_party_table_and_the_entitlement_plot(tmp_path):
+    from sim.cli import main
+
+    data = merge(base_dict(), {
+        "manufacturers": {"m1": {"member": True}, "m2": {"demand_tpy": {"ga": 365.0}}},
+        "suppliers": {"s1": {"capacity_tpy": 1000.0}},
+        "reserve": vault(50.0),
+        "shocks": outage(50, 20),
+        "parties": {"members": {"a": {"manufacturers": ["m1"], "entitlements_t": {"ga": 30.0}}}},
+    })
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--replications", "2", "--out", str(out)]) == 0
+    import pandas as pd
+
+    table = pd.read_csv(out / "parties.csv")
+    assert list(table.party) == ["a", "members", "non_members", "vehicle", "lender", "bloc"]
+    assert 20.0 <= table.set_index("party").loc["a", "draws_t"] <= 30.0 + 1e-9  # outage use, within entitlement
+    assert (out / "entitlements.png").stat().st_size > 10_000
+    html = (out / "report.html").read_text()
+    assert "Who pays and who gains" in html and "entitlements.png" not in html  # embedded, not linked
+    events = pd.read_csv(out / "events.csv")
+    assert {"draw", "return"} <= set(events.event)
