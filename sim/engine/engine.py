@@ -120,7 +120,7 @@ class Engine:
         de0 = w.expected[0]
         self.mstock = np.tile(de0 * w.safety_days, (2, 1, 1))
         if self.parties is not None:  # crowding out: members start with the safety stock they keep
-            self.mstock[0] = np.maximum(0.0, self.mstock[0] - self.parties.opening_cut())
+            self.mstock[0] = np.maximum(0.0, self.mstock[0] - self.parties.crowding_cut())
         self.ring_m = np.zeros((2, C, R))
         self.ring_r = np.zeros((2, C, R))
         self.ring_rel = np.zeros((2, C, R))  # released tonnes on their way to manufacturers

@@ -163,8 +163,8 @@ class Parties:
         """Follow the reserve's target (entitlements given as shares of it)."""
         self.target = np.where(self.w.has_reserve, target, 0.0)
 
-    def opening_cut(self) -> np.ndarray:
-        """Members' day-0 safety-stock cut [C, M], t (crowding out)."""
+    def crowding_cut(self) -> np.ndarray:
+        """Members' safety-stock cut [C, M], t: ``crowding_out_share`` of their entitlement today."""
         return self.crowding * self.entitlements()[:, : self.M] * self.is_member[None, : self.M]
 
     def stock_targets(self, t: int, safety: np.ndarray) -> np.ndarray:
@@ -173,7 +173,7 @@ class Parties:
         Members cut their safety stock by ``crowding_out_share`` of their entitlement and, while
         the market is calm, order toward what they owe on top of it.
         """
-        self.base_safety = np.maximum(0.0, safety - self.opening_cut())
+        self.base_safety = np.maximum(0.0, safety - self.crowding_cut())
         self.cut = safety - self.base_safety
         if self.own_cost:
             self.own_saving[t] = np.bincount(self.party_of[: self.M], (self.cut * self.w.ref_price[:, None]).sum(0),
