@@ -4,8 +4,10 @@ The reserve arm and the counterfactual arm are stepped together on an ``arm`` ax
 they share every random draw by construction (common random numbers). The market
 clears once a day (at midday, after start-of-day events such as shock starts and
 reviews), for every commodity at once, vectorised over arms, commodities and
-manufacturers. Shocks, projects, reviews, loan payments and member fees are SimPy
-processes with events at their own times.
+manufacturers. Shocks, projects, reviews, loan payments, member fees and (with parties)
+swaps falling due are SimPy processes with events at their own times. The reserve's parties
+(members, allies, draws, accounts) live in ``sim/model/parties.py`` and other public stocks
+in ``sim/model/public_stocks.py``; the day calls into them at the numbered steps.
 """
 
 from __future__ import annotations
