@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT = [HERE / "project_vault.yaml"] + [
     HERE / "policies" / f"{n}.yaml"
     for n in ("release_early_price", "vault_sale", "vault_return_90d", "vault_major_off", "vault_crowding_50",
-              "vault_copper_allies", "vault_open_to_non_members")
+              "vault_copper_allies", "vault_open_to_non_members", "vault_with_nds")
 ]
 #: (column title, per-party KPI, scale)
 COLUMNS = (
