@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 #: Finance lines, in USD. Inflows are positive for cash, outflows are recorded positive too.
-INFLOWS = ("draws_usd", "equity_usd", "member_fees_usd", "sales_usd")
+INFLOWS = ("draws_usd", "equity_usd", "member_fees_usd", "sales_usd", "ally_payments_usd")
 OUTFLOWS = (
     "purchases_usd",
     "procurement_fees_usd",

@@ -18,7 +18,8 @@ from sim import __version__
 from sim.engine.engine import SERIES, Engine
 from sim.engine.ledger import LINES
 from sim.engine.rng import Streams
-from sim.metrics.kpis import compute_kpis
+from sim.metrics.kpis import compute_kpis, discount_factors
+from sim.metrics.party_kpis import party_kpis
 from sim.metrics.terminal import days_of_cover
 from sim.model.world import ARMS, build_world
 from sim.scenario.schema import Scenario
@@ -106,6 +107,10 @@ def check_conservation(eng: Engine) -> dict[str, float]:
     rec = eng.rec
     # per commodity: opening stocks + production = bloc + rest-of-world consumption + closing stocks
     closing = eng.mstock.sum(-1) + eng.rstock + eng.transit_m + eng.transit_r + eng.transit_rel + eng.wstock
+    if eng.public is not None:
+        closing = closing + eng.public.total_stock + eng.public.total_transit
+    if eng.parties is not None:
+        closing[0] += eng.parties.allied_transit()
     inflow = rec["production_t"].sum(axis=0)
     outflow = rec["delivered_t"].sum(axis=0) + rec["row_consumption_t"].sum(axis=0)
     resid = eng.opening_t + inflow - outflow - closing
@@ -126,14 +131,21 @@ def check_conservation(eng: Engine) -> dict[str, float]:
         bad.append(f"debt off by {debt_resid:.6g} USD")
     if not (proj_cash <= CONSERVATION_RTOL * money_scale and proj_debt <= CONSERVATION_RTOL * money_scale):
         bad.append(f"a project company's cash or debt off by {max(proj_cash, proj_debt):.6g} USD")
-    if bad:
-        raise ConservationError("conservation check failed: " + "; ".join(bad))
-    return {
+    out = {
         "check.material_residual_t": material,
         "check.cash_residual_usd": abs(cash_resid),
         "check.debt_residual_usd": abs(debt_resid),
         "check.project_residual_usd": max(proj_cash, proj_debt),
     }
+    if eng.parties is not None:  # every party's material and cash close too
+        for name, r in eng.parties.residuals(eng.rstock[0], eng.world.r_initial[0], eng.transit_rel[0]).items():
+            tol = CONSERVATION_RTOL * (money_scale if name.endswith("_usd") else float(scale.max()))
+            if not r <= tol:  # NaN fails too
+                bad.append(f"party accounts: {name} off by {r:.6g}")
+            out[f"check.party_{name}"] = r
+    if bad:
+        raise ConservationError("conservation check failed: " + "; ".join(bad))
+    return out
 
 
 def _timeseries(eng: Engine, dates: pd.DatetimeIndex) -> pd.DataFrame:
@@ -206,6 +218,10 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0) 
     )
     check_finite(summary=summary)
     summary.update(checks)
+    if eng.parties is not None:
+        disc = discount_factors(world.horizon, scenario.evaluation.discount_rate_per_year)
+        summary.update(party_kpis(eng.parties, eng.ledger, disc, eng.rstock[0],
+                                  summary["difference.total.loss_avoided_npv_usd"]))
     start = pd.Timestamp(scenario.run.start_date)
     dates = pd.date_range(start, periods=world.horizon, freq="D")
     result = RunResult(

@@ -136,6 +136,8 @@ def compute_kpis(
     out[f + "end_cash_usd"] = float(ledger.cash_series()[-1])
     out[f + "defaults"] = int(n_defaults)
     out[f + "defaults_usd"] = float(col("defaults_usd").sum())
+    out[f + "procurement_fees_usd"] = float(col("procurement_fees_usd").sum())
+    out[f + "ally_payments_usd"] = float(col("ally_payments_usd").sum())
     cost_flow = (
         col("purchases_usd")
         + col("storage_cost_usd")
@@ -143,8 +145,12 @@ def compute_kpis(
         + col("fees_usd")
         + col("capex_usd")
         - col("sales_usd")
+        + col("procurement_fees_usd")
+        - col("ally_payments_usd")
     )
-    terminal = out["reserve.total.reserve_end_value_usd"] * disc[-1]
+    # allies' claims on the end stock are theirs, not the bloc's (joint purchases, model/parties.py)
+    allied_end = float(rec["allied_stake_t"][-1, 0] @ w.ref_price)
+    terminal = (out["reserve.total.reserve_end_value_usd"] - allied_end) * disc[-1]
     net_cost = float(cost_flow @ disc - terminal)
     out[f + "net_cost_npv_usd"] = net_cost
     benefit = out["difference.total.loss_avoided_npv_usd"]

@@ -29,6 +29,8 @@ RUN_PLOTS = (
     ("supply_demand.png", "Supply available, demand and shortfall with and without the reserve."),
     ("price.png", "Price with and without the reserve, USD per tonne."),
     ("finance.png", "Loan balance and cash of the reserve programme."),
+    ("entitlements.png", "Members' and allies' entitlements, draws and what is drawn and not yet returned or bought "
+     "back, per commodity."),
 )
 #: The per-commodity attribution plot, shown with the per-commodity table.
 COMMODITY_PLOT = (
@@ -241,6 +243,21 @@ def _commodity_html(summary: dict[str, Any]) -> str:
     return f'<div class="bycom">{table(head, rows, [False] + [True] * len(COMMODITY_COLUMNS))}</div>'
 
 
+def _party_rows(parties: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], list[bool]]:
+    cols = (("fees_usd", "fees and charges", 1e-6), ("payments_usd", "payments", 1e-6),
+            ("draws_t", "draws, t", 1.0), ("returns_t", "returns, t", 1.0), ("late_returns", "late returns", 1.0),
+            ("fill_rate", "fill rate", 1.0), ("loss_avoided_npv_usd", "loss avoided", 1e-6),
+            ("net_benefit_npv_usd", "net benefit", 1e-6))
+    rows = []
+    for p in parties:
+        row = [str(p["party"])] + [fmt_number(p.get(k), scale) for k, _, scale in cols]
+        lo, hi = p.get("net_benefit_npv_usd_ci_low"), p.get("net_benefit_npv_usd_ci_high")
+        row.append(f"{fmt_number(lo, 1e-6)} .. {fmt_number(hi, 1e-6)}")
+        rows.append(row)
+    headers = ["party", *[label for _, label, _ in cols], "net benefit 95% CI"]
+    return headers, rows, [False] + [True] * (len(headers) - 1)
+
+
 def write_run_report(folder: Path) -> None:
     """Write ``folder/report.html`` for a ``run`` results folder.
 
@@ -280,6 +297,12 @@ def write_run_report(folder: Path) -> None:
         body.append(figure(folder / COMMODITY_PLOT[0], COMMODITY_PLOT[1]))
     if summary.get("precision"):
         body.append(f'<div class="note">{esc(summary["precision"].get("sentence", ""))}</div>')
+    if summary.get("parties"):
+        body.append("<h2>Who pays and who gains</h2>")
+        body.append("<p>Per party, means over replications, USD million at present value unless stated. Loss "
+                    "avoided is the bloc's loss (counterfactual less reserve arm) on the party's manufacturers; net "
+                    "benefit adds what it received from and paid to the vehicle (tonnes at reference price).</p>")
+        body.append(table(*_party_rows(summary["parties"])))
     if (folder / "events.csv").is_file():
         eps = shock_episodes(folder / "events.csv")
         body.append("<h2>Shocks in replication 0</h2>")

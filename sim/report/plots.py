@@ -141,6 +141,35 @@ def plot_finance(fin: pd.DataFrame, path: Path, title: str) -> None:
     _finish(fig, [ax], path)
 
 
+def plot_entitlements(ts: pd.DataFrame, path: Path, title: str) -> None:
+    """Entitlements drawn and outstanding, as a share of those held, per commodity.
+
+    Drawn is summed over the past 30 days; outstanding is drawn and not yet returned or bought
+    back. Each panel's title gives the tonnes held.
+    """
+    held = ts[(ts["arm"] == "reserve")].groupby("commodity", observed=True)["entitlement_t"].max()
+    names = [c for c in _names(ts) if held.get(c, 0.0) > 0]
+    fig, axes = _grid(len(names), f"{title}: entitlements drawn and outstanding, % of entitlements held")
+    for ax, c in zip(axes, names):
+        dates, ent = series_matrix(ts, c, "reserve", "entitlement_t")
+        _, out = series_matrix(ts, c, "reserve", "entitlement_outstanding_t")
+        _, drawn = series_matrix(ts, c, "reserve", "entitlement_drawn_t")
+        # draws are daily and spiky: show what was drawn over the past 30 days
+        monthly = np.apply_along_axis(lambda v: np.convolve(v, np.ones(30))[: v.size], 1, drawn)
+        pct = 100.0 / np.maximum(ent, 1e-300)
+        fan(ax, dates, out * pct, "#d62728", "outstanding")
+        fan(ax, dates, monthly * pct, "#1f77b4", "drawn in the past 30 days", lw=1.0)
+        ax.set_ylabel("% of entitlements")
+        ax.set_ylim(0, max(5.0, ax.get_ylim()[1]))  # a panel with no draws keeps a readable scale
+        lo, hi = np.median(ent, axis=0)[[0, -1]]
+        ax.set_title(f"{c}: entitlements {_tonnes(lo)} to {_tonnes(hi)}", fontsize=10)
+    _finish(fig, axes, path)
+
+
+def _tonnes(x: float) -> str:
+    return f"{x:,.0f} t" if x >= 100 else f"{x:,.3g} t"
+
+
 def plot_all(ts: pd.DataFrame, fin: pd.DataFrame, out: Path, title: str) -> list[Path]:
     """Write every standard plot into ``out``; returns the files written."""
     paths = {
@@ -149,6 +178,8 @@ def plot_all(ts: pd.DataFrame, fin: pd.DataFrame, out: Path, title: str) -> list
         "price.png": lambda p: plot_price(ts, p, title),
         "finance.png": lambda p: plot_finance(fin, p, title),
     }
+    if "entitlement_t" in ts.columns and (ts["entitlement_t"] > 0).any():
+        paths["entitlements.png"] = lambda p: plot_entitlements(ts, p, title)
     written = []
     for name, fn in paths.items():
         fn(out / name)

@@ -24,6 +24,7 @@ import yaml
 
 from sim import __version__
 from sim.engine.simulate import RunResult
+from sim.metrics.party_kpis import party_table
 from sim.metrics.stats import kpi_table
 from sim.metrics.views import RATIOS
 from sim.report.headline import COMMODITY_COLUMNS, HEADLINE, OUTCOMES, VIEWS, commodity_kpi
@@ -156,6 +157,7 @@ def summary_document(
             "views": {key: [k for k, _, _ in view_rows] for key, _, _, view_rows in VIEWS},
             "by_commodity": by_commodity(table, list(scenario.commodities)),
             "max_material_residual_t": max(r.summary["check.material_residual_t"] for r in results),
+            "parties": party_table(rows).to_dict("records"),
             **(extra or {}),
             "per_replication": [{"replication": r.meta["replication"], **r.summary} for r in results],
         }
@@ -189,6 +191,9 @@ def write_run_folder(
         tables["timeseries"].to_parquet(tmp / "timeseries.parquet", index=False, compression="zstd")
         tables["finance"].to_parquet(tmp / "finance.parquet", index=False, compression="zstd")
         tables["events"].to_csv(tmp / "events.csv", index=False)
+        parties = party_table([r.summary for r in results])
+        if len(parties):
+            parties.to_csv(tmp / "parties.csv", index=False)
         if csv:
             tables["timeseries"].to_csv(tmp / "timeseries.csv", index=False)
             tables["finance"].to_csv(tmp / "finance.csv", index=False)
@@ -243,4 +248,14 @@ def headline_table(summary: dict) -> str:
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for r in table:
         lines.append("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    if summary.get("parties"):
+        lines += ["", "  per party (NPV USD m; draws t; 95% CI of net benefit):"]
+        for entry in summary["parties"]:
+            m = {k: (v if v is not None else float("nan")) for k, v in entry.items()}
+            lines.append(
+                f"    {entry['party']:<26} loss avoided {m['loss_avoided_npv_usd'] / 1e6:>10,.1f}"
+                f"  net benefit {m['net_benefit_npv_usd'] / 1e6:>10,.1f}"
+                f" ({m['net_benefit_npv_usd_ci_low'] / 1e6:,.1f} .. {m['net_benefit_npv_usd_ci_high'] / 1e6:,.1f})"
+                f"  draws {m['draws_t']:>12,.1f}"
+            )
     return "\n".join(lines)

@@ -37,6 +37,13 @@ SECTIONS: list[tuple[str, type[BaseModel], str]] = [
     ("financing", schema.Financing, "How the programme is paid for."),
     ("financing.facilities.<id>", schema.Facility, "A loan facility."),
     ("financing.member_fees", schema.MemberFees, "What members pay."),
+    ("parties", schema.Parties, schema.Parties.__doc__ or ""),
+    ("parties.members.<id>", schema.Member, schema.Member.__doc__ or ""),
+    ("parties.allies.<id>", schema.Ally, schema.Ally.__doc__ or ""),
+    ("parties.draws", schema.DrawTerms, schema.DrawTerms.__doc__ or ""),
+    ("parties.draws.major_disruption", schema.MajorDisruption, schema.MajorDisruption.__doc__ or ""),
+    ("parties.fees", schema.PartyFees, schema.PartyFees.__doc__ or ""),
+    ("public_stocks.<id>", schema.PublicStock, schema.PublicStock.__doc__ or ""),
 ]
 
 

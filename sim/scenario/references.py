@@ -76,4 +76,56 @@ def check_references(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     for c in s.commodities:
         if c not in supplied:
             out.append((("commodities", c), "has no supplier; add one under suppliers"))
+    out += check_party_references(s)
+    return out
+
+
+def check_party_references(s: Any) -> list[tuple[tuple[Any, ...], str]]:
+    """Every dangling or inconsistent reference of ``parties`` and ``public_stocks`` as (path, message)."""
+    out: list[tuple[tuple[Any, ...], str]] = []
+    mids = list(s.manufacturers)
+    for sid, st in s.public_stocks.items():
+        for i, m in enumerate(st.serves):
+            if m not in s.manufacturers:
+                out.append((("public_stocks", sid, "serves", i), _missing("manufacturer", m, mids)))
+        for c in st.stocks_t:
+            if c not in s.commodities:
+                out.append((("public_stocks", sid, "stocks_t", c), _missing("commodity", c, list(s.commodities))))
+    p = s.parties
+    if p is None:
+        return out
+    owner: dict[str, str] = {}
+    for pid, mem in p.members.items():
+        for i, m in enumerate(mem.manufacturers):
+            if m not in s.manufacturers:
+                out.append((("parties", "members", pid, "manufacturers", i), _missing("manufacturer", m, mids)))
+            elif m in owner:
+                out.append((("parties", "members", pid, "manufacturers", i),
+                            f"manufacturer {m!r} already belongs to member {owner[m]!r}"))
+            elif not s.manufacturers[m].member:
+                out.append((("parties", "members", pid, "manufacturers", i),
+                            f"manufacturer {m!r} has member: false; expected member: true"))
+            else:
+                owner[m] = pid
+    for mid, man in s.manufacturers.items():
+        if man.member and mid not in owner:
+            out.append((("manufacturers", mid, "member"),
+                        "member: true but listed under no parties.members entry; expected it in one"))
+    share = {c: 0.0 for c in s.commodities}
+    holders = [("members", k, v) for k, v in p.members.items()] + [("allies", k, v) for k, v in p.allies.items()]
+    for group, hid, h in holders:
+        for key, values in (("entitlements_t", h.entitlements_t), ("entitlement_shares", h.entitlement_shares)):
+            for c, x in values.items():
+                if c not in s.reserve:
+                    out.append((("parties", group, hid, key, c), _missing("reserve commodity", c, list(s.reserve))))
+                    continue
+                target = s.reserve[c].target_t
+                if key == "entitlement_shares":
+                    share[c] += x
+                elif target is not None:
+                    share[c] += x / target if target > 0 else (float("inf") if x > 0 else 0.0)
+    for c, x in share.items():
+        if x > 1 + 1e-9:
+            out.append((("parties",), f"entitlements and stakes of {c!r} add up to {x:.6g} of the reserve's "
+                        "target; expected at most 1"))
     return out

@@ -689,6 +689,194 @@ class Financing(Strict):
     )
 
 
+# ------------------------------------------------------------------ parties (issue 9)
+# Project Vault's terms are not public (NEWS26, secondary), so every term is a parameter and a
+# scenario states each value it uses as an assumption. ``parties`` is optional: without it the
+# reserve is a seller and membership a release-priority flag plus fees.
+
+
+def _shares(v: dict[str, float]) -> dict[str, float]:
+    bad = {k: x for k, x in v.items() if not 0 <= x <= 1}
+    if bad:
+        raise ValueError(f"shares must be in [0, 1], got {bad}")
+    return v
+
+
+def _tonnes(v: dict[str, float]) -> dict[str, float]:
+    bad = {k: x for k, x in v.items() if x < 0}
+    if bad:
+        raise ValueError(f"tonnes must be >= 0, got {bad}")
+    return v
+
+
+class Holding(Strict):
+    """Claims on the reserve's stock, per commodity: in tonnes or as a share of its target."""
+
+    entitlements_t: dict[str, float] = Field(
+        default_factory=dict, description="Commodity id -> tonnes this party may draw (fixed quantities)."
+    )
+    entitlement_shares: dict[str, float] = Field(
+        default_factory=dict,
+        description="Commodity id -> share of the reserve's target stock this party may draw; the tonnes "
+        "follow the target when it is set in days of demand.",
+    )
+
+    _t = field_validator("entitlements_t")(_tonnes)
+    _s = field_validator("entitlement_shares")(_shares)
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> Holding:
+        both = sorted(set(self.entitlements_t) & set(self.entitlement_shares))
+        if both:
+            raise ValueError(f"give each commodity in entitlements_t or entitlement_shares, not both: {both}")
+        return self
+
+
+class Member(Holding):
+    """A member of the reserve: a manufacturer or a named group of them, with entitlements."""
+
+    description: str = Field("", description="Who the member is, e.g. 'GM and Stellantis'.")
+    manufacturers: list[str] = Field(
+        min_length=1,
+        description="Manufacturer ids the member consists of (each with member: true). Its entitlements are "
+        "split among them in proportion to their day-0 demand; draws go to them.",
+    )
+    upfront_fee_usd: Optional[float] = Field(
+        None, ge=0, description="Upfront fee at day 0, USD (null = parties.fees.upfront_usd)."
+    )
+
+
+class Ally(Holding):
+    """An allied government holding a stake in a jointly bought stock (e.g. copper for allies)."""
+
+    description: str = Field("", description="Who the ally is.")
+    rest_of_world_share: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Share of the rest of the world's unmet demand the ally's draws serve: its draws go to "
+        "rest-of-world demand in the world market, up to its stake.",
+    )
+
+
+class MajorDisruption(Strict):
+    """When the stock opens beyond entitlements ('full access in a major disruption', NEWS26)."""
+
+    price_ratio: Optional[float] = Field(
+        None, gt=0, description="Declared while the price is at least this multiple of reference (null = no test)."
+    )
+    supply_loss_share: Optional[float] = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Declared while active shocks cut at least this share of the bloc's normal supply of the "
+        "commodity (null = no test). Both null: never declared.",
+    )
+
+
+class DrawTerms(Strict):
+    """Draw-and-replenish terms, the same for every member."""
+
+    mode: Literal["sale", "swap"] = Field(
+        "swap",
+        description="'swap': a member takes tonnes now and returns the same tonnes plus premium_share within "
+        "return_days (the oil-reserve exchange model; NEWS26: 'may draw if they replenish'); 'sale': a member "
+        "buys the tonnes at the locked price and the vehicle buys back in the market.",
+    )
+    locked_price_ratio: float = Field(
+        1.0, ge=0, description="Locked price of sale draws, multiple of the reference price."
+    )
+    return_days: int = Field(
+        90,
+        ge=1,
+        le=3650,
+        description="Swaps: days from the draw to the due date. A member returns what it holds on that day; "
+        "what it cannot return it pays in cash at the market price, and the vehicle buys back.",
+    )
+    premium_share: float = Field(
+        0.0, ge=0, le=1, description="Swaps: extra tonnes returned, share of the tonnes drawn."
+    )
+    major_disruption: MajorDisruption = Field(
+        default_factory=MajorDisruption,
+        description="Threshold that opens the stock beyond entitlements, pro rata to entitlements.",
+    )
+    non_member_sales: Literal["none", "free_stock"] = Field(
+        "free_stock",
+        description="What the vehicle sells to non-members (at the market price) when its trigger holds: "
+        "'none', or 'free_stock': what stays above the undrawn entitlements and the floor.",
+    )
+
+
+class PartyFees(Strict):
+    """What members pay and what procurement costs; null values come from financing.member_fees."""
+
+    upfront_usd: Optional[float] = Field(
+        None, ge=0, description="Upfront fee per member at day 0, USD (null = financing.member_fees.upfront_usd)."
+    )
+    upfront_share_of_locked_value: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Upfront fee as a share of the locked value of the member's entitlements (tonnes x "
+        "locked price at day 0), added to upfront_usd.",
+    )
+    annual_usd: Optional[float] = Field(
+        None, ge=0, description="Yearly fee per member, USD (null = financing.member_fees.annual_usd)."
+    )
+    carrying_charge_share: Optional[float] = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Share of the vehicle's past-year interest, loan fees, storage and procurement fees (net "
+        "of allies' shares) recharged to members each year, split by the reference value of their "
+        "entitlements (null = financing.member_fees.carrying_charge_share).",
+    )
+    procurement_fee_share: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Traders' fee for buying for the reserve, share of the purchase value (a cost line of "
+        "the vehicle, 'procurement_fees_usd').",
+    )
+
+
+class Parties(Strict):
+    """Who owns and uses the reserve: the vehicle, its members and allied governments."""
+
+    vehicle: str = Field("vehicle", description="Name of the vehicle that holds the stock, shown in tables.")
+    members: dict[str, Member] = Field(min_length=1, description="Members by id.")
+    allies: dict[str, Ally] = Field(default_factory=dict, description="Allied governments with stakes, by id.")
+    draws: DrawTerms = Field(default_factory=DrawTerms, description="Draw-and-replenish terms.")
+    fees: PartyFees = Field(default_factory=PartyFees, description="Fees, carrying charges, procurement fees.")
+    crowding_out_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Members cut their own safety stock by this share of their entitlement (t), never below "
+        "zero, from day 0 in the reserve arm; the counterfactual keeps pre-Vault stocks.",
+    )
+    own_stock_cost_share_per_year: float = Field(
+        0.0,
+        ge=0,
+        description="Members' cost of holding their own stock, share of its reference value per year; values "
+        "the stock that crowding out moves off their balance sheets (0 = not valued).",
+    )
+
+
+class PublicStock(Strict):
+    """Another public stock (e.g. the National Defense Stockpile), present in both arms."""
+
+    description: str = Field("", description="What the stock is.")
+    serves: list[str] = Field(min_length=1, description="Manufacturer ids it releases to (e.g. defence users).")
+    stocks_t: dict[str, float] = Field(description="Commodity id -> stock at day 0, t.")
+    drawdown_days: float = Field(
+        90.0, gt=0, description="Days to release the whole day-0 stock at full drawdown capacity."
+    )
+    delivery_lag_days: int = Field(14, ge=0, le=365, description="Days from the release decision to delivery.")
+
+    _t = field_validator("stocks_t")(_tonnes)
+
+
 class Bloc(Strict):
     """The importing economy the reserve protects."""
 
@@ -713,6 +901,13 @@ class Scenario(Strict):
     manufacturers: dict[str, Manufacturer] = Field(description="Manufacturers by id.")
     reserve: dict[str, ReserveCommodity] = Field(default_factory=dict, description="Reserve holdings by commodity id.")
     financing: Financing = Field(default_factory=Financing)
+    parties: Optional[Parties] = Field(
+        None, description="Members, allies and draw terms of the reserve (null = membership flags and sales only)."
+    )
+    public_stocks: dict[str, PublicStock] = Field(
+        default_factory=dict,
+        description="Other public stocks by id (e.g. the National Defense Stockpile), present in both arms.",
+    )
 
     def with_changes(self, changes: Mapping[str, Any]) -> Scenario:
         """A validated copy with values changed by key path; no file is read.

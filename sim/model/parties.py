@@ -1,0 +1,482 @@
+"""The reserve's parties: members with entitlements, allies with stakes, draws, returns and accounts.
+
+Project Vault's own mechanism (issue 9; FACTS.md, NEWS26): a vehicle holds the stock; members
+hold per-commodity entitlements (tonnes, or a share of the target) at a locked price, pay an
+upfront fee and a yearly carrying charge; allied governments own a stake of a jointly bought
+stock. Everything here happens in the reserve arm (arm 0); the counterfactual has no parties.
+
+Holders are the columns of a [commodity, holder] array: the manufacturers first (a member's
+entitlement is split over its manufacturers by day-0 demand; non-members hold nothing), then
+the allies. When the reserve's trigger holds:
+
+- each holder asks for its gap (manufacturers: what they cannot consume today, plus the safety
+  refill of early triggers; allies: their share of the rest of the world's unmet demand) less
+  what is already on its way to it;
+- entitled holders draw up to their undrawn entitlement (entitlement less outstanding swaps
+  and draws the vehicle has not yet bought back); in a *major disruption* entitlements are
+  scaled up pro rata until they cover the whole stock above the floor; all within the
+  drawdown capacity, pro rata to requests;
+- non-members then buy, at the market price, only what the vehicle chooses to sell
+  (``non_member_sales``).
+
+A member's draw is a sale (it pays the locked price; the vehicle buys back through its buying
+programme) or a swap (it owes the tonnes plus a premium on the due date; it returns what it holds
+above its own safety stock and pays the rest in cash at the market price). While the market is
+calm (no trigger since the reserve's last review) a member orders toward its safety stock plus
+what it owes. An ally's draw takes its own
+stake; it pays its stake's share of every purchase, procurement fee and storage bill of the
+commodity, so the buying programme replenishes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+import numpy as np
+import simpy
+
+from sim.engine.ledger import Ledger
+from sim.model.finance import Finance
+from sim.model.world import World
+from sim.scenario.schema import Parties as PartiesSpec
+from sim.scenario.schema import Scenario
+
+EventLog = Callable[[float, str, str, str, float], None]
+#: Daily series per commodity (reserve arm) the parties add to the engine's record.
+PARTY_SERIES = ("entitlement_t", "entitlement_drawn_t", "entitlement_outstanding_t", "allied_stake_t")
+#: Money lines of the parties' accounts (USD, paid to the vehicle).
+PARTY_LINES = ("upfront_fees", "annual_fees", "carrying_charges", "draw_payments", "settlements", "purchases",
+               "cost_shares")
+_TINY = 1e-12
+#: A swap counts as returned late (event, KPI) when more than this share of it is paid in cash
+#: instead; smaller remainders are rounding of the members' stock rebuilding (still paid in cash).
+LATE_SHARE = 1e-3
+
+
+class Stocks(Protocol):
+    """What the return process needs from the engine: the arrays it moves tonnes between."""
+
+    mstock: np.ndarray  # [A, C, M]
+    rstock: np.ndarray  # [A, C]
+    price: np.ndarray  # [A, C]
+
+
+class Parties:
+    """Entitlements, draws, returns and per-party accounts of one run (reserve arm)."""
+
+    def __init__(self, s: Scenario, w: World, finance: Finance, ledger: Ledger, log: EventLog):
+        spec: PartiesSpec = s.parties
+        self.spec, self.w, self.finance, self.ledger, self.log = spec, w, finance, ledger, log
+        C, M, H = len(w.commodity_ids), len(w.manufacturer_ids), w.horizon
+        cidx = {c: i for i, c in enumerate(w.commodity_ids)}
+        midx = {m: i for i, m in enumerate(w.manufacturer_ids)}
+        self.member_ids = list(spec.members)
+        self.ally_ids = list(spec.allies)
+        Y = len(self.ally_ids)
+        self.M, self.K = M, M + Y
+        # party of each holder column: members 0..P-1, non-members P, allies P+1..
+        P = len(self.member_ids)
+        self.party_ids = [*self.member_ids, "non_members", *self.ally_ids]
+        self.party_of = np.full(self.K, P, dtype=np.intp)
+        self.ent_fixed = np.zeros((C, self.K))  # tonnes
+        self.ent_share = np.zeros((C, self.K))  # share of the reserve's target
+        day0 = w.expected[0]  # [C, M]
+        for p, mem in enumerate(spec.members.values()):
+            cols = [midx[m] for m in mem.manufacturers]
+            self.party_of[cols] = p
+            tot = day0[:, cols].sum(-1, keepdims=True)
+            split = np.where(tot > 0, day0[:, cols] / np.maximum(tot, _TINY), 1.0 / len(cols))
+            for values, out in ((mem.entitlements_t, self.ent_fixed), (mem.entitlement_shares, self.ent_share)):
+                for c, x in values.items():
+                    out[cidx[c], cols] = x * split[cidx[c]]
+        for a, ally in enumerate(spec.allies.values()):
+            k = M + a
+            self.party_of[k] = P + 1 + a
+            for c, x in ally.entitlements_t.items():
+                self.ent_fixed[cidx[c], k] = x
+            for c, x in ally.entitlement_shares.items():
+                self.ent_share[cidx[c], k] = x
+        self.is_member = np.zeros(self.K, dtype=bool)
+        self.is_member[:M] = self.party_of[:M] < P
+        self.is_ally = np.zeros(self.K, dtype=bool)
+        self.is_ally[M:] = True
+        self.entitled = self.is_member | self.is_ally
+        self.ally_row_share = np.array([a.rest_of_world_share for a in spec.allies.values()])
+        self.has_allies = Y > 0
+        terms = spec.draws
+        self.swap = terms.mode == "swap"
+        self.locked_price = terms.locked_price_ratio * w.ref_price
+        self.free_stock_sales = terms.non_member_sales == "free_stock"
+        md = terms.major_disruption
+        self.major_price = np.inf if md.price_ratio is None else md.price_ratio
+        self.major_loss = md.supply_loss_share
+        self.tests_supply = md.supply_loss_share is not None
+        fees, mf = spec.fees, s.financing.member_fees
+        self.upfront = np.array([m.upfront_fee_usd if m.upfront_fee_usd is not None else
+                                 (fees.upfront_usd if fees.upfront_usd is not None else mf.upfront_usd)
+                                 for m in spec.members.values()])
+        self.annual = fees.annual_usd if fees.annual_usd is not None else mf.annual_usd
+        self.carry_share = fees.carrying_charge_share if fees.carrying_charge_share is not None \
+            else mf.carrying_charge_share
+        self.proc_share = fees.procurement_fee_share
+        self.crowding = spec.crowding_out_share
+        self.own_cost = spec.own_stock_cost_share_per_year / 365.0
+        # state, [C, K] tonnes unless stated
+        self.target = np.where(np.isnan(w.r_target_t), w.r_target_days * w.de_tot[0], w.r_target_t)
+        self.target = np.where(w.has_reserve, np.nan_to_num(self.target), 0.0)
+        self.out_swap = np.zeros((C, self.K))  # swaps drawn and not yet returned or settled
+        self.pending = np.zeros((C, self.K))  # drawn, paid for or settled, not yet bought back
+        self.transit = np.zeros((C, self.K))  # draws on their way to the holder
+        self.owed = np.zeros((C, M))  # swap tonnes (with premium) members owe
+        self.ring = np.zeros((C, self.K, w.ring))
+        self.calm = np.ones(C, dtype=bool)
+        self.major = np.zeros(C, dtype=bool)
+        self.cut = np.zeros((C, M))  # members' safety-stock cut today (crowding out), t
+        self.base_safety = np.zeros((C, M))
+        self._storage_c = np.zeros(C)
+        self._ally_carry = np.zeros(H)  # allies' shares of storage and procurement fees, USD per day
+        self.drawn_today = np.zeros(C)
+        # accounts: money paid to the vehicle by party [H, parties] per line; tonnes by party [C, parties]
+        n_p = len(self.party_ids)
+        self.cash = {line: np.zeros((H, n_p)) for line in PARTY_LINES}
+        self.tonnes = {k: np.zeros((C, n_p)) for k in ("draws", "returns", "premium", "late", "settled", "sale_draws")}
+        self.late_count = np.zeros(n_p, dtype=np.intp)
+        self.value_in = np.zeros((H, n_p))  # reference value of tonnes received less tonnes handed back
+        self.own_saving = np.zeros((H, n_p))  # members' own-stock cost saved by crowding out
+        self.flows = {k: np.zeros(C) for k in ("arrivals", "returned", "drawn")}  # vehicle's stock flows
+        self.loss = np.zeros((H, 2, M))  # the bloc's loss by manufacturer and arm (welfare.py)
+        self.demand_value = np.zeros((2, M))  # reference value of desired and of consumed tonnes
+        self.consumed_value = np.zeros((2, M))
+
+    # ------------------------------------------------------------------ entitlements
+    def entitlements(self) -> np.ndarray:
+        """Entitlement of each holder today [C, K], t."""
+        return self.ent_fixed + self.ent_share * self.target[:, None]
+
+    def undrawn(self, ent: np.ndarray | None = None) -> np.ndarray:
+        """Entitlement not drawn and not awaiting buy-back [C, K], t."""
+        ent = self.entitlements() if ent is None else ent
+        return np.maximum(0.0, ent - self.out_swap - self.pending)
+
+    def set_target(self, target: np.ndarray) -> None:
+        """Follow the reserve's target (entitlements given as shares of it)."""
+        self.target = np.where(self.w.has_reserve, target, 0.0)
+
+    def crowding_cut(self) -> np.ndarray:
+        """Members' safety-stock cut [C, M], t: ``crowding_out_share`` of their entitlement today."""
+        return self.crowding * self.entitlements()[:, : self.M] * self.is_member[None, : self.M]
+
+    def stock_targets(self, t: int, safety: np.ndarray) -> np.ndarray:
+        """Manufacturers' stock targets [A, C, M]: the reserve arm's with crowding out and swaps owed.
+
+        Members cut their safety stock by ``crowding_out_share`` of their entitlement and, while
+        the market is calm, order toward what they owe on top of it.
+        """
+        self.base_safety = np.maximum(0.0, safety - self.crowding_cut())
+        self.cut = safety - self.base_safety
+        if self.own_cost:
+            self.own_saving[t] = np.bincount(self.party_of[: self.M], (self.cut * self.w.ref_price[:, None]).sum(0),
+                                             len(self.party_ids)) * self.own_cost
+        res = self.base_safety + self.owed * self.calm[:, None]
+        return np.stack([res, np.broadcast_to(safety, res.shape)])
+
+    # ------------------------------------------------------------------ the draw decision
+    def set_calm(self, c: int, calm: bool) -> None:
+        """Set at each review: calm if the reserve's trigger has not held since the last one.
+
+        Members rebuild what they owe while calm; deciding at reviews keeps them from flip-flopping daily.
+        """
+        self.calm[c] = calm
+
+    def declare(self, now: float, price: np.ndarray, supply_lost: np.ndarray | None) -> None:
+        """Declare or end major disruptions per commodity (events on change)."""
+        major = price >= self.major_price * self.w.ref_price
+        if supply_lost is not None:
+            major |= supply_lost >= self.major_loss - 1e-12
+        major &= self.w.has_reserve
+        for c in np.flatnonzero(major != self.major):
+            what = "major_disruption_start" if major[c] else "major_disruption_end"
+            self.log(now, what, self.w.commodity_ids[c], "stock open pro rata to entitlements", price[c])
+        self.major = major
+
+    def draw(self, now: float, t: int, fired: np.ndarray, need_m: np.ndarray, row_gap: np.ndarray,
+             price: np.ndarray, room: np.ndarray, can: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Turn today's requests into draws and sales; returns the tonnes [C] for manufacturers and for allies.
+
+        Args:
+            now: time of the decision.
+            t: day.
+            fired: [C] the reserve's trigger holds.
+            need_m: [C, M] manufacturers' requests before what is on its way (gap, early refill, offset).
+            row_gap: [C] rest-of-world demand the world market left unmet today, t.
+            price: [C] market price, USD/t.
+            room: [C] most the vehicle can release today (drawdown capacity, stock above the floor).
+            can: [C] stock above the floor, t.
+
+        """
+        w = self.w
+        need = np.zeros((len(fired), self.K))
+        need[:, : self.M] = need_m
+        if self.has_allies:
+            need[:, self.M:] = (row_gap * w.r_offset)[:, None] * self.ally_row_share
+        need = np.maximum(0.0, need - self.transit) * fired[:, None]
+        ent = self.entitlements()
+        undrawn = self.undrawn(ent)
+        limit = undrawn
+        if self.major.any():
+            # entitlements scale up until they cover the stock above the floor plus what is out: each
+            # holder's access stays pro rata to its entitlement however the draws fall over the days
+            out = self.out_swap + self.pending
+            scale = (can + (out * self.entitled).sum(-1)) / np.maximum((ent * self.entitled).sum(-1), _TINY)
+            opened = np.maximum(0.0, np.maximum(1.0, scale)[:, None] * ent - out)
+            limit = np.where(self.major[:, None], opened, undrawn)
+        ask = np.minimum(need, limit) * self.entitled
+        tot = ask.sum(-1)
+        d = ask * np.minimum(1.0, room / np.maximum(tot, _TINY))[:, None]
+        if self.free_stock_sales:
+            ask2 = need * ~self.entitled
+            free = np.maximum(0.0, can - d.sum(-1) - np.maximum(0.0, undrawn - d).sum(-1))
+            left = np.minimum(np.maximum(0.0, room - d.sum(-1)), free)
+            d = d + ask2 * np.minimum(1.0, left / np.maximum(ask2.sum(-1), _TINY))[:, None]
+        d = np.where(d > 1e-12, d, 0.0)
+        self.drawn_today = (d * self.entitled).sum(-1)
+        if not d.any():
+            return np.zeros(len(fired)), np.zeros(len(fired))
+        self._book_draws(now, t, d, price)
+        return d[:, : self.M].sum(-1), d[:, self.M:].sum(-1)
+
+    def _book_draws(self, now: float, t: int, d: np.ndarray, price: np.ndarray) -> None:
+        w, M = self.w, self.M
+        lag = w.r_release_lag
+        slot_m = (t + lag) % w.ring
+        # allies' tonnes go to rest-of-world buyers in the next market (never today's, already cleared)
+        slot_a = (t + np.maximum(lag, 1)) % w.ring
+        cs = np.arange(len(lag))
+        self.ring[cs, :M, slot_m] += d[:, :M]
+        self.ring[cs, M:, slot_a] += d[:, M:]
+        self.transit += d
+        self.flows["drawn"] += d.sum(-1)
+        self.tonnes["draws"] += self._by_party(d)
+        members = d * self.is_member
+        if self.swap:
+            owed = members[:, :M] * (1.0 + self.spec.draws.premium_share)
+            self.out_swap += members
+            self.owed += owed
+            if members.any():
+                self._env.process(self._due(t + self.spec.draws.return_days, members[:, :M].copy(), owed))
+        else:
+            self.pending += members
+            pay = self._by_party(members * self.locked_price[:, None]).sum(0)
+            self._receive(now, "draw_payments", "sales_usd", pay)
+            self.tonnes["sale_draws"] += self._by_party(members)
+        self.pending += d * self.is_ally
+        buyers = d * ~self.entitled
+        self._receive(now, "purchases", "sales_usd", self._by_party(buyers * price[:, None]).sum(0))
+        self.value_in[t] += self._by_party(d * w.ref_price[:, None]).sum(0)
+        for c, k in zip(*np.nonzero(d)):
+            kind = "sale" if not self.entitled[k] or not self.swap or self.is_ally[k] else "swap"
+            holder = self.party_ids[self.party_of[k]] if k >= M else w.manufacturer_ids[k]
+            self.log(now, "draw", holder, f"{w.commodity_ids[c]} {kind}", d[c, k])
+
+    def _by_party(self, x: np.ndarray) -> np.ndarray:
+        """Sum holder columns [C, K] into party columns [C, parties]."""
+        out = np.zeros((x.shape[0], len(self.party_ids)))
+        np.add.at(out.T, self.party_of, x.T)
+        return out
+
+    def _receive(self, now: float, line: str, ledger_line: str, by_party: np.ndarray) -> None:
+        total = float(by_party.sum())
+        if total > 0:
+            self.cash[line][int(now)] += by_party
+            self.finance.receive(now, ledger_line, total)
+
+    # ------------------------------------------------------------------ deliveries
+    def deliver(self, t: int) -> np.ndarray:
+        """Draws due to manufacturers today [C, M]."""
+        slot = t % self.w.ring
+        got = self.ring[:, : self.M, slot].copy()
+        if got.any():
+            self.ring[:, : self.M, slot] = 0.0
+            self.transit[:, : self.M] -= got
+        return got
+
+    def allied_deliveries(self, t: int, row_want: np.ndarray) -> np.ndarray:
+        """Allies' draws that serve rest-of-world demand today [C]; the rest waits a day."""
+        R = self.w.ring
+        slot = t % R
+        due = self.ring[:, self.M:, slot]
+        if not due.any():
+            return np.zeros(len(row_want))
+        tot = due.sum(-1)
+        use = np.minimum(tot, row_want)
+        frac = np.where(tot > 0, use / np.maximum(tot, _TINY), 0.0)
+        used = due * frac[:, None]
+        self.ring[:, self.M:, (t + 1) % R] += due - used
+        self.ring[:, self.M:, slot] = 0.0
+        self.transit[:, self.M:] -= used
+        return use
+
+    def allied_transit(self) -> np.ndarray:
+        """Allies' draws on their way to rest-of-world buyers [C], t."""
+        return self.transit[:, self.M:].sum(-1)
+
+    def on_reserve_arrivals(self, arrived: np.ndarray) -> None:
+        """Purchases arriving in the stock buy back drawn tonnes first (pro rata)."""
+        self.flows["arrivals"] += arrived
+        tot = self.pending.sum(-1)
+        back = np.minimum(tot, arrived)
+        self.pending *= np.where(tot > 0, 1.0 - back / np.maximum(tot, _TINY), 1.0)[:, None]
+
+    # ------------------------------------------------------------------ swaps falling due
+    def _due(self, day: int, principal: np.ndarray, owed: np.ndarray) -> Iterator:
+        """On the due date a member returns what it holds above its own safety stock, pays the rest."""
+        env, w = self._env, self.w
+        if day >= w.horizon:
+            return
+        yield env.timeout(day - env.now)
+        eng = self._stocks
+        held = np.maximum(0.0, eng.mstock[0] - self.base_safety)
+        ret = np.minimum(owed, held)
+        late = owed - ret
+        eng.mstock[0] -= ret
+        eng.rstock[0] += ret.sum(-1)
+        self.flows["returned"] += ret.sum(-1)
+        ret_principal = np.minimum(ret, principal)
+        late_principal = principal - ret_principal
+        self.owed = np.maximum(0.0, self.owed - owed)
+        pad = np.zeros((len(w.commodity_ids), self.K - self.M))
+        self.out_swap -= np.hstack([principal, pad])
+        self.pending += np.hstack([late_principal, pad])
+        self.tonnes["returns"] += self._by_party(np.hstack([ret_principal, pad]))
+        self.tonnes["premium"] += self._by_party(np.hstack([ret - ret_principal, pad]))
+        self.tonnes["late"] += self._by_party(np.hstack([late, pad]))
+        self.tonnes["settled"] += self._by_party(np.hstack([late_principal, pad]))
+        self.value_in[day] -= self._by_party(np.hstack([(ret + late) * w.ref_price[:, None], pad])).sum(0)
+        cash = self._by_party(np.hstack([late * eng.price[0][:, None], pad])).sum(0)
+        self._receive(env.now, "settlements", "sales_usd", cash)
+        for c, m in zip(*np.nonzero(owed > 1e-12)):
+            who = w.manufacturer_ids[m]
+            if ret[c, m] > 1e-12:
+                self.log(env.now, "return", who, w.commodity_ids[c], ret[c, m])
+            if late[c, m] > LATE_SHARE * owed[c, m]:
+                self.late_count[self.party_of[m]] += 1
+                self.log(env.now, "late_return", who, f"{w.commodity_ids[c]} paid at market price", late[c, m])
+
+    # ------------------------------------------------------------------ money
+    def start(self, env: simpy.Environment, stocks: Stocks) -> None:
+        """Register the fee process; ``stocks`` is the engine (returns move tonnes between its arrays)."""
+        self._env, self._stocks = env, stocks
+        env.process(self._fees(env))
+
+    def _member_weights(self) -> np.ndarray:
+        """Each member's share of the reference value of members' entitlements."""
+        value = self._by_party(self.entitlements() * self.is_member * self.w.ref_price[:, None]).sum(0)
+        value = value[: len(self.member_ids)]
+        tot = value.sum()
+        return value / tot if tot > 0 else np.full(len(value), 1.0 / max(len(value), 1))
+
+    def _fees(self, env: simpy.Environment) -> Iterator:
+        P, n_p = len(self.member_ids), len(self.party_ids)
+        locked = self._by_party(self.entitlements() * self.is_member * self.locked_price[:, None]).sum(0)[:P]
+        pay = np.zeros(n_p)
+        pay[:P] = self.upfront + self.spec.fees.upfront_share_of_locked_value * locked
+        self._receive(env.now, "upfront_fees", "member_fees_usd", pay)
+        # yearly, and for the last part-year after the last day's market (so no year goes unbilled)
+        H = self.w.horizon
+        bills = [(y * 365.0, y * 365) for y in range(1, (H - 1) // 365 + 1)] + [(H - 0.25, H)]
+        lo = 0
+        for when, hi in bills:
+            yield env.timeout(when - env.now)
+            pool = sum(float(self.ledger.column(line)[lo:hi].sum())
+                       for line in ("interest_usd", "fees_usd", "storage_cost_usd", "procurement_fees_usd"))
+            pool -= float(self._ally_carry[lo:hi].sum())
+            annual = np.zeros(n_p)
+            annual[:P] = self.annual * (hi - lo) / 365.0
+            self._receive(env.now, "annual_fees", "member_fees_usd", annual)
+            carry = np.zeros(n_p)
+            carry[:P] = self.carry_share * max(pool, 0.0) * self._member_weights()
+            self._receive(env.now, "carrying_charges", "member_fees_usd", carry)
+            lo = hi
+
+    def _ally_shares(self) -> np.ndarray:
+        """Each ally's share of the costs of each commodity [C, Y]: its stake over the target."""
+        stake = self.entitlements()[:, self.M:]
+        return np.where(self.target[:, None] > 0, np.minimum(1.0, stake / np.maximum(self.target[:, None], _TINY)),
+                        0.0)
+
+    def on_purchase(self, now: float, cost_c: np.ndarray) -> None:
+        """Pay traders' fees on today's purchases; allies pay their stakes' shares of both."""
+        t = int(now)
+        fee = cost_c * self.proc_share
+        if fee.sum() > 0:
+            self.finance.spend(now, "procurement_fees_usd", float(fee.sum()), "reserve")
+        if self.has_allies:
+            share = self._ally_shares()
+            self._ally_carry[t] += float((fee @ share).sum())
+            pay = np.zeros(len(self.party_ids))
+            pay[len(self.member_ids) + 1:] = (cost_c + fee) @ share
+            self._receive(now, "cost_shares", "ally_payments_usd", pay)
+
+    def accrue_storage(self, rstock: np.ndarray) -> None:
+        """Storage cost of each commodity accrued today (the engine bills the total)."""
+        if self.has_allies:
+            self._storage_c += rstock * self.w.r_hold_usd_per_t_day
+
+    def on_storage_bill(self, now: float) -> None:
+        """Allies pay their stakes' shares of the storage bill just paid."""
+        if not self.has_allies:
+            return
+        pay = np.zeros(len(self.party_ids))
+        pay[len(self.member_ids) + 1:] = self._storage_c @ self._ally_shares()
+        self._ally_carry[int(now)] += float(pay.sum())
+        self._storage_c[:] = 0.0
+        self._receive(now, "cost_shares", "ally_payments_usd", pay)
+
+    # ------------------------------------------------------------------ per-manufacturer welfare
+    def book_day(self, t: int, rec: dict[str, np.ndarray], loss_m: np.ndarray, want_m: np.ndarray,
+                 cons: np.ndarray) -> None:
+        """Record the day's series and each manufacturer's loss [A, C, M] and fill."""
+        p0 = self.w.ref_price[:, None]
+        self.loss[t] = loss_m.sum(1)
+        self.demand_value += (want_m * p0).sum(1)
+        self.consumed_value += (cons * p0).sum(1)
+        ent = self.entitlements()
+        rec["entitlement_t"][t, 0] = (ent * self.entitled).sum(-1)
+        rec["entitlement_drawn_t"][t, 0] = self.drawn_today
+        rec["entitlement_outstanding_t"][t, 0] = ((self.out_swap + self.pending) * self.entitled).sum(-1)
+        if self.has_allies:
+            rec["allied_stake_t"][t, 0] = self.allied_claim(rec["reserve_stock_t"][t, 0])
+        self.drawn_today = np.zeros_like(self.drawn_today)
+
+    def allied_claim(self, stock: np.ndarray) -> np.ndarray:
+        """Allies' claim on the stock [C], t: their undrawn stakes, pro rata when the stock is short."""
+        undrawn = self.undrawn()
+        tot = undrawn.sum(-1)
+        return undrawn[:, self.M:].sum(-1) * np.minimum(1.0, stock / np.maximum(tot, _TINY))
+
+    # ------------------------------------------------------------------ closing the accounts
+    def residuals(self, rstock: np.ndarray, r_initial: np.ndarray, transit_rel: np.ndarray) -> dict[str, float]:
+        """How far each party's material and the vehicle's cash lines are from closing (0 = closed).
+
+        Material: the vehicle's stock is its opening stock plus purchases and returns less draws;
+        draws on their way are the parties' in transit; each member's draws are returned, settled,
+        paid for or still owed. Cash: what the parties paid is what the vehicle's ledger booked.
+        """
+        f = self.flows
+        stock = float(np.abs(r_initial + f["arrivals"] + f["returned"] - f["drawn"] - rstock).max(initial=0.0))
+        transit = float(np.abs(self.transit[:, : self.M].sum(-1) - transit_rel).max(initial=0.0))
+        tn = self.tonnes
+        members = tn["draws"] - tn["returns"] - tn["settled"] - tn["sale_draws"] - self._by_party(self.out_swap)
+        col = self.ledger.column
+        paid = {line: float(self.cash[line].sum()) for line in PARTY_LINES}
+        fees = paid["upfront_fees"] + paid["annual_fees"] + paid["carrying_charges"]
+        sales = paid["draw_payments"] + paid["settlements"] + paid["purchases"]
+        return {
+            "vehicle_stock_t": stock,
+            "draws_in_transit_t": transit,
+            "member_draws_t": float(np.abs(members[:, : len(self.member_ids)]).max(initial=0.0)),
+            "member_fees_usd": abs(fees - float(col("member_fees_usd").sum())),
+            "sales_usd": abs(sales - float(col("sales_usd").sum())),
+            "ally_payments_usd": abs(paid["cost_shares"] - float(col("ally_payments_usd").sum())),
+        }
