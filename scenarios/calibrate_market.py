@@ -17,7 +17,8 @@ that must not spike (graphite 2023); ``info`` rows have no usable observed path.
 
 Each run keeps only the event's commodity (its suppliers, demand and shocks; no reserve, so
 both arms are the no-reserve world of the real events), which makes a run take well under a
-second; the fit is a Nelder-Mead search over a few parameters in log space.
+second; the fit is a log-spaced grid over the elasticity and the adjustment speed refined by
+Nelder-Mead (about five minutes for the six fit events).
 """
 
 from __future__ import annotations

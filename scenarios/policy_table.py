@@ -7,9 +7,10 @@
 
 Every scenario runs replications 0..N-1 of the baseline's root seed (``run.seed``), so all of
 them see the same shocks and demand draws (common random numbers), as ``python run.py
-compare`` does. Money columns are means over replications in USD billion, losses as NPVs at
-the scenario's discount rate; the loss avoided is split into its three components (consumer
-surplus on the demand curve, extra import bill, critical output lost); "with - base" is the
+compare`` does. Money columns are means over replications in USD billion, losses and the
+national economic view's net cost and net benefit as NPVs at the scenario's real discount
+rate; the loss avoided is split into its three components (consumer surplus on the demand
+curve, extra import bill, critical output lost); "with - base" is the
 paired mean difference of the loss with the reserve from the baseline's, with its 95%
 Student-t half-width.
 """
@@ -50,7 +51,8 @@ COLUMNS = (
     ("of which surplus", "difference.total.loss_surplus_avoided_npv_usd"),
     ("import bill", "difference.total.loss_import_avoided_npv_usd"),
     ("critical", "difference.total.loss_critical_avoided_npv_usd"),
-    ("net cost", "finance.net_cost_npv_usd"),
+    ("net cost (economic)", "economic.net_cost_npv_usd"),
+    ("net benefit (economic)", "economic.net_benefit_npv_usd"),
     ("drawn", "finance.drawn_usd"),
     ("defaults", "finance.defaults_usd"),
 )
