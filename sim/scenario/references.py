@@ -117,7 +117,10 @@ def check_party_references(s: Any) -> list[tuple[tuple[Any, ...], str]]:
         for key, values in (("entitlements_t", h.entitlements_t), ("entitlement_shares", h.entitlement_shares)):
             for c, x in values.items():
                 if c not in s.reserve:
-                    out.append((("parties", group, hid, key, c), _missing("reserve commodity", c, list(s.reserve))))
+                    if x == 0 and c in s.commodities:  # a variant that drops a holding zeroes its entitlements
+                        continue
+                    out.append((("parties", group, hid, key, c), _missing("reserve commodity", c, list(s.reserve))
+                                + " (or a share of 0)"))
                     continue
                 target = s.reserve[c].target_t
                 if key == "entitlement_shares":
