@@ -163,6 +163,7 @@ def single_commodity(data: dict, commodity: str) -> dict:
             if k in m:
                 m[k] = {c: v for c, v in m[k].items() if c == commodity}
     d["reserve"] = {}
+    d.pop("parties", None)  # no reserve, so no entitlements (the real events had no Vault)
     shocks = {}
     for sid, sh in (d.get("shocks") or {}).items():
         if commodity in (sh.get("commodities") or []):
