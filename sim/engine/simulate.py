@@ -40,6 +40,7 @@ UNDEFINED_OK_KPIS = frozenset({
     "late_share",  # a party that returned nothing has no share returned late
     "fill_rate",  # a party with no demand (the vehicle, an ally) has no fill rate
     "fill_rate_counterfactual",
+    "members_loss_avoided_share",  # the bloc avoided no loss to share
 })
 
 
