@@ -17,51 +17,21 @@ from collections.abc import Iterator
 import numpy as np
 import simpy
 
+from sim.engine import kernels as k
+from sim.engine.kernels import SERIES, clear_and_ship, consume_and_price, supply_and_demand, triggers
 from sim.engine.ledger import Ledger
 from sim.engine.rng import Streams
-from sim.model.demand import SlowState
 from sim.model.finance import Finance
-from sim.model.market import allocate, clearing_price_ratio, serve_in_tiers
-from sim.model.parties import PARTY_SERIES, Parties
+from sim.model.market import allocate
+from sim.model.parties import Parties
 from sim.model.projects import ProjectCompanies
 from sim.model.public_stocks import PublicStocks
 from sim.model.shocks import ShockEffect, project_process, review_process, shock_process
-from sim.model.welfare import DeadweightCurve, critical_loss_usd
+from sim.model.welfare import DeadweightCurve
 from sim.model.world import World
 from sim.scenario.schema import Scenario
 
-#: Daily series recorded per day, arm and commodity (tonnes unless stated).
-SERIES = (
-    "capacity_t",
-    "production_t",
-    "market_stock_t",
-    "orders_t",
-    "shipped_t",
-    "arrivals_t",
-    "reference_demand_t",
-    "demand_t",
-    "delivered_t",
-    "shortfall_t",
-    "critical_shortfall_t",
-    "imports_t",
-    "row_demand_t",
-    "row_consumption_t",
-    "price_usd_per_t",
-    "clearing_price_usd_per_t",
-    "substitution_share",
-    "reserve_stock_t",
-    "reserve_target_t",
-    "reserve_purchases_t",
-    "reserve_releases_t",
-    "release_deliveries_t",
-    "manufacturer_stock_t",
-    "in_transit_t",
-    "loss_surplus_usd",
-    "loss_import_usd",
-    "loss_critical_usd",
-    "loss_usd",
-    *PARTY_SERIES,
-)
+__all__ = ["SERIES", "CountingEnvironment", "Engine"]
 _TINY = 1e-12
 #: Storage is billed monthly, like warehouse rent.
 STORAGE_BILLING_DAYS = 30
@@ -96,7 +66,8 @@ class Engine:
         self.projects = ProjectCompanies(scenario, w, self.ledger, self.finance, self.log)
         self.parties = Parties(scenario, w, self.finance, self.ledger, self.log) if scenario.parties else None
         self.public = PublicStocks(scenario.public_stocks, w) if scenario.public_stocks else None
-        self.rec = {name: np.zeros((H, 2, C)) for name in SERIES}
+        self.rec_all = np.zeros((len(SERIES), H, 2, C))  # written by the kernels at SERIES' indices
+        self.rec = {name: self.rec_all[i] for i, name in enumerate(SERIES)}
         self.onehot = np.zeros((S, C))
         self.onehot[np.arange(S), w.sup_c] = 1.0
         # mutable state
@@ -106,20 +77,13 @@ class Engine:
         self.restricted = np.zeros(S, dtype=bool)
         self.restricted_c = np.zeros(C)  # 1 while an export restriction is on (precautionary cover)
         self.surge = np.ones(C)
-        self.surge_on = False
         self._zeros = np.zeros((2, C))
         self.extra = np.zeros(S, dtype=np.intp)
         self._lead = w.sup_lead + self.extra  # days from shipment to arrival, incl. logistics delays
-        self._ring_base = w.sup_c * w.ring
         self.effects: list[ShockEffect] = []
         self.storage_due = 0.0
         self.price = np.tile(w.ref_price, (2, 1))
         self.clearing = np.ones((2, C))  # last clearing price ratio (Newton's warm start)
-        self.slow = SlowState(w)
-        self.dwl = DeadweightCurve(w.elasticity, w.ref_price, w.price_cap, w.critical)
-        self.voll_m = w.voll[:, None] * w.loss_mult  # [C, M] USD per critical tonne not served
-        self.elasticities = np.stack((w.elasticity, w.row_elasticity))[:, None, :]  # bloc, rest of world
-        self._responsive = np.zeros((2, 2, C))  # responsive demand at reference: bloc, rest of world
         # manufacturers share arrivals as 2M claims: everyone's critical use first, then the rest by priority
         M = len(w.manufacturer_ids)
         K = w.priority_classes.shape[0]
@@ -137,10 +101,7 @@ class Engine:
         self.ring_m = np.zeros((2, C, R))
         self.ring_r = np.zeros((2, C, R))
         self.ring_rel = np.zeros((2, C, R))  # released tonnes on their way to manufacturers
-        self._ring_m_flat = self.ring_m.reshape(-1)
-        self._ring_r_flat = self.ring_r.reshape(-1)
         self.r_room_cap = np.minimum(self.target, w.r_capacity)
-        self._arm_off = (np.arange(2) * C * R)[:, None]
         base_cap = self.active[0] * w.sup_cap_tpd @ self.onehot
         share0 = np.divide(de0.sum(-1), base_cap, out=np.zeros(C), where=base_cap > 0)
         for j in range(S):
@@ -154,6 +115,61 @@ class Engine:
         if self.public is not None:
             self.opening_t += self.public.total_stock
         self.env = CountingEnvironment()
+        self._bind_kernels()
+
+    def _bind_kernels(self) -> None:
+        """Pack the state into the kernels' arrays (``sim/engine/kernels.py``); the engine keeps named views.
+
+        Every state array the kernels touch becomes a view into a pack, so the Python parts of the
+        day (finance, parties, releases, shocks) must update them in place, never rebind them.
+        """
+        w = self.world
+        C, S, M = len(w.commodity_ids), len(w.sup_c), len(w.manufacturer_ids)
+        p = self.parties
+        initial = {"price": self.price, "supply_factor": np.ones((2, C)), "transit_m": self.transit_m,
+                   "rstock": self.rstock, "wstock": self.wstock, "clearing": np.ones((2, C))}
+        self._ac = np.zeros((len(k.PACK_AC), 2, C))
+        for i, name in enumerate(k.PACK_AC):
+            if name in initial:
+                self._ac[i] = initial[name]
+            setattr(self, name, self._ac[i])
+        self._acm = np.zeros((len(k.PACK_ACM), 2, C, M))
+        self._acm[k.I_MSTOCK] = self.mstock
+        for i, name in enumerate(k.PACK_ACM):
+            setattr(self, name, self._acm[i])
+        self._as = np.zeros((len(k.PACK_AS), 2, S))
+        for i, name in enumerate(k.PACK_AS):
+            setattr(self, name, self._as[i])
+        self._c = np.stack([self.surge, self.restricted_c, self.target, self.r_room_cap])
+        self.surge, self.restricted_c, self.target, self.r_room_cap = self._c
+        self._s = np.stack([self.mult, self.bloc_keep])
+        self.mult, self.bloc_keep = self._s
+        dwl = DeadweightCurve(w.elasticity, w.ref_price, w.price_cap, w.critical)
+        self._cm = np.zeros((len(k.PACK_CM), C, M))
+        self._cm[k.I_CRITICAL] = w.critical
+        self._cm[k.I_VOLL_M] = w.voll[:, None] * w.loss_mult  # USD per critical tonne not served
+        self._cm[k.I_SAFETY_DAYS] = w.safety_days
+        if p is not None:  # the parties' arrays the kernel reads and writes become views too
+            self._cm[k.I_CROWD_CUT] = p.crowd_cut
+            p.crowd_cut, p.base_safety = self._cm[k.I_CROWD_CUT], self._cm[k.I_BASE_SAFETY]
+        self._owed_calm = self._cm[k.I_OWED_CALM]
+        fixed = {"r_buy_ceiling_usd": w.r_buy_ceiling_usd, "dwl_a": dwl.a[:, 0], "dwl_g1": dwl.g1[:, 0],
+                 "dwl_xc": dwl.xc[:, 0], "dwl_log": dwl.log_form[:, 0], "buy_max_reserve": w.r_buy_max_tpd[0],
+                 "buy_max_counterfactual": w.r_buy_max_tpd[1]}
+        self._wc = np.array([fixed[name] if name in fixed else getattr(w, name) for name in k.WORLD_C], dtype=float)
+        self._flags = np.zeros(5, dtype=bool)
+        self._flags[k.F_SUBSTITUTION] = w.any_substitution
+        self._flags[k.F_SUPPLY_RESPONSE] = w.any_supply_response
+        self._flags[k.F_PARTIES] = p is not None
+        self._flags[k.F_NEWTON] = not bool((w.elasticity == w.row_elasticity).all())
+        self._fired = np.zeros((2, C), dtype=bool)
+        self._has_reserve = bool(w.has_reserve.any())
+        if p is not None:
+            self._p_books = (p.loss, p.demand_value, p.consumed_value)
+            self._p_cut_value = p.cut_value
+        else:
+            self._p_books = (np.zeros((1, 2, M)), np.zeros((2, M)), np.zeros((2, M)))
+            self._p_cut_value = np.zeros((1, M))
 
     # ------------------------------------------------------------------ helpers
     def log(self, now: float, event: str, source: str, detail: str, value: float) -> None:
@@ -185,12 +201,12 @@ class Engine:
                 extra += e.vector.astype(np.intp)
             if e.restricts is not None:
                 restricted_c = np.maximum(restricted_c, e.restricts)
-        self.mult, self.bloc_keep, self.surge = mult, keep, surge
-        self.restricted = mult < 1.0
-        self.restricted_c = restricted_c
-        self.surge_on = bool((surge != 1.0).any())
-        self.extra = np.minimum(extra, self.world.ring - 1 - self.world.sup_lead)
-        self._lead = self.world.sup_lead + self.extra
+        # in place: the kernels hold these arrays
+        self.mult[:], self.bloc_keep[:], self.surge[:] = mult, keep, surge
+        self.restricted[:] = mult < 1.0
+        self.restricted_c[:] = restricted_c
+        self.extra[:] = np.minimum(extra, self.world.ring - 1 - self.world.sup_lead)
+        self._lead[:] = self.world.sup_lead + self.extra
 
     def activate(self, arm: int, row: int) -> None:
         """Switch on supplier row ``row`` in ``arm`` (a completed project)."""
@@ -208,8 +224,9 @@ class Engine:
         if on != self.buy_on[c]:
             self.log(t, "buy_start" if on else "buy_stop", w.commodity_ids[c], "review", self.target[c])
         self.buy_on[c] = on
+        self._flags[3] = self.buy_on.any()
         self.triggered[c] = False
-        self.r_room_cap = np.minimum(self.target, w.r_capacity)
+        np.minimum(self.target, w.r_capacity, out=self.r_room_cap)
         if self.parties is not None:
             self.parties.set_target(self.target)
             self.parties.set_calm(c, calm)
@@ -219,14 +236,6 @@ class Engine:
         w = self.world
         from_target = np.where(np.isinf(w.r_drawdown_days), np.inf, self.target / w.r_drawdown_days)
         return np.where(np.isnan(w.r_release_max_tpd), from_target, w.r_release_max_tpd)
-
-    def supply_lost_share(self, t: int) -> np.ndarray:
-        """Share of the bloc's normal supply of each commodity that active shocks cut today [C]."""
-        w = self.world
-        base = self.active[0] * w.cap_expected[t]
-        left = (base * self.mult * self.bloc_keep) @ self.onehot
-        base = base @ self.onehot
-        return np.where(base > 0, 1.0 - left / np.maximum(base, _TINY), 0.0)
 
     def _release(self, now: float, t: int, fired: np.ndarray, gap: np.ndarray, x: np.ndarray, want_m: np.ndarray,
                  safety: np.ndarray, can: np.ndarray) -> np.ndarray:
@@ -266,27 +275,30 @@ class Engine:
         self.transit_rel[0] += to_makers  # allies' draws travel in the parties' books (not manufacturers' pipeline)
         return releases
 
-    def _deliver_releases(self, slot: int, x: np.ndarray, want_m: np.ndarray, safety: np.ndarray) -> tuple:
-        """Releases due today go to manufacturers by the allocation rule; returns stocks and tonnes [A, C]."""
+    def _deliver_releases(self, slot: int, x: np.ndarray, want_m: np.ndarray, safety: np.ndarray) -> np.ndarray:
+        """Releases due today go to manufacturers' stocks ``x`` (in place) by the allocation rule; tonnes [A, C]."""
         w = self.world
-        delivered = self.ring_rel[:, :, slot].copy()
-        if delivered.any():
-            self.ring_rel[:, :, slot] = 0.0
-            self.transit_rel -= delivered
-            rel_need_m = np.maximum(0.0, want_m + safety - x)
-            given = allocate(delivered, rel_need_m, w.r_release_classes)
-            x = x + given + (delivered - given.sum(-1))[..., None] * w.r_eligible_share
-        return x, delivered
+        delivered = self.ring_rel[:, :, slot]
+        if not delivered.any():
+            return self._zeros
+        delivered = delivered.copy()
+        self.ring_rel[:, :, slot] = 0.0
+        self.transit_rel -= delivered
+        rel_need_m = np.maximum(0.0, want_m + safety - x)
+        given = allocate(delivered, rel_need_m, w.r_release_classes)
+        x += given + (delivered - given.sum(-1))[..., None] * w.r_eligible_share
+        return delivered
 
-    def _deliver_draws(self, t: int, x: np.ndarray) -> tuple:
-        """Parties: each holder's draws due today go to it; returns stocks and tonnes [A, C]."""
+    def _deliver_draws(self, t: int, x: np.ndarray) -> np.ndarray:
+        """Parties: each holder's draws due today go to its stock ``x`` (in place); tonnes [A, C]."""
         given = self.parties.deliver(t)
-        x = x.copy()
+        if given is None:
+            return self._zeros
         x[0] += given
         delivered = np.zeros_like(self._zeros)
         delivered[0] = given.sum(-1)
         self.transit_rel[0] -= delivered[0]
-        return x, delivered
+        return delivered
 
     # ------------------------------------------------------------------ run
     def run(self) -> None:
@@ -316,239 +328,91 @@ class Engine:
                 yield env.timeout(1.0)
 
     def step(self, t: int) -> None:
-        """One market day for every arm and commodity (DESIGN.md, "One day in the model")."""
+        """One market day for every arm and commodity (DESIGN.md, "One day in the model").
+
+        The market arithmetic is compiled (``sim/engine/kernels.py``); money, parties, other public
+        stocks and the reserve's release decision are here, between the kernels, in the day's order.
+        """
         w = self.world
         now = t + 0.5
-        R = w.ring
-        slot_today = t % R
-        p0 = w.ref_price
-        ratio = self.price / p0
-
-        # 1. supply: output less restrictions; unrestricted producers respond to price (lagged)
-        self.slow.step(ratio)
-        factor = self.active * np.where(self.restricted, self.mult, self.slow.supply_factor[:, w.sup_c])
-        out_s = w.cap_noise[t] * factor
-        reach_s = out_s * self.bloc_keep  # what the bloc can buy from each producer
-        output = out_s @ self.onehot
-        supply = output + self.wstock  # on offer today: output and traders' stocks
-        reach = reach_s @ self.onehot + self.wstock
-
-        # 2. demand at today's price: critical use, then the responsive part on its curve
-        q0, row0 = w.demand[t], w.row_demand[t]  # today's demand at the reference price, with noise
-        q_e, crit_q, crit_e = w.expected[t], w.critical_t[t], w.critical_expected[t]  # t/day [C, M]
-        if self.surge_on:
-            sm = self.surge[:, None]
-            q0, q_e, row0, crit_q, crit_e = q0 * sm, q_e * sm, row0 * self.surge, crit_q * sm, crit_e * sm
-        crit_e = crit_e.sum(-1)
-        resp_e = q_e.sum(-1) - crit_e
-        keep = 1.0 - self.slow.substitution
-        curve = ratio ** (-w.elasticity) * keep
-        row_curve = ratio ** (-w.row_elasticity) * keep
-        want_m = crit_q + (q0 - crit_q) * curve[..., None]  # [A, C, M] desired consumption
-        want_tot = want_m.sum(-1)
-        row_crit = w.row_critical * row0
-        row_want = row_crit + (row0 - row_crit) * row_curve
-        row_mkt, row_crit_mkt, row_own = row_want, row_crit, 0.0
-        if self.parties is not None and self.parties.has_allies:  # allies' draws serve rest-of-world buyers
-            row_own = np.zeros_like(row_want)
-            row_own[0] = self.parties.allied_deliveries(t, row_want[0])
-            row_mkt, row_crit_mkt = row_want - row_own, np.maximum(0.0, row_crit - row_own)
-        # manufacturers order what they use plus part of the gap to their target stock and pipeline
-        # (more cover while an export restriction is on: precautionary buying)
-        cover = w.safety_days + (w.precaution_days * self.restricted_c)[:, None]
-        safety = w.expected[t] * cover
-        if self.parties is not None:  # reserve arm: members' own stocks after crowding out, plus swaps owed
-            safety = self.parties.stock_targets(t, safety)
-        position = self.mstock.sum(-1) + self.transit_m + self.transit_rel
-        # the pipeline target follows expected use at today's price (daily noise is for stocks to absorb)
-        pipeline = (crit_e + resp_e * curve) * w.pipeline_days
-        order = np.maximum(0.0, want_tot + (pipeline + safety.sum(-1) - position) * w.restock_rate)
-        # reserve purchases are demand like any other
-        buying = self.buy_on.any()
-        if buying:
-            price_ok = self.price <= w.r_buy_ceiling_usd
-            room = np.maximum(0.0, self.r_room_cap - self.rstock - self.transit_r)
-            want_r = np.minimum(w.r_buy_max_tpd * (self.buy_on & price_ok), room)
-        else:
-            want_r = self._zeros
-
+        parties = self.parties
+        # 1-2. supply, demand at today's price, orders (kernel); with parties, members' stock targets
+        # follow crowding out and, while calm, the swaps they owe
+        if parties is not None:
+            if parties.stale:  # entitlements follow the targets set at reviews
+                parties.refresh()
+            np.multiply(parties.owed, parties.calm[:, None], out=self._owed_calm)
+        cost = supply_and_demand(t, self._ac, self._acm, self._as, self._c, self._s, self._cm, self._wc, self._flags,
+                                 self.active, self.restricted, self.buy_on, w.sup_c, w.cap_noise, w.cap_expected,
+                                 w.demand, w.expected, w.critical_t, w.critical_expected, w.row_demand,
+                                 self._p_cut_value, self.rec_all)
+        if parties is not None and parties.has_allies:  # allies' draws serve rest-of-world buyers
+            self.row_own[0] = parties.allied_deliveries(t, self.row_want[0])
         # the reserve orders only what it can pay for today (an unfunded order would still move the price)
-        if buying:
-            cost = float(want_r[0] @ self.price[0])
-            if cost > 0:
-                funds = max(self.finance.funds(now, "reserve"), 0.0)
-                if cost > funds:
-                    want_r = want_r.copy()
-                    want_r[0] *= funds / cost
+        if cost > 0:
+            funds = max(self.finance.funds(now, "reserve"), 0.0)
+            if cost > funds:
+                self.want_r[0] *= funds / cost
 
-        # 3. the world market at today's price: critical use first, then everyone's use, then stock
-        # building (manufacturers' restocking, then a 'spare' reserve), pro rata within each tier;
-        # so a buyer with stocks cannot take another's use by ordering more
-        use_b = np.minimum(order, want_tot)
-        crit_b = np.minimum(use_b, crit_q.sum(-1))
-        rest_b, build_b, rest_row = use_b - crit_b, order - use_b, row_mkt - row_crit_mkt
-        compete = w.r_buy_compete
-        f1, f2, f3, f4 = serve_in_tiers(supply, crit_b + row_crit_mkt, rest_b + rest_row + want_r * compete, build_b,
-                                        want_r * ~compete)
-        ship_m = crit_b * f1 + rest_b * f2 + build_b * f3
-        buy = want_r * np.where(compete, f2, f4)
-        row_got = row_crit_mkt * f1 + rest_row * f2
-        # a targeted restriction caps what the bloc can reach; the rest goes to other buyers
-        bloc = ship_m + buy
-        over = np.maximum(bloc - reach, 0.0)
-        if over.any():
-            cut = 1.0 - over / np.maximum(bloc, _TINY)
-            ship_m, buy = ship_m * cut, buy * cut
-            row_got = np.minimum(row_mkt, row_got + over)
-        if buying:
-            cost = float(buy[0] @ self.price[0])
-            if cost > 0:
-                self.finance.spend(now, "purchases_usd", cost, "reserve")
-                if self.parties is not None:  # traders' fees; allies pay their stakes' shares
-                    self.parties.on_purchase(now, buy[0] * self.price[0])
-        shipped = ship_m + buy
-        # unsold output refills traders' stocks up to their normal level; beyond it, it is not produced
-        stock_before = self.wstock
-        self.wstock = np.minimum(supply - shipped - row_got, w.market_stock_level[t])
-        produced = shipped + row_got + self.wstock - stock_before
-
-        # 4. ship into the pipeline; each producer delivers after its lead time (+ delays); what the
-        # bloc draws from traders' stocks travels like its producers' output
-        source_s = reach_s + 1e-9 * w.cap_expected[t]
-        ship_s = source_s * (shipped / (source_s @ self.onehot))[:, w.sup_c]
-        slots = self._arm_off + (self._ring_base + (t + self._lead) % R)
-        m_share = np.where(shipped > 0, ship_m / np.maximum(shipped, _TINY), 1.0)
-        if buying:
-            np.add.at(self._ring_m_flat, slots, ship_s * m_share[:, w.sup_c])
-            np.add.at(self._ring_r_flat, slots, ship_s * (1.0 - m_share)[:, w.sup_c])
-            self.transit_r += buy
-        else:
-            np.add.at(self._ring_m_flat, slots, ship_s)
-        self.transit_m += ship_m
-        imports = (ship_s * ~w.sup_domestic) @ self.onehot * m_share
-
-        # project companies sell their output into the world market: the share of it produced today
-        if self.projects.rows.size:
-            sold = np.clip(produced / np.maximum(output, _TINY), 0.0, 1.0)[0, self.projects.commodity]
-            proj_out = out_s[0, self.projects.rows] * sold
+        # 3-5. the world market in tiers, shipments into the pipeline, arrivals shared out (kernel)
+        cost = clear_and_ship(t, self._ac, self._acm, self._as, self._wc, w.sup_c, self._lead, w.sup_domestic,
+                              self.claim_classes, self.ring_m, self.ring_r, w.cap_expected, w.share,
+                              w.market_stock_level, self.rec_all)
+        if cost > 0:
+            self.finance.spend(now, "purchases_usd", cost, "reserve")
+            if parties is not None:  # traders' fees; allies pay their stakes' shares
+                parties.on_purchase(now, self.buy[0] * self.price[0])
+        if parties is not None and self.arr_r[0].any():
+            parties.on_reserve_arrivals(self.arr_r[0])
+        if self.projects.rows.size:  # project companies sell the share of their output produced today
+            sold = np.clip(self.produced / np.maximum(self.output, _TINY), 0.0, 1.0)[0, self.projects.commodity]
+            proj_out = self.out_s[0, self.projects.rows] * sold
             self.projects.output_t[t] = proj_out
             self.projects.revenue_usd[t] = proj_out * self.price[0, self.projects.commodity]
 
-        # 5. arrivals; manufacturers share them: critical use first, then priority classes
-        arr_m = self.ring_m[:, :, slot_today].copy()
-        self.ring_m[:, :, slot_today] = 0.0
-        self.transit_m -= arr_m
-        arr_r = self.ring_r[:, :, slot_today].copy()
-        if arr_r.any():
-            self.ring_r[:, :, slot_today] = 0.0
-            self.transit_r -= arr_r
-            self.rstock += arr_r
-            if self.parties is not None:
-                self.parties.on_reserve_arrivals(arr_r[0])
-        need = np.maximum(0.0, want_m + safety - self.mstock)
-        crit_need = np.minimum(need, crit_q)
-        claims = allocate(arr_m, np.concatenate((crit_need, need - crit_need), axis=-1), self.claim_classes)
-        M = crit_need.shape[-1]
-        alloc = claims[..., :M] + claims[..., M:]
-        leftover = arr_m - alloc.sum(-1)
-        x = self.mstock + alloc + leftover[..., None] * w.share[t]
-        bought = alloc + leftover[..., None] * w.share[t] if self.parties is not None else None
-        gap = np.maximum(0.0, want_m - x)
-
         # 6. other public stocks serve their users first (both arms); then the reserve decides: it releases
         # when its trigger holds, capped and delivered after a lag (with parties: members draw, allies too)
-        other_rel = None
+        x, gap, want_m, safety = self.x, self.gap, self.want_m, self.safety
+        other = self._zeros
         if self.public is not None:
-            other_rel = self.public.release(t, gap)
-            x = x + self.public.deliver(t)
-            gap = np.maximum(0.0, want_m - x - self.public.transit_m)
+            other = self.public.release(t, gap)
+            x += self.public.deliver(t)
+            np.maximum(0.0, want_m - x - self.public.transit_m, out=gap)
         releases = self._zeros
-        if w.has_reserve.any():
-            gap_tot = (gap * w.r_eligible).sum(-1)  # only the gaps its allocation rule may fill
-            fired = w.r_is_shortfall & (gap_tot > 1e-9)
-            if w.any_price_trigger:
-                fired |= w.r_is_price & (self.price >= w.r_trigger_price_usd)
-            if w.any_cover_trigger:
-                after = np.maximum(x - want_m, 0.0)
-                fired |= w.r_is_cover & (after.sum(-1) < w.r_trigger_cover * w.de_tot[t])
-            if self.parties is not None:
-                lost = self.supply_lost_share(t) if self.parties.tests_supply else None
-                self.parties.declare(now, self.price[0], lost)
-            if fired.any():
+        if self._has_reserve:
+            fired = self._fired
+            any_fired = triggers(t, x, want_m, gap, self.price, w.r_eligible, w.r_is_shortfall, w.r_is_price,
+                                 w.r_trigger_price_usd, w.r_is_cover, w.r_trigger_cover, w.de_tot, fired)
+            if parties is not None:
+                lost = self.supply_lost[0] if parties.tests_supply else None
+                parties.declare(now, self.price[0], lost)
+            if any_fired:
                 self.triggered |= fired[0]
                 can = np.maximum(0.0, self.rstock - w.r_floor_share * self.target)
-                if self.parties is None:
+                if parties is None:
                     releases = self._release(now, t, fired, gap, x, want_m, safety, can)
                 else:
-                    releases = self._draw(now, t, fired, gap, x, want_m, safety, can, row_want - row_got - row_own)
-        if self.parties is None:
-            x, delivered_rel = self._deliver_releases(slot_today, x, want_m, safety)
+                    row_gap = self.row_want - self.row_got - self.row_own
+                    releases = self._draw(now, t, fired, gap, x, want_m, safety, can, row_gap)
+        if parties is None:
+            delivered_rel = self._deliver_releases(t % w.ring, x, want_m, safety)
         else:
-            x, delivered_rel = self._deliver_draws(t, x)
+            delivered_rel = self._deliver_draws(t, x)
 
-        # 7. consumption and the bloc's loss against the reference (welfare.py)
-        cons = np.minimum(want_m, x)
-        self.mstock = x - cons
-        dwl_m = self.dwl.loss_usd(cons, q0)
-        crit_m = critical_loss_usd(cons, q0, w.critical, self.voll_m)
-        dwl, crit_loss = dwl_m.sum(-1), crit_m.sum(-1)
-        import_loss = (self.price - p0) * imports
-
-        # 8. carrying costs
+        # 7-9. consumption and the bloc's loss (welfare.py); storage accrues; the price moves (kernel)
+        self.releases[:] = releases
+        self.other_rel[:] = other
+        self.delivered_rel[:] = delivered_rel
+        storage = consume_and_price(t, self._ac, self._acm, self._as, self._c, self._cm, self._wc, self._flags, w.sup_c,
+                                    w.cap_expected, w.share, w.row_demand, *self._p_books, self.rec_all)
         # storage accrues daily and is invoiced every STORAGE_BILLING_DAYS and on the last day
-        self.storage_due += float(self.rstock[0] @ w.r_hold_usd_per_t_day)
-        if self.parties is not None:
-            self.parties.accrue_storage(self.rstock[0])
+        self.storage_due += storage
+        if parties is not None:
+            parties.accrue_storage(self.rstock[0])
         if self.storage_due > 0 and ((t + 1) % STORAGE_BILLING_DAYS == 0 or t == w.horizon - 1):
             self.finance.spend(now, "storage_cost_usd", self.storage_due, "reserve")
             self.storage_due = 0.0
-            if self.parties is not None:  # allies pay their stakes' shares of the bill
-                self.parties.on_storage_bill(now)
-
-        # 9. the price closes part of the gap to the price that clears the world market; it clears
-        # expected flows (daily noise is absorbed by stocks, not priced) plus stock building
-        fixed = crit_e + (order - want_tot) + row_crit + want_r
-        residual = (w.cap_expected[t] * factor) @ self.onehot + releases - fixed
-        if other_rel is not None:
-            residual = residual + other_rel
-        responsive = self._responsive
-        np.multiply(resp_e, keep, out=responsive[0])
-        np.multiply(row0 - row_crit, keep, out=responsive[1])
-        self.clearing = clearing_price_ratio(responsive, self.elasticities, residual, self.clearing,
-                                             w.price_floor, w.price_cap)
-        self.price += w.price_adjust * (self.clearing * p0 - self.price)
-
-        r = self.rec
-        r["capacity_t"][t] = output
-        r["production_t"][t] = produced
-        r["market_stock_t"][t] = self.wstock
-        r["orders_t"][t] = order
-        r["shipped_t"][t] = shipped
-        r["arrivals_t"][t] = arr_m + arr_r
-        r["reference_demand_t"][t] = q0.sum(-1)
-        r["demand_t"][t] = want_tot
-        delivered = cons.sum(-1)
-        r["delivered_t"][t] = delivered
-        r["shortfall_t"][t] = want_tot - delivered
-        r["critical_shortfall_t"][t] = np.maximum(crit_q - cons, 0.0).sum(-1)
-        r["imports_t"][t] = imports
-        r["row_demand_t"][t] = row_want
-        r["row_consumption_t"][t] = row_got + row_own
-        r["price_usd_per_t"][t] = self.price
-        r["clearing_price_usd_per_t"][t] = self.clearing * p0
-        r["substitution_share"][t] = self.slow.substitution
-        r["reserve_stock_t"][t] = self.rstock
-        r["reserve_target_t"][t, 0] = self.target
-        r["reserve_purchases_t"][t] = buy
-        r["reserve_releases_t"][t] = releases
-        r["release_deliveries_t"][t] = delivered_rel + row_own
-        r["manufacturer_stock_t"][t] = self.mstock.sum(-1)
-        r["in_transit_t"][t] = self.transit_m + self.transit_r + self.transit_rel
-        r["loss_surplus_usd"][t] = dwl
-        r["loss_import_usd"][t] = import_loss
-        r["loss_critical_usd"][t] = crit_loss
-        r["loss_usd"][t] = dwl + import_loss + crit_loss
-        if self.parties is not None:
-            tot = bought.sum(-1, keepdims=True)  # the extra import bill falls on who bought today's arrivals
-            share = np.where(tot > 0, bought / np.maximum(tot, _TINY), w.share[t])
-            self.parties.book_day(t, r, dwl_m + crit_m + import_loss[..., None] * share, want_m, cons)
+            if parties is not None:  # allies pay their stakes' shares of the bill
+                parties.on_storage_bill(now)
+        if parties is not None:
+            parties.book_day(t, self.rec)

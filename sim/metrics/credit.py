@@ -87,7 +87,8 @@ def programme_view(w: World, ledger: Ledger, ev: Evaluation, terminal_value: flo
         k + "years_dscr_below_1": int(np.sum(dscr < 1.0)),
         k + "liabilities_at_horizon_usd": liabilities,
         k + "principal_after_horizon_usd": principal,
-        k + "asset_cover_at_horizon": (end_cash + terminal_value) / liabilities if liabilities > 0 else math.nan,
+        # undefined with no liabilities; below a micro-dollar the ratio is rounding (and may overflow)
+        k + "asset_cover_at_horizon": (end_cash + terminal_value) / liabilities if liabilities > 1e-6 else math.nan,
         k + "residual_value_usd": residual,
         k + "guarantee_calls_usd": float(ledger.column("guarantee_calls_usd").sum()),
         k + "net_cost_npv_usd": float(disc @ ledger.column("equity_usd") - d_end * residual),

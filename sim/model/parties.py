@@ -37,6 +37,7 @@ import numpy as np
 import simpy
 
 from sim.engine.ledger import Ledger
+from sim.model.draws import draw_tonnes
 from sim.model.finance import Finance
 from sim.model.world import World
 from sim.scenario.schema import Parties as PartiesSpec
@@ -97,6 +98,8 @@ class Parties:
                 self.ent_fixed[cidx[c], k] = x
             for c, x in ally.entitlement_shares.items():
                 self.ent_share[cidx[c], k] = x
+        self._holder_party = np.zeros((self.K, len(self.party_ids)))  # 0/1: holder k belongs to party j
+        self._holder_party[np.arange(self.K), self.party_of] = 1.0
         self.is_member = np.zeros(self.K, dtype=bool)
         self.is_member[:M] = self.party_of[:M] < P
         self.is_ally = np.zeros(self.K, dtype=bool)
@@ -112,6 +115,7 @@ class Parties:
         self.major_price = np.inf if md.price_ratio is None else md.price_ratio
         self.major_loss = md.supply_loss_share
         self.tests_supply = md.supply_loss_share is not None
+        self._major_price_usd = self.major_price * w.ref_price
         fees, mf = spec.fees, s.financing.member_fees
         self.upfront = np.array([m.upfront_fee_usd if m.upfront_fee_usd is not None else
                                  (fees.upfront_usd if fees.upfront_usd is not None else mf.upfront_usd)
@@ -132,27 +136,33 @@ class Parties:
         self.ring = np.zeros((C, self.K, w.ring))
         self.calm = np.ones(C, dtype=bool)
         self.major = np.zeros(C, dtype=bool)
-        self.cut = np.zeros((C, M))  # members' safety-stock cut today (crowding out), t
-        self.base_safety = np.zeros((C, M))
+        self.base_safety = np.zeros((C, M))  # members' safety stock after crowding out (set by the engine)
+        self.crowd_cut = np.zeros((C, M))  # members' safety-stock cut (crowding out), t
         self._storage_c = np.zeros(C)
         self._ally_carry = np.zeros(H)  # allies' shares of storage and procurement fees, USD per day
         self.drawn_today = np.zeros(C)
+        self._need, self._d = np.zeros((C, self.K)), np.zeros((C, self.K))  # work arrays of the draw decision
+        self._drew = False  # drawn_today is not zero
+        self._outstanding = False  # a draw has been made (so swaps or buy-backs may be outstanding)
         # accounts: money paid to the vehicle by party [H, parties] per line; tonnes by party [C, parties]
         n_p = len(self.party_ids)
         self.cash = {line: np.zeros((H, n_p)) for line in PARTY_LINES}
         self.tonnes = {k: np.zeros((C, n_p)) for k in ("draws", "returns", "premium", "late", "settled", "sale_draws")}
         self.late_count = np.zeros(n_p, dtype=np.intp)
         self.value_in = np.zeros((H, n_p))  # reference value of tonnes received less tonnes handed back
-        self.own_saving = np.zeros((H, n_p))  # members' own-stock cost saved by crowding out
+        self.cut_value = np.zeros((H, M))  # reference value of each manufacturer's safety-stock cut, USD (kernel)
         self.flows = {k: np.zeros(C) for k in ("arrivals", "returned", "drawn")}  # vehicle's stock flows
         self.loss = np.zeros((H, 2, M))  # the bloc's loss by manufacturer and arm (welfare.py)
         self.demand_value = np.zeros((2, M))  # reference value of desired and of consumed tonnes
         self.consumed_value = np.zeros((2, M))
+        self.refresh()
 
     # ------------------------------------------------------------------ entitlements
     def entitlements(self) -> np.ndarray:
         """Entitlement of each holder today [C, K], t."""
-        return self.ent_fixed + self.ent_share * self.target[:, None]
+        if self.stale:
+            self.refresh()
+        return self._ent
 
     def undrawn(self, ent: np.ndarray | None = None) -> np.ndarray:
         """Entitlement not drawn and not awaiting buy-back [C, K], t."""
@@ -162,24 +172,27 @@ class Parties:
     def set_target(self, target: np.ndarray) -> None:
         """Follow the reserve's target (entitlements given as shares of it)."""
         self.target = np.where(self.w.has_reserve, target, 0.0)
+        self.stale = True
+
+    def refresh(self) -> None:
+        """Work out what follows from the entitlements once after they change (the engine calls it before its day)."""
+        self.stale = False
+        self._ent = self.ent_fixed + self.ent_share * self.target[:, None]
+        self._ent_entitled = (self._ent * self.entitled).sum(-1)
+        self.crowd_cut[:] = self.crowding_cut()  # in place: the engine's kernel reads it
 
     def crowding_cut(self) -> np.ndarray:
         """Members' safety-stock cut [C, M], t: ``crowding_out_share`` of their entitlement today."""
         return self.crowding * self.entitlements()[:, : self.M] * self.is_member[None, : self.M]
 
-    def stock_targets(self, t: int, safety: np.ndarray) -> np.ndarray:
-        """Manufacturers' stock targets [A, C, M]: the reserve arm's with crowding out and swaps owed.
+    @property
+    def own_saving(self) -> np.ndarray:
+        """Members' own-stock cost saved by crowding out [H, parties], USD per day.
 
-        Members cut their safety stock by ``crowding_out_share`` of their entitlement and, while
-        the market is calm, order toward what they owe on top of it.
+        The engine's kernel books each manufacturer's safety-stock cut (reference value) per day in
+        ``cut_value``; members cut their safety stock by ``crowding_out_share`` of their entitlement.
         """
-        self.base_safety = np.maximum(0.0, safety - self.crowding_cut())
-        self.cut = safety - self.base_safety
-        if self.own_cost:
-            self.own_saving[t] = np.bincount(self.party_of[: self.M], (self.cut * self.w.ref_price[:, None]).sum(0),
-                                             len(self.party_ids)) * self.own_cost
-        res = self.base_safety + self.owed * self.calm[:, None]
-        return np.stack([res, np.broadcast_to(safety, res.shape)])
+        return self.cut_value @ self._holder_party[: self.M] * self.own_cost
 
     # ------------------------------------------------------------------ the draw decision
     def set_calm(self, c: int, calm: bool) -> None:
@@ -191,7 +204,7 @@ class Parties:
 
     def declare(self, now: float, price: np.ndarray, supply_lost: np.ndarray | None) -> None:
         """Declare or end major disruptions per commodity (events on change)."""
-        major = price >= self.major_price * self.w.ref_price
+        major = price >= self._major_price_usd
         if supply_lost is not None:
             major |= supply_lost >= self.major_loss - 1e-12
         major &= self.w.has_reserve
@@ -216,33 +229,18 @@ class Parties:
 
         """
         w = self.w
-        need = np.zeros((len(fired), self.K))
+        need = self._need
         need[:, : self.M] = need_m
         if self.has_allies:
             need[:, self.M:] = (row_gap * w.r_offset)[:, None] * self.ally_row_share
-        need = np.maximum(0.0, need - self.transit) * fired[:, None]
-        ent = self.entitlements()
-        undrawn = self.undrawn(ent)
-        limit = undrawn
-        if self.major.any():
-            # entitlements scale up until they cover the stock above the floor plus what is out: each
-            # holder's access stays pro rata to its entitlement however the draws fall over the days
-            out = self.out_swap + self.pending
-            scale = (can + (out * self.entitled).sum(-1)) / np.maximum((ent * self.entitled).sum(-1), _TINY)
-            opened = np.maximum(0.0, np.maximum(1.0, scale)[:, None] * ent - out)
-            limit = np.where(self.major[:, None], opened, undrawn)
-        ask = np.minimum(need, limit) * self.entitled
-        tot = ask.sum(-1)
-        d = ask * np.minimum(1.0, room / np.maximum(tot, _TINY))[:, None]
-        if self.free_stock_sales:
-            ask2 = need * ~self.entitled
-            free = np.maximum(0.0, can - d.sum(-1) - np.maximum(0.0, undrawn - d).sum(-1))
-            left = np.minimum(np.maximum(0.0, room - d.sum(-1)), free)
-            d = d + ask2 * np.minimum(1.0, left / np.maximum(ask2.sum(-1), _TINY))[:, None]
-        d = np.where(d > 1e-12, d, 0.0)
+        d = self._d
+        drew = draw_tonnes(need, self.transit, fired, self.entitlements(), self.out_swap, self.pending, self.entitled,
+                           self.major, can, room, self.free_stock_sales, d)
         self.drawn_today = (d * self.entitled).sum(-1)
-        if not d.any():
+        self._drew = True
+        if not drew:
             return np.zeros(len(fired)), np.zeros(len(fired))
+        d = d.copy()
         self._book_draws(now, t, d, price)
         return d[:, : self.M].sum(-1), d[:, self.M:].sum(-1)
 
@@ -256,6 +254,7 @@ class Parties:
         self.ring[cs, :M, slot_m] += d[:, :M]
         self.ring[cs, M:, slot_a] += d[:, M:]
         self.transit += d
+        self._outstanding = True
         self.flows["drawn"] += d.sum(-1)
         self.tonnes["draws"] += self._by_party(d)
         members = d * self.is_member
@@ -280,10 +279,8 @@ class Parties:
             self.log(now, "draw", holder, f"{w.commodity_ids[c]} {kind}", d[c, k])
 
     def _by_party(self, x: np.ndarray) -> np.ndarray:
-        """Sum holder columns [C, K] into party columns [C, parties]."""
-        out = np.zeros((x.shape[0], len(self.party_ids)))
-        np.add.at(out.T, self.party_of, x.T)
-        return out
+        """Sum holder columns [C, K] (or members' [C, M]) into party columns [C, parties]."""
+        return x @ self._holder_party[: x.shape[-1]]
 
     def _receive(self, now: float, line: str, ledger_line: str, by_party: np.ndarray) -> None:
         total = float(by_party.sum())
@@ -292,13 +289,15 @@ class Parties:
             self.finance.receive(now, ledger_line, total)
 
     # ------------------------------------------------------------------ deliveries
-    def deliver(self, t: int) -> np.ndarray:
-        """Draws due to manufacturers today [C, M]."""
+    def deliver(self, t: int) -> np.ndarray | None:
+        """Draws due to manufacturers today [C, M] (None if none)."""
         slot = t % self.w.ring
-        got = self.ring[:, : self.M, slot].copy()
-        if got.any():
-            self.ring[:, : self.M, slot] = 0.0
-            self.transit[:, : self.M] -= got
+        got = self.ring[:, : self.M, slot]
+        if not got.any():
+            return None
+        got = got.copy()
+        self.ring[:, : self.M, slot] = 0.0
+        self.transit[:, : self.M] -= got
         return got
 
     def allied_deliveries(self, t: int, row_want: np.ndarray) -> np.ndarray:
@@ -324,6 +323,8 @@ class Parties:
     def on_reserve_arrivals(self, arrived: np.ndarray) -> None:
         """Purchases arriving in the stock buy back drawn tonnes first (pro rata)."""
         self.flows["arrivals"] += arrived
+        if not self._outstanding:
+            return
         tot = self.pending.sum(-1)
         back = np.minimum(tot, arrived)
         self.pending *= np.where(tot > 0, 1.0 - back / np.maximum(tot, _TINY), 1.0)[:, None]
@@ -345,15 +346,15 @@ class Parties:
         ret_principal = np.minimum(ret, principal)
         late_principal = principal - ret_principal
         self.owed = np.maximum(0.0, self.owed - owed)
-        pad = np.zeros((len(w.commodity_ids), self.K - self.M))
-        self.out_swap -= np.hstack([principal, pad])
-        self.pending += np.hstack([late_principal, pad])
-        self.tonnes["returns"] += self._by_party(np.hstack([ret_principal, pad]))
-        self.tonnes["premium"] += self._by_party(np.hstack([ret - ret_principal, pad]))
-        self.tonnes["late"] += self._by_party(np.hstack([late, pad]))
-        self.tonnes["settled"] += self._by_party(np.hstack([late_principal, pad]))
-        self.value_in[day] -= self._by_party(np.hstack([(ret + late) * w.ref_price[:, None], pad])).sum(0)
-        cash = self._by_party(np.hstack([late * eng.price[0][:, None], pad])).sum(0)
+        M = self.M  # members' columns come first; the by-party sums take them alone
+        self.out_swap[:, :M] -= principal
+        self.pending[:, :M] += late_principal
+        self.tonnes["returns"] += self._by_party(ret_principal)
+        self.tonnes["premium"] += self._by_party(ret - ret_principal)
+        self.tonnes["late"] += self._by_party(late)
+        self.tonnes["settled"] += self._by_party(late_principal)
+        self.value_in[day] -= self._by_party((ret + late) * w.ref_price[:, None]).sum(0)
+        cash = self._by_party(late * eng.price[0][:, None]).sum(0)
         self._receive(env.now, "settlements", "sales_usd", cash)
         for c, m in zip(*np.nonzero(owed > 1e-12)):
             who = w.manufacturer_ids[m]
@@ -434,20 +435,17 @@ class Parties:
         self._receive(now, "cost_shares", "ally_payments_usd", pay)
 
     # ------------------------------------------------------------------ per-manufacturer welfare
-    def book_day(self, t: int, rec: dict[str, np.ndarray], loss_m: np.ndarray, want_m: np.ndarray,
-                 cons: np.ndarray) -> None:
-        """Record the day's series and each manufacturer's loss [A, C, M] and fill."""
-        p0 = self.w.ref_price[:, None]
-        self.loss[t] = loss_m.sum(1)
-        self.demand_value += (want_m * p0).sum(1)
-        self.consumed_value += (cons * p0).sum(1)
-        ent = self.entitlements()
-        rec["entitlement_t"][t, 0] = (ent * self.entitled).sum(-1)
+    def book_day(self, t: int, rec: dict[str, np.ndarray]) -> None:
+        """Record the day's party series (the engine's kernel books each manufacturer's loss and fill)."""
+        rec["entitlement_t"][t, 0] = self._ent_entitled
         rec["entitlement_drawn_t"][t, 0] = self.drawn_today
-        rec["entitlement_outstanding_t"][t, 0] = ((self.out_swap + self.pending) * self.entitled).sum(-1)
+        if self._outstanding:
+            rec["entitlement_outstanding_t"][t, 0] = ((self.out_swap + self.pending) * self.entitled).sum(-1)
         if self.has_allies:
             rec["allied_stake_t"][t, 0] = self.allied_claim(rec["reserve_stock_t"][t, 0])
-        self.drawn_today = np.zeros_like(self.drawn_today)
+        if self._drew:
+            self.drawn_today = np.zeros_like(self.drawn_today)
+            self._drew = False
 
     def allied_claim(self, stock: np.ndarray) -> np.ndarray:
         """Allies' claim on the stock [C], t: their undrawn stakes, pro rata when the stock is short."""

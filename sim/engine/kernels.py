@@ -1,0 +1,522 @@
+"""The day's arithmetic, compiled: the market parts of "One day in the model" (DESIGN.md).
+
+The engine's daily step (``Engine.step``) calls these three kernels in order, with the
+parts that touch money, parties and events (funds, purchases, releases, draws) in Python
+between them. Each kernel is one compiled loop over arms, commodities and manufacturers
+(or suppliers), so a day costs a few calls instead of a hundred numpy calls on arrays of a
+few dozen numbers (issue 12: call overhead, not arithmetic, was the cost). The formulas are
+those of :mod:`sim.model.market`, :mod:`sim.model.demand` and :mod:`sim.model.welfare`,
+which stay the readable, vectorised reference (tests compare the two).
+
+Shapes: A arms, C commodities, S suppliers, M manufacturers, R pipeline ring slots.
+State arrays are updated in place; series are written into ``rec`` [series, day, A, C]
+at the indices of :data:`SERIES`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from sim.model.parties import PARTY_SERIES
+
+#: Daily series recorded per day, arm and commodity (tonnes unless stated).
+SERIES = (
+    "capacity_t",
+    "production_t",
+    "market_stock_t",
+    "orders_t",
+    "shipped_t",
+    "arrivals_t",
+    "reference_demand_t",
+    "demand_t",
+    "delivered_t",
+    "shortfall_t",
+    "critical_shortfall_t",
+    "imports_t",
+    "row_demand_t",
+    "row_consumption_t",
+    "price_usd_per_t",
+    "clearing_price_usd_per_t",
+    "substitution_share",
+    "reserve_stock_t",
+    "reserve_target_t",
+    "reserve_purchases_t",
+    "reserve_releases_t",
+    "release_deliveries_t",
+    "manufacturer_stock_t",
+    "in_transit_t",
+    "loss_surplus_usd",
+    "loss_import_usd",
+    "loss_critical_usd",
+    "loss_usd",
+    *PARTY_SERIES,
+)
+(CAPACITY, PRODUCTION, MARKET_STOCK, ORDERS, SHIPPED, ARRIVALS, REFERENCE_DEMAND, DEMAND, DELIVERED, SHORTFALL,
+ CRITICAL_SHORTFALL, IMPORTS, ROW_DEMAND, ROW_CONSUMPTION, PRICE, CLEARING_PRICE, SUBSTITUTION, RESERVE_STOCK,
+ RESERVE_TARGET, RESERVE_PURCHASES, RESERVE_RELEASES, RELEASE_DELIVERIES, MANUFACTURER_STOCK, IN_TRANSIT,
+ LOSS_SURPLUS, LOSS_IMPORT, LOSS_CRITICAL, LOSS) = range(28)
+#: The engine's state and scratch arrays, packed so a kernel call passes a few arrays, not a hundred
+#: (unboxing each array argument costs about 0.2 us). The engine holds named views into the packs.
+PACK_AC = ("price", "substitution", "peak_substitution", "supply_factor", "transit_m", "transit_rel", "transit_r",
+           "rstock", "wstock", "output", "supply", "reach", "want_tot", "row_want", "row_crit", "order", "want_r",
+           "crit_e_sum", "resp_e", "keep", "row_own", "buy", "row_got", "produced", "shipped", "imports", "arr_m",
+           "arr_r", "src", "m_share", "clearing", "releases", "other_rel", "delivered_rel", "expected_supply",
+           "supply_lost")  # [A, C] each
+(I_PRICE, I_SUBSTITUTION, I_PEAK_SUBSTITUTION, I_SUPPLY_FACTOR, I_TRANSIT_M, I_TRANSIT_REL, I_TRANSIT_R, I_RSTOCK,
+ I_WSTOCK, I_OUTPUT, I_SUPPLY, I_REACH, I_WANT_TOT, I_ROW_WANT, I_ROW_CRIT, I_ORDER, I_WANT_R, I_CRIT_E_SUM, I_RESP_E,
+ I_KEEP, I_ROW_OWN, I_BUY, I_ROW_GOT, I_PRODUCED, I_SHIPPED, I_IMPORTS, I_ARR_M, I_ARR_R, I_SRC, I_M_SHARE,
+ I_CLEARING, I_RELEASES, I_OTHER_REL, I_DELIVERED_REL, I_EXPECTED_SUPPLY, I_SUPPLY_LOST) = range(36)
+PACK_ACM = ("mstock", "want_m", "crit_q", "q0", "safety", "x", "gap", "bought")  # [A, C, M] each
+I_MSTOCK, I_WANT_M, I_CRIT_Q, I_Q0, I_SAFETY, I_X, I_GAP, I_BOUGHT = range(8)
+PACK_AS = ("out_s", "reach_s", "factor", "ship_s")  # [A, S] each
+I_OUT_S, I_REACH_S, I_FACTOR, I_SHIP_S = range(4)
+PACK_C = ("surge", "restricted_c", "target", "r_room_cap")  # [C] each: engine state per commodity
+I_SURGE, I_RESTRICTED_C, I_TARGET, I_ROOM_CAP = range(4)
+PACK_S = ("mult", "bloc_keep")  # [S] each: shares of output left to every buyer, and to the bloc (shocks)
+I_MULT, I_BLOC_KEEP = range(2)
+PACK_CM = ("critical", "voll_m", "crowd_cut", "owed_calm", "base_safety", "safety_days")  # [C, M] each
+I_CRITICAL, I_VOLL_M, I_CROWD_CUT, I_OWED_CALM, I_BASE_SAFETY, I_SAFETY_DAYS = range(6)
+WORLD_C = ("ref_price", "elasticity", "row_elasticity", "row_critical", "long_run_gap", "hysteresis", "subst_rate",
+           "supply_elasticity", "supply_rate", "supply_max", "precaution_days", "pipeline_days", "restock_rate",
+           "r_buy_ceiling_usd", "price_adjust", "price_floor", "price_cap", "dwl_a", "dwl_g1", "dwl_xc", "dwl_log",
+           "r_hold_usd_per_t_day", "r_buy_compete", "buy_max_reserve", "buy_max_counterfactual")  # [C] each, fixed
+(W_REF_PRICE, W_ELASTICITY, W_ROW_ELASTICITY, W_ROW_CRITICAL, W_LONG_RUN_GAP, W_HYSTERESIS, W_SUBST_RATE,
+ W_SUPPLY_ELASTICITY, W_SUPPLY_RATE, W_SUPPLY_MAX, W_PRECAUTION_DAYS, W_PIPELINE_DAYS, W_RESTOCK_RATE,
+ W_BUY_CEILING_USD, W_PRICE_ADJUST, W_PRICE_FLOOR, W_PRICE_CAP, W_DWL_A, W_DWL_G1, W_DWL_XC, W_DWL_LOG, W_HOLD,
+ W_COMPETE, W_BUY_MAX_RESERVE, W_BUY_MAX_COUNTERFACTUAL) = range(25)
+#: Flags: substitution on, supply response on, parties, reserve buying, Newton (bloc and world elasticities differ).
+F_SUBSTITUTION, F_SUPPLY_RESPONSE, F_PARTIES, F_BUYING, F_NEWTON = range(5)
+_TINY = 1e-12
+_TINY_W = 1e-300  # welfare.py's guard
+CACHE = True  # compiled code is cached next to this module, so a fresh worker loads it instead of compiling
+
+
+@njit(cache=CACHE, error_model="numpy")
+def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, active, restricted, buy_on, sup_c, cap_noise,
+                      cap_expected, demand, expected, critical_t, critical_expected, row_demand, p_cut_value,
+                      rec):  # noqa: PLR0912, PLR0915
+    """Steps 1-2: supply after shocks and supply response; demand at today's price; orders.
+
+    Every kernel takes the day ``t``, the engine's packs (``ac``, ``acm``, ``as_``, ``c1``, ``s1``, ``cm``:
+    PACK_AC, PACK_ACM, PACK_AS, PACK_C, PACK_S, PACK_CM), the world's fixed arrays per commodity
+    (``wc``, WORLD_C), the F_* ``flags``, the world's arrays it reads by name, and the series record
+    ``rec`` [series, day, A, C]. Here ``p_cut_value`` [H, M] gets, with parties, the reference value
+    of each manufacturer's safety-stock cut (crowding out).
+
+    Returns:
+        Cost of the reserve arm's wanted purchases at today's price (USD), before the funds cap.
+
+    """
+    price, subst, peak, supply_factor = ac[I_PRICE], ac[I_SUBSTITUTION], ac[I_PEAK_SUBSTITUTION], ac[I_SUPPLY_FACTOR]
+    transit_m, transit_rel, transit_r = ac[I_TRANSIT_M], ac[I_TRANSIT_REL], ac[I_TRANSIT_R]
+    rstock, wstock, output, supply, reach = ac[I_RSTOCK], ac[I_WSTOCK], ac[I_OUTPUT], ac[I_SUPPLY], ac[I_REACH]
+    want_tot, row_want, row_crit, order = ac[I_WANT_TOT], ac[I_ROW_WANT], ac[I_ROW_CRIT], ac[I_ORDER]
+    want_r, crit_e_sum, resp_e, keep = ac[I_WANT_R], ac[I_CRIT_E_SUM], ac[I_RESP_E], ac[I_KEEP]
+    mstock, want_m, crit_q, q0, safety = acm[I_MSTOCK], acm[I_WANT_M], acm[I_CRIT_Q], acm[I_Q0], acm[I_SAFETY]
+    ref_price, elasticity, row_elasticity = wc[W_REF_PRICE], wc[W_ELASTICITY], wc[W_ROW_ELASTICITY]
+    out_s, reach_s, factor = as_[I_OUT_S], as_[I_REACH_S], as_[I_FACTOR]
+    surge, restricted_c, r_room_cap = c1[I_SURGE], c1[I_RESTRICTED_C], c1[I_ROOM_CAP]
+    mult, bloc_keep = s1[I_MULT], s1[I_BLOC_KEEP]
+    crowd_cut, owed_calm, base_safety, safety_days = cm[I_CROWD_CUT], cm[I_OWED_CALM], cm[I_BASE_SAFETY], \
+        cm[I_SAFETY_DAYS]
+    row_critical, long_run_gap, hysteresis = wc[W_ROW_CRITICAL], wc[W_LONG_RUN_GAP], wc[W_HYSTERESIS]
+    subst_rate, supply_elasticity, supply_rate = wc[W_SUBST_RATE], wc[W_SUPPLY_ELASTICITY], wc[W_SUPPLY_RATE]
+    supply_max, precaution_days, pipeline_days = wc[W_SUPPLY_MAX], wc[W_PRECAUTION_DAYS], wc[W_PIPELINE_DAYS]
+    restock_rate, r_buy_ceiling_usd = wc[W_RESTOCK_RATE], wc[W_BUY_CEILING_USD]
+    any_substitution, any_supply_response = flags[F_SUBSTITUTION], flags[F_SUPPLY_RESPONSE]
+    has_parties, buying = flags[F_PARTIES], flags[F_BUYING]
+    expected_supply, supply_lost = ac[I_EXPECTED_SUPPLY], ac[I_SUPPLY_LOST]
+    normal = np.empty(ref_price.shape[0])
+    left = np.empty(ref_price.shape[0])
+    A, C = price.shape
+    S = sup_c.shape[0]
+    M = want_m.shape[2]
+    cost = 0.0
+    for a in range(A):
+        # 1. the slow state: substitution away from a dear material, producers' response (model/demand.py)
+        for c in range(C):
+            ratio = price[a, c] / ref_price[c]
+            if any_substitution:
+                goal = 1.0 - ratio ** (-long_run_gap[c]) if ratio > 1.0 else 0.0
+                goal = max(goal, hysteresis[c] * peak[a, c])
+                subst[a, c] += (goal - subst[a, c]) * subst_rate[c]
+                peak[a, c] = max(peak[a, c], subst[a, c])
+            if any_supply_response:
+                goal = min(supply_max[c], ratio ** supply_elasticity[c])
+                supply_factor[a, c] += (goal - supply_factor[a, c]) * supply_rate[c]
+            output[a, c] = 0.0
+            reach[a, c] = 0.0
+            expected_supply[a, c] = 0.0
+            normal[c] = 0.0
+            left[c] = 0.0
+        # supply: output less restrictions; unrestricted producers follow the slow supply factor
+        for s in range(S):
+            c = sup_c[s]
+            f = (mult[s] if restricted[s] else supply_factor[a, c]) if active[a, s] else 0.0
+            factor[a, s] = f
+            out_s[a, s] = cap_noise[t, s] * f
+            reach_s[a, s] = out_s[a, s] * bloc_keep[s]
+            output[a, c] += out_s[a, s]
+            reach[a, c] += reach_s[a, s]
+            expected_supply[a, c] += cap_expected[t, s] * f  # what the market expects (the price clears it)
+            if active[a, s]:  # the share of the bloc's normal supply that shocks cut (major disruptions)
+                normal[c] += cap_expected[t, s]
+                left[c] += cap_expected[t, s] * mult[s] * bloc_keep[s]
+        for c in range(C):
+            supply_lost[a, c] = 1.0 - left[c] / max(normal[c], _TINY) if normal[c] > 0 else 0.0
+            supply[a, c] = output[a, c] + wstock[a, c]
+            reach[a, c] += wstock[a, c]
+            # 2. demand at today's price: critical use, then the responsive part on its curve
+            ratio = price[a, c] / ref_price[c]
+            sm = surge[c]
+            kp = 1.0 - subst[a, c]
+            keep[a, c] = kp
+            curve = ratio ** (-elasticity[c]) * kp
+            row_curve = ratio ** (-row_elasticity[c]) * kp
+            ce = 0.0
+            qe = 0.0
+            qsum = 0.0
+            wt = 0.0
+            stock = 0.0
+            cover_extra = precaution_days[c] * restricted_c[c]
+            safety_tot = 0.0
+            for m in range(M):
+                q = demand[t, c, m] * sm
+                cq = critical_t[t, c, m] * sm
+                q0[a, c, m] = q
+                qsum += q
+                crit_q[a, c, m] = cq
+                ce += critical_expected[t, c, m] * sm
+                qe += expected[t, c, m] * sm
+                wm = cq + (q - cq) * curve
+                want_m[a, c, m] = wm
+                wt += wm
+                stock += mstock[a, c, m]
+                sf = expected[t, c, m] * (safety_days[c, m] + cover_extra)
+                if has_parties and a == 0:
+                    # members' own stocks after crowding out, plus (while calm) the swaps they owe
+                    b = max(0.0, sf - crowd_cut[c, m])
+                    base_safety[c, m] = b
+                    p_cut_value[t, m] += (sf - b) * ref_price[c]
+                    sf = b + owed_calm[c, m]
+                safety[a, c, m] = sf
+                safety_tot += sf
+            crit_e_sum[a, c] = ce
+            resp_e[a, c] = qe - ce
+            want_tot[a, c] = wt
+            r0 = row_demand[t, c] * sm
+            rc = row_critical[c] * r0
+            row_crit[a, c] = rc
+            row_want[a, c] = rc + (r0 - rc) * row_curve
+            # manufacturers order what they use plus part of the gap to their target stock and pipeline
+            position = stock + transit_m[a, c] + transit_rel[a, c]
+            pipeline = (ce + (qe - ce) * curve) * pipeline_days[c]
+            order[a, c] = max(0.0, wt + (pipeline + safety_tot - position) * restock_rate[c])
+            # the reserve's purchases are demand like any other
+            wr = 0.0
+            if buying:
+                ok = buy_on[c] and price[a, c] <= r_buy_ceiling_usd[c]
+                room = max(0.0, r_room_cap[c] - rstock[a, c] - transit_r[a, c])
+                wr = min(wc[W_BUY_MAX_RESERVE + a, c] if ok else 0.0, room)
+                if a == 0:
+                    cost += wr * price[a, c]
+            want_r[a, c] = wr
+            rec[REFERENCE_DEMAND, t, a, c] = qsum
+            rec[DEMAND, t, a, c] = wt
+            rec[ORDERS, t, a, c] = order[a, c]
+            rec[ROW_DEMAND, t, a, c] = row_want[a, c]
+            rec[CAPACITY, t, a, c] = output[a, c]
+    return cost
+
+
+@njit(cache=CACHE, error_model="numpy")
+def clear_and_ship(t, ac, acm, as_, wc, sup_c, lead, domestic, claim_classes, ring_m, ring_r, cap_expected, share,
+                   market_stock_level, rec):  # noqa: PLR0912, PLR0915
+    """Steps 3-5: the world market in tiers at today's price; shipments; arrivals shared out.
+
+    Tiers: critical use, then everyone's use, then stock building (manufacturers' restocking, then
+    a 'spare' reserve), pro rata within each; a targeted restriction caps what the bloc can reach.
+
+    Returns:
+        Cost of the reserve arm's purchases today (USD).
+
+    """
+    price, transit_m, transit_r = ac[I_PRICE], ac[I_TRANSIT_M], ac[I_TRANSIT_R]
+    rstock, wstock, supply, reach = ac[I_RSTOCK], ac[I_WSTOCK], ac[I_SUPPLY], ac[I_REACH]
+    want_tot, row_want, row_crit, order, want_r = ac[I_WANT_TOT], ac[I_ROW_WANT], ac[I_ROW_CRIT], ac[I_ORDER], \
+        ac[I_WANT_R]
+    mstock, want_m, crit_q, safety = acm[I_MSTOCK], acm[I_WANT_M], acm[I_CRIT_Q], acm[I_SAFETY]
+    row_own, buy, row_got, produced, shipped = ac[I_ROW_OWN], ac[I_BUY], ac[I_ROW_GOT], ac[I_PRODUCED], ac[I_SHIPPED]
+    imports, arr_m, arr_r, src, m_share = ac[I_IMPORTS], ac[I_ARR_M], ac[I_ARR_R], ac[I_SRC], ac[I_M_SHARE]
+    x, gap, bought = acm[I_X], acm[I_GAP], acm[I_BOUGHT]
+    reach_s, ship_s = as_[I_REACH_S], as_[I_SHIP_S]
+    compete = wc[W_COMPETE]
+    A, C = price.shape
+    S = sup_c.shape[0]
+    M = want_m.shape[2]
+    R = ring_m.shape[2]
+    K = claim_classes.shape[0]
+    slot_today = t % R
+    cost = 0.0
+    need = np.empty(2 * M)
+    for a in range(A):
+        for c in range(C):
+            # 3. the world market at today's price
+            wt = want_tot[a, c]
+            ck = 0.0
+            for m in range(M):
+                ck += crit_q[a, c, m]
+            use_b = min(order[a, c], wt)
+            crit_b = min(use_b, ck)
+            rest_b = use_b - crit_b
+            build_b = order[a, c] - use_b
+            row_mkt = row_want[a, c] - row_own[a, c]
+            row_crit_mkt = max(0.0, row_crit[a, c] - row_own[a, c])
+            rest_row = row_mkt - row_crit_mkt
+            wr = want_r[a, c]
+            left = supply[a, c]
+            ask1 = crit_b + row_crit_mkt
+            f1 = min(1.0, left / max(ask1, _TINY))
+            left = max(left - ask1, 0.0)
+            ask2 = rest_b + rest_row + (wr if compete[c] > 0.0 else 0.0)
+            f2 = min(1.0, left / max(ask2, _TINY))
+            left = max(left - ask2, 0.0)
+            f3 = min(1.0, left / max(build_b, _TINY))
+            left = max(left - build_b, 0.0)
+            ask4 = 0.0 if compete[c] > 0.0 else wr
+            f4 = min(1.0, left / max(ask4, _TINY))
+            ship_m = crit_b * f1 + rest_b * f2 + build_b * f3
+            b = wr * (f2 if compete[c] > 0.0 else f4)
+            rg = row_crit_mkt * f1 + rest_row * f2
+            # a targeted restriction caps what the bloc can reach; the rest goes to other buyers
+            bloc = ship_m + b
+            over = bloc - reach[a, c]
+            if over > 0.0:
+                cut = 1.0 - over / max(bloc, _TINY)
+                ship_m *= cut
+                b *= cut
+                rg = min(row_mkt, rg + over)
+            buy[a, c] = b
+            row_got[a, c] = rg
+            if a == 0:
+                cost += b * price[a, c]
+            sh = ship_m + b
+            shipped[a, c] = sh
+            # unsold output refills traders' stocks up to their normal level; beyond it, it is not produced
+            before = wstock[a, c]
+            wstock[a, c] = min(supply[a, c] - sh - rg, market_stock_level[t, c])
+            produced[a, c] = sh + rg + wstock[a, c] - before
+            m_share[a, c] = ship_m / max(sh, _TINY) if sh > 0.0 else 1.0
+            transit_m[a, c] += ship_m
+            transit_r[a, c] += b
+            src[a, c] = 0.0
+            imports[a, c] = 0.0
+        # 4. ship into the pipeline: each producer delivers after its lead time (+ delays); what the
+        # bloc draws from traders' stocks travels like its producers' output
+        for s in range(S):
+            src[a, sup_c[s]] += reach_s[a, s] + 1e-9 * cap_expected[t, s]
+        for s in range(S):
+            c = sup_c[s]
+            q = (reach_s[a, s] + 1e-9 * cap_expected[t, s]) * (shipped[a, c] / src[a, c])
+            ship_s[a, s] = q
+            slot = (t + lead[s]) % R
+            ms = m_share[a, c]
+            ring_m[a, c, slot] += q * ms
+            ring_r[a, c, slot] += q * (1.0 - ms)
+            if not domestic[s]:
+                imports[a, c] += q
+        for c in range(C):
+            imports[a, c] *= m_share[a, c]
+            # 5. arrivals; manufacturers share them: critical use first, then priority classes
+            am = ring_m[a, c, slot_today]
+            ring_m[a, c, slot_today] = 0.0
+            transit_m[a, c] -= am
+            arr_m[a, c] = am
+            ar = ring_r[a, c, slot_today]
+            ring_r[a, c, slot_today] = 0.0
+            transit_r[a, c] -= ar
+            rstock[a, c] += ar
+            arr_r[a, c] = ar
+            for m in range(M):
+                nd = max(0.0, want_m[a, c, m] + safety[a, c, m] - mstock[a, c, m])
+                cn = min(nd, crit_q[a, c, m])
+                need[m] = cn
+                need[M + m] = nd - cn
+            # claims by class: class k's share is what is left after classes before it, pro rata within it
+            given_tot = 0.0
+            before_k = 0.0
+            for m in range(M):
+                x[a, c, m] = 0.0
+            for k in range(K):
+                tot_k = 0.0
+                for j in range(2 * M):
+                    tot_k += need[j] * claim_classes[k, j]
+                frac = min(1.0, max(am - before_k, 0.0) / max(tot_k, _TINY))
+                before_k += tot_k
+                for j in range(2 * M):
+                    if claim_classes[k, j] != 0.0:
+                        x[a, c, j % M] += need[j] * frac * claim_classes[k, j]
+            for m in range(M):
+                given_tot += x[a, c, m]
+            leftover = am - given_tot
+            for m in range(M):
+                got = x[a, c, m] + leftover * share[t, c, m]
+                bought[a, c, m] = got
+                xm = mstock[a, c, m] + got
+                x[a, c, m] = xm
+                gap[a, c, m] = max(0.0, want_m[a, c, m] - xm)
+            rec[PRODUCTION, t, a, c] = produced[a, c]
+            rec[MARKET_STOCK, t, a, c] = wstock[a, c]
+            rec[SHIPPED, t, a, c] = shipped[a, c]
+            rec[ARRIVALS, t, a, c] = am + ar
+            rec[IMPORTS, t, a, c] = imports[a, c]
+            rec[RESERVE_PURCHASES, t, a, c] = buy[a, c]
+    return cost
+
+
+@njit(cache=CACHE, error_model="numpy")
+def triggers(t, x, want_m, gap, price, eligible, is_shortfall, is_price, trigger_price_usd, is_cover,
+             trigger_cover, de_tot, fired):
+    """Step 6: where the reserve's release trigger holds today [A, C] (written into ``fired``)."""
+    A, C, M = x.shape
+    anyf = False
+    for a in range(A):
+        for c in range(C):
+            g = 0.0
+            after = 0.0
+            for m in range(M):
+                if eligible[c, m]:
+                    g += gap[a, c, m]
+                after += max(x[a, c, m] - want_m[a, c, m], 0.0)
+            f = is_shortfall[c] and g > 1e-9
+            f = f or (is_price[c] and price[a, c] >= trigger_price_usd[c])
+            f = f or (is_cover[c] and after < trigger_cover[c] * de_tot[t, c])
+            fired[a, c] = f
+            anyf = anyf or f
+    return anyf
+
+
+@njit(cache=CACHE, error_model="numpy")
+def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, sup_c, cap_expected, share, row_demand, p_loss,
+                      p_demand_value, p_consumed_value, rec):  # noqa: PLR0915
+    """Steps 7 and 9: consumption and the bloc's loss (welfare.py); the price moves toward clearing.
+
+    The price closes part of the gap to the price that clears the world market; it clears expected
+    flows (daily noise is absorbed by stocks, not priced) plus stock building. With parties, each
+    manufacturer's loss and its desired and consumed value are booked into ``p_loss`` [H, A, M],
+    ``p_demand_value`` and ``p_consumed_value`` [A, M].
+
+    Returns:
+        Storage cost accrued today by the reserve arm (USD).
+
+    """
+    price, subst, transit_m, transit_rel, transit_r = ac[I_PRICE], ac[I_SUBSTITUTION], ac[I_TRANSIT_M], \
+        ac[I_TRANSIT_REL], ac[I_TRANSIT_R]
+    rstock, want_tot, row_crit, order, want_r = ac[I_RSTOCK], ac[I_WANT_TOT], ac[I_ROW_CRIT], ac[I_ORDER], ac[I_WANT_R]
+    crit_e_sum, resp_e, keep = ac[I_CRIT_E_SUM], ac[I_RESP_E], ac[I_KEEP]
+    mstock, want_m, crit_q, q0 = acm[I_MSTOCK], acm[I_WANT_M], acm[I_CRIT_Q], acm[I_Q0]
+    ref_price, elasticity, row_elasticity = wc[W_REF_PRICE], wc[W_ELASTICITY], wc[W_ROW_ELASTICITY]
+    row_own, row_got, imports = ac[I_ROW_OWN], ac[I_ROW_GOT], ac[I_IMPORTS]
+    clearing, releases, other_rel, delivered_rel = ac[I_CLEARING], ac[I_RELEASES], ac[I_OTHER_REL], ac[I_DELIVERED_REL]
+    x, bought = acm[I_X], acm[I_BOUGHT]
+    surge, target = c1[I_SURGE], c1[I_TARGET]
+    critical, voll_m = cm[I_CRITICAL], cm[I_VOLL_M]
+    price_adjust, price_floor, price_cap = wc[W_PRICE_ADJUST], wc[W_PRICE_FLOOR], wc[W_PRICE_CAP]
+    dwl_a, dwl_g1, dwl_xc, dwl_log, hold = wc[W_DWL_A], wc[W_DWL_G1], wc[W_DWL_XC], wc[W_DWL_LOG], wc[W_HOLD]
+    has_parties, newton = flags[F_PARTIES], flags[F_NEWTON]
+    A, C = price.shape
+    M = want_m.shape[2]
+    storage = 0.0
+    for a in range(A):
+        for c in range(C):
+            clearing_supply = ac[I_EXPECTED_SUPPLY, a, c]
+            p0 = ref_price[c]
+            dwl = 0.0
+            crit_loss = 0.0
+            cons_tot = 0.0
+            crit_short = 0.0
+            stock = 0.0
+            import_loss = (price[a, c] - p0) * imports[a, c]
+            tot_bought = 0.0
+            for m in range(M):
+                tot_bought += bought[a, c, m]
+            for m in range(M):
+                # 7. consumption and the bloc's loss against the reference
+                cons = min(want_m[a, c, m], x[a, c, m])
+                mstock[a, c, m] = x[a, c, m] - cons
+                stock += mstock[a, c, m]
+                cons_tot += cons
+                crit_short += max(crit_q[a, c, m] - cons, 0.0)
+                # (a) the deadweight loss on the responsive part of the curve, capped at the choke price
+                ref = q0[a, c, m]
+                k_q = critical[c, m] * ref
+                responsive = ref - k_q
+                x1 = min(max(cons - k_q, 0.0) / max(responsive, _TINY_W), 1.0)
+                lo = max(x1, dwl_xc[c])
+                g_lo = math.log(lo) if dwl_log[c] > 0.0 else lo ** dwl_a[c] / dwl_a[c]
+                shr = dwl_g1[c] - g_lo + price_cap[c] * max(dwl_xc[c] - x1, 0.0) - (1.0 - x1)
+                d = max(shr, 0.0) * responsive * p0
+                # (c) critical demand not served x value of lost output
+                cl_m = max(critical[c, m] * ref - cons, 0.0) * voll_m[c, m]
+                dwl += d
+                crit_loss += cl_m
+                if has_parties:
+                    # (b) the extra import bill falls on who bought today's arrivals
+                    sh = bought[a, c, m] / max(tot_bought, _TINY) if tot_bought > 0.0 else share[t, c, m]
+                    p_loss[t, a, m] += d + cl_m + import_loss * sh
+                    p_demand_value[a, m] += want_m[a, c, m] * p0
+                    p_consumed_value[a, m] += cons * p0
+            if a == 0:
+                storage += rstock[a, c] * hold[c]
+            # 9. the price: a share of the way toward the price that clears expected flows
+            fixed = crit_e_sum[a, c] + (order[a, c] - want_tot[a, c]) + row_crit[a, c] + want_r[a, c]
+            residual = clearing_supply + releases[a, c] - fixed + other_rel[a, c]
+            resp_b = resp_e[a, c] * keep[a, c]
+            resp_w = (row_demand[t, c] * surge[c] - row_crit[a, c]) * keep[a, c]
+            clearing[a, c] = _clearing_ratio(resp_b, resp_w, elasticity[c], row_elasticity[c], residual,
+                                             clearing[a, c], price_floor[c], price_cap[c], newton)
+            price[a, c] += price_adjust[c] * (clearing[a, c] * p0 - price[a, c])
+            rec[DELIVERED, t, a, c] = cons_tot
+            rec[SHORTFALL, t, a, c] = want_tot[a, c] - cons_tot
+            rec[CRITICAL_SHORTFALL, t, a, c] = crit_short
+            rec[ROW_CONSUMPTION, t, a, c] = row_got[a, c] + row_own[a, c]
+            rec[PRICE, t, a, c] = price[a, c]
+            rec[CLEARING_PRICE, t, a, c] = clearing[a, c] * p0
+            rec[SUBSTITUTION, t, a, c] = subst[a, c]
+            rec[RESERVE_STOCK, t, a, c] = rstock[a, c]
+            if a == 0:
+                rec[RESERVE_TARGET, t, a, c] = target[c]
+            rec[RESERVE_RELEASES, t, a, c] = releases[a, c]
+            rec[RELEASE_DELIVERIES, t, a, c] = delivered_rel[a, c] + row_own[a, c]
+            rec[MANUFACTURER_STOCK, t, a, c] = stock
+            rec[IN_TRANSIT, t, a, c] = transit_m[a, c] + transit_r[a, c] + transit_rel[a, c]
+            rec[LOSS_SURPLUS, t, a, c] = dwl
+            rec[LOSS_IMPORT, t, a, c] = import_loss
+            rec[LOSS_CRITICAL, t, a, c] = crit_loss
+            rec[LOSS, t, a, c] = dwl + import_loss + crit_loss
+    return storage
+
+
+@njit(cache=CACHE, error_model="numpy")
+def _clearing_ratio(resp_b, resp_w, e_b, e_w, residual, guess, floor, cap, newton):
+    """Price ratio at which responsive demand equals the supply left for it (market.clearing_price_ratio).
+
+    Newton's method on log x from yesterday's answer (3 steps), or the closed form when the
+    bloc's and the rest of the world's elasticities are equal for every commodity (``newton`` False).
+    """
+    lo, hi = math.log(floor), math.log(cap)
+    log_r = math.log(max(residual, _TINY))
+    if not newton:
+        y = (math.log(max(resp_b + resp_w, _TINY)) - log_r) / e_b
+        return math.exp(min(max(y, lo), hi)) if residual > 0 else cap
+    y = min(max(math.log(max(guess, _TINY)), lo), hi)
+    for _ in range(3):
+        tb = resp_b * math.exp(-e_b * y)
+        tw = resp_w * math.exp(-e_w * y)
+        total = tb + tw
+        g = math.log(max(total, _TINY)) - log_r
+        y = min(max(y + g * total / max(e_b * tb + e_w * tw, _TINY), lo), hi)
+    return math.exp(y) if residual > 0 else cap
