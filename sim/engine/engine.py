@@ -361,7 +361,7 @@ class Engine:
         if cost > 0:
             self.finance.spend(now, "purchases_usd", cost, "reserve")
             if parties is not None:  # traders' fees; allies pay their stakes' shares
-                parties.on_purchase(now, self.buy[0] * self.price[0])
+                parties.on_purchase(now, cost, self.buy[0], self.price[0])
         if parties is not None and self.arr_r[0].any():
             parties.on_reserve_arrivals(self.arr_r[0])
         if self.projects.rows.size:  # project companies sell the share of their output produced today

@@ -8,7 +8,7 @@ workers call this function directly.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -87,22 +87,64 @@ def check_finite(eng: Engine | None = None, summary: dict[str, Any] | None = Non
 
 
 @dataclass
+class SeriesRecord:
+    """A run's daily series as recorded: ``values`` [series, day, arm, commodity] and their labels."""
+
+    values: np.ndarray
+    names: tuple[str, ...]
+    commodity_ids: list[str]
+    start: pd.Timestamp
+
+    def frame(self) -> pd.DataFrame:
+        """One row per day, commodity and arm, a column per series plus ``days_of_cover``."""
+        _, H, A, C = self.values.shape
+        rec = dict(zip(self.names, self.values, strict=True))
+        cover = days_of_cover(rec)  # derived: reserve stock in days of the day's bloc demand
+        dates = pd.date_range(self.start, periods=H, freq="D")
+        n = H * C
+        frames = []
+        for a in range(A):
+            cols: dict[str, Any] = {
+                "day": np.repeat(np.arange(H), C),
+                "date": np.repeat(dates.values, C),
+                "commodity": pd.Categorical.from_codes(np.tile(np.arange(C), H), self.commodity_ids),
+                "arm": pd.Categorical.from_codes(np.full(n, a), list(ARMS)),
+            }
+            for name, arr in rec.items():
+                cols[name] = arr[:, a, :].reshape(-1)
+            cols["days_of_cover"] = cover[:, a, :].reshape(-1)
+            frames.append(pd.DataFrame(cols))
+        return pd.concat(frames, ignore_index=True)
+
+
 class RunResult:
     """Everything one paired replication produced.
 
     Attributes:
-        timeseries: one row per day, commodity and arm (``reserve`` or ``counterfactual``).
+        timeseries: one row per day, commodity and arm (``reserve`` or ``counterfactual``); built from
+            ``series`` on first use (a sweep that keeps only KPIs never pays for it).
+        series: the raw daily series (:class:`SeriesRecord`).
         finance: one row per day of the reserve programme's money, USD.
         events: shocks, project milestones, buying decisions, defaults.
         summary: flat dict of KPIs (see :mod:`sim.metrics.kpis`) plus run facts.
 
     """
 
-    timeseries: pd.DataFrame
-    finance: pd.DataFrame
-    events: pd.DataFrame
-    summary: dict[str, Any]
-    meta: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, series: SeriesRecord, finance: pd.DataFrame, events: pd.DataFrame, summary: dict[str, Any],
+                 meta: dict[str, Any] | None = None):
+        self.series = series
+        self.finance = finance
+        self.events = events
+        self.summary = summary
+        self.meta = meta if meta is not None else {}
+        self._timeseries: pd.DataFrame | None = None
+
+    @property
+    def timeseries(self) -> pd.DataFrame:
+        """The daily series as a long DataFrame (built once, on first use)."""
+        if self._timeseries is None:
+            self._timeseries = self.series.frame()
+        return self._timeseries
 
 
 def check_conservation(eng: Engine) -> dict[str, float]:
@@ -150,26 +192,6 @@ def check_conservation(eng: Engine) -> dict[str, float]:
     if bad:
         raise ConservationError("conservation check failed: " + "; ".join(bad))
     return out
-
-
-def _timeseries(eng: Engine, dates: pd.DatetimeIndex) -> pd.DataFrame:
-    w = eng.world
-    H, C = w.horizon, len(w.commodity_ids)
-    n = H * C
-    cover = days_of_cover(eng.rec)  # derived: reserve stock in days of the day's bloc demand
-    frames = []
-    for a in range(len(ARMS)):
-        cols: dict[str, Any] = {
-            "day": np.repeat(np.arange(H), C),
-            "date": np.repeat(dates.values, C),
-            "commodity": pd.Categorical.from_codes(np.tile(np.arange(C), H), w.commodity_ids),
-            "arm": pd.Categorical.from_codes(np.full(n, a), list(ARMS)),
-        }
-        for name in SERIES:
-            cols[name] = eng.rec[name][:, a, :].reshape(-1)
-        cols["days_of_cover"] = cover[:, a, :].reshape(-1)
-        frames.append(pd.DataFrame(cols))
-    return pd.concat(frames, ignore_index=True)
 
 
 def _finance(eng: Engine, dates: pd.DatetimeIndex) -> pd.DataFrame:
@@ -229,7 +251,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0) 
     start = pd.Timestamp(scenario.run.start_date)
     dates = pd.date_range(start, periods=world.horizon, freq="D")
     result = RunResult(
-        timeseries=_timeseries(eng, dates),
+        series=SeriesRecord(eng.rec_all, SERIES, world.commodity_ids, start),
         finance=_finance(eng, dates),
         events=_events(eng, start),
         summary=summary,

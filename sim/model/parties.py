@@ -143,7 +143,9 @@ class Parties:
         self.drawn_today = np.zeros(C)
         self._need, self._d = np.zeros((C, self.K)), np.zeros((C, self.K))  # work arrays of the draw decision
         self._drew = False  # drawn_today is not zero
+        self._last_due = -1  # last day a draw is due to a manufacturer
         self._outstanding = False  # a draw has been made (so swaps or buy-backs may be outstanding)
+        self._pending_on = False  # some drawn tonnes await buy-back
         # accounts: money paid to the vehicle by party [H, parties] per line; tonnes by party [C, parties]
         n_p = len(self.party_ids)
         self.cash = {line: np.zeros((H, n_p)) for line in PARTY_LINES}
@@ -208,10 +210,12 @@ class Parties:
         if supply_lost is not None:
             major |= supply_lost >= self.major_loss - 1e-12
         major &= self.w.has_reserve
-        for c in np.flatnonzero(major != self.major):
-            what = "major_disruption_start" if major[c] else "major_disruption_end"
-            self.log(now, what, self.w.commodity_ids[c], "stock open pro rata to entitlements", price[c])
-        self.major = major
+        changed = major != self.major
+        if changed.any():
+            for c in np.flatnonzero(changed):
+                what = "major_disruption_start" if major[c] else "major_disruption_end"
+                self.log(now, what, self.w.commodity_ids[c], "stock open pro rata to entitlements", price[c])
+            self.major = major
 
     def draw(self, now: float, t: int, fired: np.ndarray, need_m: np.ndarray, row_gap: np.ndarray,
              price: np.ndarray, room: np.ndarray, can: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -252,6 +256,7 @@ class Parties:
         slot_a = (t + np.maximum(lag, 1)) % w.ring
         cs = np.arange(len(lag))
         self.ring[cs, :M, slot_m] += d[:, :M]
+        self._last_due = max(self._last_due, t + int(lag.max(initial=0)))
         self.ring[cs, M:, slot_a] += d[:, M:]
         self.transit += d
         self._outstanding = True
@@ -270,6 +275,7 @@ class Parties:
             self._receive(now, "draw_payments", "sales_usd", pay)
             self.tonnes["sale_draws"] += self._by_party(members)
         self.pending += d * self.is_ally
+        self._pending_on = True  # every draw awaits buy-back (members' sales, allies) or may (swaps settled late)
         buyers = d * ~self.entitled
         self._receive(now, "purchases", "sales_usd", self._by_party(buyers * price[:, None]).sum(0))
         self.value_in[t] += self._by_party(d * w.ref_price[:, None]).sum(0)
@@ -291,6 +297,8 @@ class Parties:
     # ------------------------------------------------------------------ deliveries
     def deliver(self, t: int) -> np.ndarray | None:
         """Draws due to manufacturers today [C, M] (None if none)."""
+        if t > self._last_due:
+            return None
         slot = t % self.w.ring
         got = self.ring[:, : self.M, slot]
         if not got.any():
@@ -323,11 +331,12 @@ class Parties:
     def on_reserve_arrivals(self, arrived: np.ndarray) -> None:
         """Purchases arriving in the stock buy back drawn tonnes first (pro rata)."""
         self.flows["arrivals"] += arrived
-        if not self._outstanding:
+        if not self._pending_on:
             return
         tot = self.pending.sum(-1)
         back = np.minimum(tot, arrived)
         self.pending *= np.where(tot > 0, 1.0 - back / np.maximum(tot, _TINY), 1.0)[:, None]
+        self._pending_on = bool(self.pending.any())
 
     # ------------------------------------------------------------------ swaps falling due
     def _due(self, day: int, principal: np.ndarray, owed: np.ndarray) -> Iterator:
@@ -349,6 +358,7 @@ class Parties:
         M = self.M  # members' columns come first; the by-party sums take them alone
         self.out_swap[:, :M] -= principal
         self.pending[:, :M] += late_principal
+        self._pending_on = True
         self.tonnes["returns"] += self._by_party(ret_principal)
         self.tonnes["premium"] += self._by_party(ret - ret_principal)
         self.tonnes["late"] += self._by_party(late)
@@ -406,13 +416,17 @@ class Parties:
         return np.where(self.target[:, None] > 0, np.minimum(1.0, stake / np.maximum(self.target[:, None], _TINY)),
                         0.0)
 
-    def on_purchase(self, now: float, cost_c: np.ndarray) -> None:
-        """Pay traders' fees on today's purchases; allies pay their stakes' shares of both."""
-        t = int(now)
-        fee = cost_c * self.proc_share
-        if fee.sum() > 0:
-            self.finance.spend(now, "procurement_fees_usd", float(fee.sum()), "reserve")
+    def on_purchase(self, now: float, cost: float, bought: np.ndarray, price: np.ndarray) -> None:
+        """Pay traders' fees on today's purchases (``cost`` USD: ``bought`` [C] t at ``price`` [C]).
+
+        Allies pay their stakes' shares of both.
+        """
+        if self.proc_share > 0:
+            self.finance.spend(now, "procurement_fees_usd", cost * self.proc_share, "reserve")
         if self.has_allies:
+            t = int(now)
+            cost_c = bought * price
+            fee = cost_c * self.proc_share
             share = self._ally_shares()
             self._ally_carry[t] += float((fee @ share).sum())
             pay = np.zeros(len(self.party_ids))
