@@ -362,8 +362,6 @@ class Engine:
             self.finance.spend(now, "purchases_usd", cost, "reserve")
             if parties is not None:  # traders' fees; allies pay their stakes' shares
                 parties.on_purchase(now, cost, self.buy[0], self.price[0])
-        if parties is not None and self.arr_r[0].any():
-            parties.on_reserve_arrivals(self.arr_r[0])
         if self.projects.rows.size:  # project companies sell the share of their output produced today
             sold = np.clip(self.produced / np.maximum(self.output, _TINY), 0.0, 1.0)[0, self.projects.commodity]
             proj_out = self.out_s[0, self.projects.rows] * sold
@@ -383,9 +381,8 @@ class Engine:
             fired = self._fired
             any_fired = triggers(t, x, want_m, gap, self.price, w.r_eligible, w.r_is_shortfall, w.r_is_price,
                                  w.r_trigger_price_usd, w.r_is_cover, w.r_trigger_cover, w.de_tot, fired)
-            if parties is not None:
-                lost = self.supply_lost[0] if parties.tests_supply else None
-                parties.declare(now, self.price[0], lost)
+            if parties is not None:  # arrivals buy back drawn tonnes; major disruptions declared or ended
+                parties.morning(now, self.arr_r[0], self.price[0], self.supply_lost[0])
             if any_fired:
                 self.triggered |= fired[0]
                 can = np.maximum(0.0, self.rstock - w.r_floor_share * self.target)

@@ -30,6 +30,7 @@ commodity, so the buying programme replenishes it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
@@ -37,8 +38,8 @@ import numpy as np
 import simpy
 
 from sim.engine.ledger import Ledger
-from sim.model.draws import draw_tonnes
 from sim.model.finance import Finance
+from sim.model.party_kernels import book, draw_tonnes, morning
 from sim.model.world import World
 from sim.scenario.schema import Parties as PartiesSpec
 from sim.scenario.schema import Scenario
@@ -116,6 +117,7 @@ class Parties:
         self.major_loss = md.supply_loss_share
         self.tests_supply = md.supply_loss_share is not None
         self._major_price_usd = self.major_price * w.ref_price
+        self._major_loss = math.nan if md.supply_loss_share is None else float(md.supply_loss_share)
         fees, mf = spec.fees, s.financing.member_fees
         self.upfront = np.array([m.upfront_fee_usd if m.upfront_fee_usd is not None else
                                  (fees.upfront_usd if fees.upfront_usd is not None else mf.upfront_usd)
@@ -142,10 +144,10 @@ class Parties:
         self._ally_carry = np.zeros(H)  # allies' shares of storage and procurement fees, USD per day
         self.drawn_today = np.zeros(C)
         self._need, self._d = np.zeros((C, self.K)), np.zeros((C, self.K))  # work arrays of the draw decision
-        self._drew = False  # drawn_today is not zero
         self._last_due = -1  # last day a draw is due to a manufacturer
-        self._outstanding = False  # a draw has been made (so swaps or buy-backs may be outstanding)
-        self._pending_on = False  # some drawn tonnes await buy-back
+        # [some drawn tonnes await buy-back, a draw has been made (so swaps or buy-backs may be outstanding)]
+        self.state = np.zeros(2, dtype=bool)
+        self._flipped = np.zeros(C, dtype=bool)
         # accounts: money paid to the vehicle by party [H, parties] per line; tonnes by party [C, parties]
         n_p = len(self.party_ids)
         self.cash = {line: np.zeros((H, n_p)) for line in PARTY_LINES}
@@ -204,18 +206,15 @@ class Parties:
         """
         self.calm[c] = calm
 
-    def declare(self, now: float, price: np.ndarray, supply_lost: np.ndarray | None) -> None:
-        """Declare or end major disruptions per commodity (events on change)."""
-        major = price >= self._major_price_usd
-        if supply_lost is not None:
-            major |= supply_lost >= self.major_loss - 1e-12
-        major &= self.w.has_reserve
-        changed = major != self.major
-        if changed.any():
-            for c in np.flatnonzero(changed):
-                what = "major_disruption_start" if major[c] else "major_disruption_end"
+    def morning(self, now: float, arrived: np.ndarray, price: np.ndarray, supply_lost: np.ndarray) -> None:
+        """Purchases arriving in the stock buy back drawn tonnes first (pro rata); declare or end major
+        disruptions per commodity (events on change).
+        """
+        if morning(arrived, price, supply_lost, self.pending, self.flows["arrivals"], self.major, self._flipped,
+                   self._major_price_usd, self._major_loss, self.w.has_reserve, self.state):
+            for c in np.flatnonzero(self._flipped):
+                what = "major_disruption_start" if self.major[c] else "major_disruption_end"
                 self.log(now, what, self.w.commodity_ids[c], "stock open pro rata to entitlements", price[c])
-            self.major = major
 
     def draw(self, now: float, t: int, fired: np.ndarray, need_m: np.ndarray, row_gap: np.ndarray,
              price: np.ndarray, room: np.ndarray, can: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -240,8 +239,7 @@ class Parties:
         d = self._d
         drew = draw_tonnes(need, self.transit, fired, self.entitlements(), self.out_swap, self.pending, self.entitled,
                            self.major, can, room, self.free_stock_sales, d)
-        self.drawn_today = (d * self.entitled).sum(-1)
-        self._drew = True
+        self.drawn_today[:] = (d * self.entitled).sum(-1)
         if not drew:
             return np.zeros(len(fired)), np.zeros(len(fired))
         d = d.copy()
@@ -259,7 +257,7 @@ class Parties:
         self._last_due = max(self._last_due, t + int(lag.max(initial=0)))
         self.ring[cs, M:, slot_a] += d[:, M:]
         self.transit += d
-        self._outstanding = True
+        self.state[1] = True
         self.flows["drawn"] += d.sum(-1)
         self.tonnes["draws"] += self._by_party(d)
         members = d * self.is_member
@@ -275,7 +273,7 @@ class Parties:
             self._receive(now, "draw_payments", "sales_usd", pay)
             self.tonnes["sale_draws"] += self._by_party(members)
         self.pending += d * self.is_ally
-        self._pending_on = True  # every draw awaits buy-back (members' sales, allies) or may (swaps settled late)
+        self.state[0] = True  # every draw awaits buy-back (members' sales, allies) or may (swaps settled late)
         buyers = d * ~self.entitled
         self._receive(now, "purchases", "sales_usd", self._by_party(buyers * price[:, None]).sum(0))
         self.value_in[t] += self._by_party(d * w.ref_price[:, None]).sum(0)
@@ -328,16 +326,6 @@ class Parties:
         """Allies' draws on their way to rest-of-world buyers [C], t."""
         return self.transit[:, self.M:].sum(-1)
 
-    def on_reserve_arrivals(self, arrived: np.ndarray) -> None:
-        """Purchases arriving in the stock buy back drawn tonnes first (pro rata)."""
-        self.flows["arrivals"] += arrived
-        if not self._pending_on:
-            return
-        tot = self.pending.sum(-1)
-        back = np.minimum(tot, arrived)
-        self.pending *= np.where(tot > 0, 1.0 - back / np.maximum(tot, _TINY), 1.0)[:, None]
-        self._pending_on = bool(self.pending.any())
-
     # ------------------------------------------------------------------ swaps falling due
     def _due(self, day: int, principal: np.ndarray, owed: np.ndarray) -> Iterator:
         """On the due date a member returns what it holds above its own safety stock, pays the rest."""
@@ -358,7 +346,7 @@ class Parties:
         M = self.M  # members' columns come first; the by-party sums take them alone
         self.out_swap[:, :M] -= principal
         self.pending[:, :M] += late_principal
-        self._pending_on = True
+        self.state[0] = True
         self.tonnes["returns"] += self._by_party(ret_principal)
         self.tonnes["premium"] += self._by_party(ret - ret_principal)
         self.tonnes["late"] += self._by_party(late)
@@ -451,15 +439,10 @@ class Parties:
     # ------------------------------------------------------------------ per-manufacturer welfare
     def book_day(self, t: int, rec: dict[str, np.ndarray]) -> None:
         """Record the day's party series (the engine's kernel books each manufacturer's loss and fill)."""
-        rec["entitlement_t"][t, 0] = self._ent_entitled
-        rec["entitlement_drawn_t"][t, 0] = self.drawn_today
-        if self._outstanding:
-            rec["entitlement_outstanding_t"][t, 0] = ((self.out_swap + self.pending) * self.entitled).sum(-1)
+        book(t, self._ent_entitled, self.drawn_today, self.out_swap, self.pending, self.entitled, self.state,
+             rec["entitlement_t"], rec["entitlement_drawn_t"], rec["entitlement_outstanding_t"])
         if self.has_allies:
             rec["allied_stake_t"][t, 0] = self.allied_claim(rec["reserve_stock_t"][t, 0])
-        if self._drew:
-            self.drawn_today = np.zeros_like(self.drawn_today)
-            self._drew = False
 
     def allied_claim(self, stock: np.ndarray) -> np.ndarray:
         """Allies' claim on the stock [C], t: their undrawn stakes, pro rata when the stock is short."""

@@ -1,0 +1,159 @@
+"""The parties' daily arithmetic, compiled (issue 12: many small numpy calls cost more than the arithmetic).
+
+- :func:`morning`: purchases arriving in the vehicle's stock buy back drawn tonnes (pro rata),
+  and major disruptions are declared or ended;
+- :func:`draw_tonnes`: who gets how many tonnes when the reserve's trigger holds (the arithmetic
+  of :meth:`sim.model.parties.Parties.draw`);
+- :func:`book`: the day's entitlement series.
+
+Holders are the columns [C, K]: the manufacturers first, then the allies. Everything is the
+reserve arm's.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+_TINY = 1e-12
+
+
+@njit(cache=True, error_model="numpy")
+def draw_tonnes(need, transit, fired, ent, out_swap, pending, entitled, major, can, room, free_stock_sales, d):
+    """Draws and sales of each holder today [C, K], written into ``d``.
+
+    Args:
+        need: [C, K] each holder's request before what is already on its way to it.
+        transit: [C, K] draws on their way to each holder.
+        fired: [C] the reserve's trigger holds.
+        ent: [C, K] entitlements today.
+        out_swap: [C, K] swaps drawn and not yet returned or settled.
+        pending: [C, K] draws paid for or settled and not yet bought back.
+        entitled: [K] holder is a member's manufacturer or an ally.
+        major: [C] a major disruption is declared (entitlements scale up to the stock above the floor).
+        can: [C] stock above the floor.
+        room: [C] most the vehicle can release today.
+        free_stock_sales: non-members may buy stock no member is entitled to.
+        d: [C, K] output.
+
+    Returns:
+        Whether any holder draws or buys anything.
+
+    """
+    C, K = ent.shape
+    anything = False
+    for c in range(C):
+        scale = 1.0
+        if major[c]:
+            # entitlements scale up until they cover the stock above the floor plus what is out: each
+            # holder's access stays pro rata to its entitlement however the draws fall over the days
+            out_e = 0.0
+            ent_e = 0.0
+            for k in range(K):
+                if entitled[k]:
+                    out_e += out_swap[c, k] + pending[c, k]
+                    ent_e += ent[c, k]
+            scale = max(1.0, (can[c] + out_e) / max(ent_e, _TINY))
+        tot = 0.0
+        for k in range(K):
+            n = max(0.0, need[c, k] - transit[c, k]) if fired[c] else 0.0
+            need[c, k] = n
+            undrawn = max(0.0, ent[c, k] - out_swap[c, k] - pending[c, k])
+            if major[c]:
+                limit = max(0.0, scale * ent[c, k] - (out_swap[c, k] + pending[c, k]))
+            else:
+                limit = undrawn
+            ask = min(n, limit) if entitled[k] else 0.0
+            d[c, k] = ask
+            tot += ask
+        f = min(1.0, room[c] / max(tot, _TINY))
+        drawn = 0.0
+        for k in range(K):
+            d[c, k] *= f
+            drawn += d[c, k]
+        if free_stock_sales:
+            unclaimed = 0.0
+            ask2 = 0.0
+            for k in range(K):
+                unclaimed += max(0.0, max(0.0, ent[c, k] - out_swap[c, k] - pending[c, k]) - d[c, k])
+                if not entitled[k]:
+                    ask2 += need[c, k]
+            free = max(0.0, can[c] - drawn - unclaimed)
+            left = min(max(0.0, room[c] - drawn), free)
+            g = min(1.0, left / max(ask2, _TINY))
+            for k in range(K):
+                if not entitled[k]:
+                    d[c, k] += need[c, k] * g
+        for k in range(K):
+            if d[c, k] > 1e-12:
+                anything = True
+            else:
+                d[c, k] = 0.0
+    return anything
+
+
+
+@njit(cache=True, error_model="numpy")
+def morning(arrived, price, lost, pending, flows_arrivals, major, flipped, major_price_usd, major_loss, has_reserve,
+            state):
+    """Buy back drawn tonnes from today's arrivals; declare major disruptions.
+
+    Args:
+        arrived: [C] purchases arriving in the vehicle's stock today, t.
+        price: [C] market price, USD/t.
+        lost: [C] share of the bloc's normal supply that shocks cut today.
+        pending: [C, K] drawn tonnes awaiting buy-back (reduced in place).
+        flows_arrivals: [C] cumulative arrivals (the vehicle's stock account).
+        major: [C] major disruption declared (updated in place).
+        flipped: [C] output: the declaration started or ended today.
+        major_price_usd: [C] price at which a major disruption is declared (inf: never).
+        major_loss: supply-loss share at which it is declared (nan: not tested).
+        has_reserve: [C] the reserve holds the commodity.
+        state: [PENDING_ON, OUTSTANDING] flags (PENDING_ON updated).
+
+    Returns:
+        Whether a major disruption started or ended today (the caller logs it).
+
+    """
+    C, K = pending.shape
+    pending_on = state[0]
+    still = False
+    changed = False
+    for c in range(C):
+        flows_arrivals[c] += arrived[c]
+        if pending_on and arrived[c] > 0.0:
+            tot = 0.0
+            for k in range(K):
+                tot += pending[c, k]
+            if tot > 0.0:
+                f = 1.0 - min(tot, arrived[c]) / max(tot, _TINY)
+                for k in range(K):
+                    pending[c, k] *= f
+        if pending_on:
+            for k in range(K):
+                if pending[c, k] != 0.0:
+                    still = True
+        m = price[c] >= major_price_usd[c] or (not math.isnan(major_loss) and lost[c] >= major_loss - 1e-12)
+        m = m and has_reserve[c]
+        flipped[c] = m != major[c]
+        changed = changed or flipped[c]
+        major[c] = m
+    state[0] = still
+    return changed
+
+
+@njit(cache=True, error_model="numpy")
+def book(t, ent_entitled, drawn_today, out_swap, pending, entitled, state, rec_ent, rec_drawn, rec_outstanding):
+    """The day's entitlement series [C]: entitlements, drawn today, outstanding (swaps and buy-backs)."""
+    C, K = pending.shape
+    for c in range(C):
+        rec_ent[t, 0, c] = ent_entitled[c]
+        rec_drawn[t, 0, c] = drawn_today[c]
+        drawn_today[c] = 0.0
+        if state[1]:
+            out = 0.0
+            for k in range(K):
+                if entitled[k]:
+                    out += out_swap[c, k] + pending[c, k]
+            rec_outstanding[t, 0, c] = out
