@@ -207,9 +207,7 @@ class Parties:
         self.calm[c] = calm
 
     def morning(self, now: float, arrived: np.ndarray, price: np.ndarray, supply_lost: np.ndarray) -> None:
-        """Purchases arriving in the stock buy back drawn tonnes first (pro rata); declare or end major
-        disruptions per commodity (events on change).
-        """
+        """Buy back drawn tonnes from today's arrivals (pro rata); declare or end major disruptions (events)."""
         if morning(arrived, price, supply_lost, self.pending, self.flows["arrivals"], self.major, self._flipped,
                    self._major_price_usd, self._major_loss, self.w.has_reserve, self.state):
             for c in np.flatnonzero(self._flipped):
