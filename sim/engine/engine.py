@@ -116,6 +116,7 @@ class Engine:
             self.opening_t += self.public.total_stock
         self.env = CountingEnvironment()
         self._bind_kernels()
+        self._set_drawdown()
 
     def _bind_kernels(self) -> None:
         """Pack the state into the kernels' arrays (``sim/engine/kernels.py``); the engine keeps named views.
@@ -227,15 +228,19 @@ class Engine:
         self._flags[3] = self.buy_on.any()
         self.triggered[c] = False
         np.minimum(self.target, w.r_capacity, out=self.r_room_cap)
+        self._set_drawdown()
         if self.parties is not None:
             self.parties.set_target(self.target)
             self.parties.set_calm(c, calm)
 
     def drawdown_capacity(self) -> np.ndarray:
-        """Most the reserve can release per day [A, C]: fixed, or the target over drawdown days."""
+        """Most the reserve can release per day [A, C]: fixed, or the target over drawdown days (set at reviews)."""
+        return self._drawdown
+
+    def _set_drawdown(self) -> None:
         w = self.world
         from_target = np.where(np.isinf(w.r_drawdown_days), np.inf, self.target / w.r_drawdown_days)
-        return np.where(np.isnan(w.r_release_max_tpd), from_target, w.r_release_max_tpd)
+        self._drawdown = np.where(np.isnan(w.r_release_max_tpd), from_target, w.r_release_max_tpd)
 
     def _release(self, now: float, t: int, fired: np.ndarray, gap: np.ndarray, x: np.ndarray, want_m: np.ndarray,
                  safety: np.ndarray, can: np.ndarray) -> np.ndarray:

@@ -518,5 +518,7 @@ def _clearing_ratio(resp_b, resp_w, e_b, e_w, residual, guess, floor, cap, newto
         tw = resp_w * math.exp(-e_w * y)
         total = tb + tw
         g = math.log(max(total, _TINY)) - log_r
+        if abs(g) < 1e-15:  # converged (from yesterday's answer, usually at once): a further step moves nothing
+            break
         y = min(max(y + g * total / max(e_b * tb + e_w * tw, _TINY), lo), hi)
     return math.exp(y) if residual > 0 else cap
