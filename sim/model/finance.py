@@ -102,6 +102,7 @@ class FacilityState:
 
     def __post_init__(self) -> None:
         self.close = float(self.spec.close_day)
+        self.commitment = float(self.spec.commitment_usd)
         self._avail_end = self.close + self.spec.availability_years * 365.0
         self._draw_end = min(self._avail_end, self.close + self.spec.tenor_years * 365.0)
 
@@ -112,7 +113,7 @@ class FacilityState:
         return self.close <= now < self._draw_end
 
     def undrawn(self) -> float:
-        return max(0.0, self.spec.commitment_usd - self.drawn)
+        return max(0.0, self.commitment - self.drawn)
 
     def accrue(self, now: float) -> None:
         dt = now - self.t_last
@@ -163,7 +164,11 @@ class Finance:
 
     def funds(self, now: float, purpose: str) -> float:
         """Cash plus what may still be drawn for ``purpose`` today."""
-        return self.cash + sum(f.undrawn() for f in self._eligible(purpose) if f.can_draw(now))
+        room = 0.0
+        for f in self._eligible(purpose):  # inlined can_draw and undrawn: called daily while the reserve buys
+            if f.close <= now < f._draw_end:
+                room += max(0.0, f.commitment - f.drawn)
+        return self.cash + room
 
     # ------------------------------------------------------------------ movements
     def receive(self, now: float, line: str, amount: float) -> None:
@@ -177,9 +182,9 @@ class Finance:
         for f in self._eligible(purpose, only):
             if got >= amount:
                 break
-            if not f.can_draw(now):
+            if not f.close <= now < f._draw_end:  # can_draw and undrawn inlined: called daily while buying
                 continue
-            take = min(amount - got, f.undrawn())
+            take = min(amount - got, max(0.0, f.commitment - f.drawn))
             if take <= 0:
                 continue
             f.accrue(now)

@@ -150,9 +150,12 @@ def build_world(s: Scenario, streams: Streams) -> World:
     years = np.arange(H) / 365.0
     sup_noise = np.empty((H, S))  # output noise x capacity growth, as a multiple of day-0 capacity
     sup_growth = np.empty((H, S))
+    growth_of: dict[float, np.ndarray] = {}  # suppliers mostly share a few growth rates
     for j, r in enumerate(rows):
         name = f"output:{r[0]}" if r[0].startswith("project:") else f"supplier:{r[0]}"
-        sup_growth[:, j] = (1.0 + r[5]) ** years
+        if r[5] not in growth_of:
+            growth_of[r[5]] = (1.0 + r[5]) ** years
+        sup_growth[:, j] = growth_of[r[5]]
         sup_noise[:, j] = lognormal_noise(streams.stream(name), r[4], H) * sup_growth[:, j]
     domestic = np.array(
         [(s.suppliers[r[0]].country if r[0] in s.suppliers else s.projects[r[0].split(":", 1)[1]].country)
