@@ -98,16 +98,17 @@ class Engine:
         self.mstock = np.tile(de0 * w.safety_days, (2, 1, 1))
         if self.parties is not None:  # crowding out: members start with the safety stock they keep
             self.mstock[0] = np.maximum(0.0, self.mstock[0] - self.parties.crowding_cut())
-        self.ring_m = np.zeros((2, C, R))
-        self.ring_r = np.zeros((2, C, R))
+        # pipelines by arrival day: [slot, arm, commodity], so a day's arrivals are one contiguous row
+        self.ring_m = np.zeros((R, 2, C))
+        self.ring_r = np.zeros((R, 2, C))
         self.ring_rel = np.zeros((2, C, R))  # released tonnes on their way to manufacturers
         self.r_room_cap = np.minimum(self.target, w.r_capacity)
         base_cap = self.active[0] * w.sup_cap_tpd @ self.onehot
         share0 = np.divide(de0.sum(-1), base_cap, out=np.zeros(C), where=base_cap > 0)
         for j in range(S):
             if self.active[0, j] and w.sup_lead[j] > 0:
-                self.ring_m[:, w.sup_c[j], : w.sup_lead[j]] += w.sup_cap_tpd[j] * min(1.0, share0[w.sup_c[j]])
-        self.transit_m = self.ring_m.sum(-1)
+                self.ring_m[: w.sup_lead[j], :, w.sup_c[j]] += w.sup_cap_tpd[j] * min(1.0, share0[w.sup_c[j]])
+        self.transit_m = self.ring_m.sum(0)
         self.transit_r = np.zeros((2, C))
         self.transit_rel = np.zeros((2, C))
         self.wstock = np.tile(w.market_stock_level[0], (2, 1))  # traders' stocks outside the bloc

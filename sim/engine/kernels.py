@@ -257,7 +257,7 @@ def clear_and_ship(t, ac, acm, as_, wc, sup_c, lead, domestic, claim_classes, ri
     A, C = price.shape
     S = sup_c.shape[0]
     M = want_m.shape[2]
-    R = ring_m.shape[2]
+    R = ring_m.shape[0]
     K = claim_classes.shape[0]
     slot_today = t % R
     cost = 0.0
@@ -324,19 +324,19 @@ def clear_and_ship(t, ac, acm, as_, wc, sup_c, lead, domestic, claim_classes, ri
             ship_s[a, s] = q
             slot = (t + lead[s]) % R
             ms = m_share[a, c]
-            ring_m[a, c, slot] += q * ms
-            ring_r[a, c, slot] += q * (1.0 - ms)
+            ring_m[slot, a, c] += q * ms
+            ring_r[slot, a, c] += q * (1.0 - ms)
             if not domestic[s]:
                 imports[a, c] += q
         for c in range(C):
             imports[a, c] *= m_share[a, c]
             # 5. arrivals; manufacturers share them: critical use first, then priority classes
-            am = ring_m[a, c, slot_today]
-            ring_m[a, c, slot_today] = 0.0
+            am = ring_m[slot_today, a, c]
+            ring_m[slot_today, a, c] = 0.0
             transit_m[a, c] -= am
             arr_m[a, c] = am
-            ar = ring_r[a, c, slot_today]
-            ring_r[a, c, slot_today] = 0.0
+            ar = ring_r[slot_today, a, c]
+            ring_r[slot_today, a, c] = 0.0
             transit_r[a, c] -= ar
             rstock[a, c] += ar
             arr_r[a, c] = ar
@@ -455,10 +455,12 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, sup_c, cap_expected, s
                 k_q = critical[c, m] * ref
                 responsive = ref - k_q
                 x1 = min(max(cons - k_q, 0.0) / max(responsive, _TINY_W), 1.0)
-                lo = max(x1, dwl_xc[c])
-                g_lo = math.log(lo) if dwl_log[c] > 0.0 else lo ** dwl_a[c] / dwl_a[c]
-                shr = dwl_g1[c] - g_lo + price_cap[c] * max(dwl_xc[c] - x1, 0.0) - (1.0 - x1)
-                d = max(shr, 0.0) * responsive * p0
+                d = 0.0
+                if x1 < 1.0:  # at or above the reference the integral is empty
+                    lo = max(x1, dwl_xc[c])
+                    g_lo = math.log(lo) if dwl_log[c] > 0.0 else lo ** dwl_a[c] / dwl_a[c]
+                    shr = dwl_g1[c] - g_lo + price_cap[c] * max(dwl_xc[c] - x1, 0.0) - (1.0 - x1)
+                    d = max(shr, 0.0) * responsive * p0
                 # (c) critical demand not served x value of lost output
                 cl_m = max(critical[c, m] * ref - cons, 0.0) * voll_m[c, m]
                 dwl += d
@@ -504,12 +506,12 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, sup_c, cap_expected, s
 def _clearing_ratio(resp_b, resp_w, e_b, e_w, residual, guess, floor, cap, newton):
     """Price ratio at which responsive demand equals the supply left for it (market.clearing_price_ratio).
 
-    Newton's method on log x from yesterday's answer (3 steps), or the closed form when the
-    bloc's and the rest of the world's elasticities are equal for every commodity (``newton`` False).
+    Newton's method on log x from yesterday's answer (at most 3 steps), or the closed form where the
+    bloc's and the rest of the world's elasticities are equal.
     """
     lo, hi = math.log(floor), math.log(cap)
     log_r = math.log(max(residual, _TINY))
-    if not newton:
+    if not newton or e_b == e_w:
         y = (math.log(max(resp_b + resp_w, _TINY)) - log_r) / e_b
         return math.exp(min(max(y, lo), hi)) if residual > 0 else cap
     y = min(max(math.log(max(guess, _TINY)), lo), hi)
