@@ -226,10 +226,9 @@ class Engine:
         if on != self.buy_on[c]:
             self.log(t, "buy_start" if on else "buy_stop", w.commodity_ids[c], "review", self.target[c])
         self.buy_on[c] = on
-        self._flags[3] = self.buy_on.any()
+        self._flags[k.F_BUYING] = self.buy_on.any()
         self.triggered[c] = False
-        np.minimum(self.target, w.r_capacity, out=self.r_room_cap)
-        self._set_drawdown()
+        self._reviewed = True  # room and drawdown capacity follow the targets before the next market
         if self.parties is not None:
             self.parties.set_target(self.target)
             self.parties.set_calm(c, calm)
@@ -239,7 +238,10 @@ class Engine:
         return self._drawdown
 
     def _set_drawdown(self) -> None:
+        """Room below the targets and drawdown capacity, after reviews (all commodities review on one day)."""
         w = self.world
+        self._reviewed = False
+        np.minimum(self.target, w.r_capacity, out=self.r_room_cap)
         from_target = np.where(np.isinf(w.r_drawdown_days), np.inf, self.target / w.r_drawdown_days)
         self._drawdown = np.where(np.isnan(w.r_release_max_tpd), from_target, w.r_release_max_tpd)
 
@@ -342,12 +344,16 @@ class Engine:
         w = self.world
         now = t + 0.5
         parties = self.parties
+        if self._reviewed:
+            self._set_drawdown()
         # 1-2. supply, demand at today's price, orders (kernel); with parties, members' stock targets
         # follow crowding out and, while calm, the swaps they owe
         if parties is not None:
             if parties.stale:  # entitlements follow the targets set at reviews
                 parties.refresh()
-            np.multiply(parties.owed, parties.calm[:, None], out=self._owed_calm)
+            if parties.owed_changed:
+                np.multiply(parties.owed, parties.calm[:, None], out=self._owed_calm)
+                parties.owed_changed = False
         cost = supply_and_demand(t, self._ac, self._acm, self._as, self._c, self._s, self._cm, self._wc, self._flags,
                                  self.active, self.restricted, self.buy_on, w.sup_c, w.cap_noise, w.cap_expected,
                                  w.demand, w.expected, w.critical_t, w.critical_expected, w.row_demand,

@@ -137,6 +137,7 @@ class Parties:
         self.owed = np.zeros((C, M))  # swap tonnes (with premium) members owe
         self.ring = np.zeros((C, self.K, w.ring))
         self.calm = np.ones(C, dtype=bool)
+        self.owed_changed = False  # owed or calm changed: the engine's stock targets follow
         self.major = np.zeros(C, dtype=bool)
         self.base_safety = np.zeros((C, M))  # members' safety stock after crowding out (set by the engine)
         self.crowd_cut = np.zeros((C, M))  # members' safety-stock cut (crowding out), t
@@ -205,6 +206,7 @@ class Parties:
         Members rebuild what they owe while calm; deciding at reviews keeps them from flip-flopping daily.
         """
         self.calm[c] = calm
+        self.owed_changed = True
 
     def morning(self, now: float, arrived: np.ndarray, price: np.ndarray, supply_lost: np.ndarray) -> None:
         """Buy back drawn tonnes from today's arrivals (pro rata); declare or end major disruptions (events)."""
@@ -263,6 +265,7 @@ class Parties:
             owed = members[:, :M] * (1.0 + self.spec.draws.premium_share)
             self.out_swap += members
             self.owed += owed
+            self.owed_changed = True
             if members.any():
                 self._env.process(self._due(t + self.spec.draws.return_days, members[:, :M].copy(), owed))
         else:
@@ -341,6 +344,7 @@ class Parties:
         ret_principal = np.minimum(ret, principal)
         late_principal = principal - ret_principal
         self.owed = np.maximum(0.0, self.owed - owed)
+        self.owed_changed = True
         M = self.M  # members' columns come first; the by-party sums take them alone
         self.out_swap[:, :M] -= principal
         self.pending[:, :M] += late_principal
