@@ -39,7 +39,7 @@ import simpy
 
 from sim.engine.ledger import Ledger
 from sim.model.finance import Finance
-from sim.model.party_kernels import book, draw_tonnes, morning
+from sim.model.party_kernels import book, book_draws, draw_tonnes, morning
 from sim.model.world import World
 from sim.scenario.schema import Parties as PartiesSpec
 from sim.scenario.schema import Scenario
@@ -248,36 +248,21 @@ class Parties:
 
     def _book_draws(self, now: float, t: int, d: np.ndarray, price: np.ndarray) -> None:
         w, M = self.w, self.M
-        lag = w.r_release_lag
-        slot_m = (t + lag) % w.ring
-        # allies' tonnes go to rest-of-world buyers in the next market (never today's, already cleared)
-        slot_a = (t + np.maximum(lag, 1)) % w.ring
-        cs = np.arange(len(lag))
-        self.ring[cs, :M, slot_m] += d[:, :M]
-        self._last_due = max(self._last_due, t + int(lag.max(initial=0)))
-        self.ring[cs, M:, slot_a] += d[:, M:]
-        self.transit += d
-        self.state[1] = True
-        self.flows["drawn"] += d.sum(-1)
-        self.tonnes["draws"] += self._by_party(d)
-        members = d * self.is_member
-        if self.swap:
-            owed = members[:, :M] * (1.0 + self.spec.draws.premium_share)
-            self.out_swap += members
-            self.owed += owed
+        n_p = len(self.party_ids)
+        pay_draw, pay_buy, value_in = np.zeros(n_p), np.zeros(n_p), np.zeros(n_p)
+        principal, owed = np.zeros((len(price), M)), np.zeros((len(price), M))
+        any_swap = book_draws(t, d, w.r_release_lag, self.ring, self.transit, self.flows["drawn"], self.tonnes["draws"],
+                              self.tonnes["sale_draws"], self.party_of, self.is_member, self.is_ally, self.entitled,
+                              self.swap, self.spec.draws.premium_share, self.out_swap, self.owed, self.pending,
+                              self.locked_price, price, w.ref_price, value_in, pay_draw, pay_buy, principal, owed)
+        self.value_in[t] += value_in
+        self._last_due = max(self._last_due, t + int(w.r_release_lag.max(initial=0)))
+        self.state[:] = True  # draws await buy-back (members' sales, allies) or return (swaps), may be settled late
+        if any_swap:
             self.owed_changed = True
-            if members.any():
-                self._env.process(self._due(t + self.spec.draws.return_days, members[:, :M].copy(), owed))
-        else:
-            self.pending += members
-            pay = self._by_party(members * self.locked_price[:, None]).sum(0)
-            self._receive(now, "draw_payments", "sales_usd", pay)
-            self.tonnes["sale_draws"] += self._by_party(members)
-        self.pending += d * self.is_ally
-        self.state[0] = True  # every draw awaits buy-back (members' sales, allies) or may (swaps settled late)
-        buyers = d * ~self.entitled
-        self._receive(now, "purchases", "sales_usd", self._by_party(buyers * price[:, None]).sum(0))
-        self.value_in[t] += self._by_party(d * w.ref_price[:, None]).sum(0)
+            self._env.process(self._due(t + self.spec.draws.return_days, principal, owed))
+        self._receive(now, "draw_payments", "sales_usd", pay_draw)
+        self._receive(now, "purchases", "sales_usd", pay_buy)
         for c, k in zip(*np.nonzero(d)):
             kind = "sale" if not self.entitled[k] or not self.swap or self.is_ally[k] else "swap"
             holder = self.party_ids[self.party_of[k]] if k >= M else w.manufacturer_ids[k]

@@ -157,3 +157,57 @@ def book(t, ent_entitled, drawn_today, out_swap, pending, entitled, state, rec_e
                 if entitled[k]:
                     out += out_swap[c, k] + pending[c, k]
             rec_outstanding[t, 0, c] = out
+
+
+@njit(cache=True, error_model="numpy")
+def book_draws(t, d, lag, ring, transit, flows_drawn, tonnes_draws, tonnes_sale, party_of, is_member, is_ally,
+               entitled, swap, premium, out_swap, owed, pending, locked_price, price, ref_price, value_in_t, pay_draw,
+               pay_buy, principal, owed_new):
+    """Book today's draws ``d`` [C, K]: pipelines, outstanding swaps or buy-backs, tonnes and money by party.
+
+    Members' draws are swaps (owed back with the premium: ``principal`` and ``owed_new`` [C, M] are
+    written for the return process) or sales at the locked price (``pay_draw`` by party); allies'
+    draws await buy-back; non-members pay the market price (``pay_buy`` by party). ``value_in_t``
+    [parties] gets the reference value of the tonnes each party received today.
+
+    Returns:
+        Whether any member drew a swap (the caller starts its return process).
+
+    """
+    C, K = d.shape
+    M = principal.shape[1]
+    R = ring.shape[2]
+    any_swap = False
+    for c in range(C):
+        slot_m = (t + lag[c]) % R
+        # allies' tonnes go to rest-of-world buyers in the next market (never today's, already cleared)
+        slot_a = (t + max(lag[c], 1)) % R
+        for k in range(K):
+            x = d[c, k]
+            if k < M:
+                principal[c, k] = 0.0
+                owed_new[c, k] = 0.0
+            if x == 0.0:
+                continue
+            p = party_of[k]
+            ring[c, k, slot_m if k < M else slot_a] += x
+            transit[c, k] += x
+            flows_drawn[c] += x
+            tonnes_draws[c, p] += x
+            value_in_t[p] += x * ref_price[c]
+            if is_member[k]:
+                if swap:
+                    principal[c, k] = x
+                    owed_new[c, k] = x * (1.0 + premium)
+                    out_swap[c, k] += x
+                    owed[c, k] += owed_new[c, k]
+                    any_swap = True
+                else:
+                    pending[c, k] += x
+                    pay_draw[p] += x * locked_price[c]
+                    tonnes_sale[c, p] += x
+            if is_ally[k]:
+                pending[c, k] += x
+            if not entitled[k]:
+                pay_buy[p] += x * price[c]
+    return any_swap
