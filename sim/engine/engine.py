@@ -18,7 +18,14 @@ import numpy as np
 import simpy
 
 from sim.engine import kernels as k
-from sim.engine.kernels import SERIES, clear_and_ship, consume_and_price, supply_and_demand, triggers
+from sim.engine.kernels import (
+    SERIES,
+    clear_and_ship,
+    consume_and_price,
+    market_day,
+    supply_and_demand,
+    triggers,
+)
 from sim.engine.ledger import Ledger
 from sim.engine.rng import Streams
 from sim.model.finance import Finance
@@ -165,6 +172,8 @@ class Engine:
         self._flags[k.F_PARTIES] = p is not None
         self._flags[k.F_NEWTON] = not bool((w.elasticity == w.row_elasticity).all())
         self._fired = np.zeros((2, C), dtype=bool)
+        # allies' draws and other public stocks act between the market's steps; otherwise one call does them
+        self._one_call = (p is None or not p.has_allies) and self.public is None
         self._has_reserve = bool(w.has_reserve.any())
         if p is not None:
             self._p_books = (p.loss, p.demand_value, p.consumed_value)
@@ -354,22 +363,31 @@ class Engine:
             if parties.owed_changed:
                 np.multiply(parties.owed, parties.calm[:, None], out=self._owed_calm)
                 parties.owed_changed = False
-        cost = supply_and_demand(t, self._ac, self._acm, self._as, self._c, self._s, self._cm, self._wc, self._flags,
-                                 self.active, self.restricted, self.buy_on, w.sup_c, w.cap_noise, w.cap_expected,
-                                 w.demand, w.expected, w.critical_t, w.critical_expected, w.row_demand,
-                                 self._p_cut_value, self.rec_all)
-        if parties is not None and parties.has_allies:  # allies' draws serve rest-of-world buyers
-            self.row_own[0] = parties.allied_deliveries(t, self.row_want[0])
-        # the reserve orders only what it can pay for today (an unfunded order would still move the price)
-        if cost > 0:
-            funds = max(self.finance.funds(now, "reserve"), 0.0)
-            if cost > funds:
-                self.want_r[0] *= funds / cost
-
-        # 3-5. the world market in tiers, shipments into the pipeline, arrivals shared out (kernel)
-        cost = clear_and_ship(t, self._ac, self._acm, self._as, self._wc, w.sup_c, self._lead, w.sup_domestic,
-                              self.claim_classes, self.ring_m, self.ring_r, w.cap_expected, w.share,
-                              w.market_stock_level, self.rec_all)
+        if self._one_call:  # nothing in Python between the steps: one compiled call does 1-5 and the trigger
+            funds = max(self.finance.funds(now, "reserve"), 0.0) if self._flags[k.F_BUYING] else 0.0
+            cost, any_fired = market_day(
+                t, funds, self._ac, self._acm, self._as, self._c, self._s, self._cm, self._wc, self._flags,
+                self.active, self.restricted, self.buy_on, w.sup_c, w.cap_noise, w.cap_expected, w.demand, w.expected,
+                w.critical_t, w.critical_expected, w.row_demand, self._p_cut_value, self._lead, w.sup_domestic,
+                self.claim_classes, self.ring_m, self.ring_r, w.share, w.market_stock_level, self._has_reserve,
+                w.r_eligible, w.r_is_shortfall, w.r_is_price, w.r_trigger_price_usd, w.r_is_cover, w.r_trigger_cover,
+                w.de_tot, self._fired, self.rec_all)
+        else:
+            cost = supply_and_demand(t, self._ac, self._acm, self._as, self._c, self._s, self._cm, self._wc,
+                                     self._flags, self.active, self.restricted, self.buy_on, w.sup_c, w.cap_noise,
+                                     w.cap_expected, w.demand, w.expected, w.critical_t, w.critical_expected,
+                                     w.row_demand, self._p_cut_value, self.rec_all)
+            if parties is not None and parties.has_allies:  # allies' draws serve rest-of-world buyers
+                self.row_own[0] = parties.allied_deliveries(t, self.row_want[0])
+            # the reserve orders only what it can pay for today (an unfunded order would still move the price)
+            if cost > 0:
+                funds = max(self.finance.funds(now, "reserve"), 0.0)
+                if cost > funds:
+                    self.want_r[0] *= funds / cost
+            # 3-5. the world market in tiers, shipments into the pipeline, arrivals shared out (kernel)
+            cost = clear_and_ship(t, self._ac, self._acm, self._as, self._wc, w.sup_c, self._lead, w.sup_domestic,
+                                  self.claim_classes, self.ring_m, self.ring_r, w.cap_expected, w.share,
+                                  w.market_stock_level, self.rec_all)
         if cost > 0:
             self.finance.spend(now, "purchases_usd", cost, "reserve")
             if parties is not None:  # traders' fees; allies pay their stakes' shares
@@ -391,8 +409,9 @@ class Engine:
         releases = self._zeros
         if self._has_reserve:
             fired = self._fired
-            any_fired = triggers(t, x, want_m, gap, self.price, w.r_eligible, w.r_is_shortfall, w.r_is_price,
-                                 w.r_trigger_price_usd, w.r_is_cover, w.r_trigger_cover, w.de_tot, fired)
+            if not self._one_call:
+                any_fired = triggers(t, x, want_m, gap, self.price, w.r_eligible, w.r_is_shortfall, w.r_is_price,
+                                     w.r_trigger_price_usd, w.r_is_cover, w.r_trigger_cover, w.de_tot, fired)
             if parties is not None:  # arrivals buy back drawn tonnes; major disruptions declared or ended
                 parties.morning(now, self.arr_r[0], self.price[0], self.supply_lost[0])
             if any_fired:
