@@ -49,8 +49,8 @@ series_step_days: 7
 def child(runs: int, workers: int) -> dict:
     """One measured sweep in this process; returns its figures."""
     sys.path.insert(0, str(ROOT))
-    from sim.batch.runner import run_sweep
     from sim.batch.spec import load_sweep
+    from sim.batch.sweep import run_sweep
 
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,8 +15,8 @@ import yaml
 from sim import ScenarioError
 from sim.batch.command import main as sweep_main
 from sim.batch.plots import efficient_frontier
-from sim.batch.runner import run_sweep
 from sim.batch.spec import load_sweep
+from sim.batch.sweep import run_sweep
 from sim.metrics.stats import mean_ci
 from tests.builders import base_dict, merge
 

@@ -21,7 +21,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.batch.design import design_rng  # noqa: E402
-from sim.batch.outputs import param_columns  # noqa: E402
 from sim.batch.spec import ResolvedSweep  # noqa: E402
 
 #: Outcomes drawn in one bar chart.
@@ -62,7 +61,7 @@ def sensitivity_table(sweep: ResolvedSweep, points: pd.DataFrame) -> pd.DataFram
     """
     d = sweep.design
     n_s = d.n_samples
-    cols = param_columns(sweep)
+    cols = sweep.param_columns
     seed = int(design_rng(sweep.seed).integers(2**31))
     rows = []
     for c, combo in enumerate(d.combos):
