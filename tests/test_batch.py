@@ -296,8 +296,8 @@ def test_interrupted_sweep_resumes_only_missing_runs(tmp_path, scen):
     out = tmp_path / "out"
     report, summary = run(p, out, stop_after=4)
     assert report.interrupted and summary is None
-    assert len(list((out / "runs").glob("part-*.parquet"))) == 4
     done_first = sum(len(pd.read_parquet(f)) for f in (out / "runs").glob("part-*.parquet"))
+    assert done_first == 6  # the 4 tasks that finished: points 0 and 1, replications (0, 1) and (2,)
     with pytest.raises(FileExistsError):
         run(p, out)
     report, summary = run(p, out, resume=True)
@@ -313,7 +313,19 @@ def test_interrupted_sweep_resumes_only_missing_runs(tmp_path, scen):
     assert report.executed_runs == 0 and report.skipped_runs == 18
 
 
-def test_deleted_parts_are_rerun_on_resume(tmp_path, scen):
+def test_runs_stream_to_disk_in_bounded_parts(tmp_path, scen, monkeypatch):
+    # a part is written as soon as PART_ROWS runs wait: the driver never holds more
+    monkeypatch.setattr("sim.batch.store.PART_ROWS", 4)
+    monkeypatch.setattr("sim.batch.store.PART_SECONDS", 1e9)
+    out = tmp_path / "out"
+    run(write_sweep(tmp_path, GRID), out)  # 6 tasks of 3 runs
+    parts = sorted((out / "runs").glob("part-*.parquet"))
+    assert [len(pd.read_parquet(f)) for f in parts] == [6, 6, 6]
+    assert kpis(out)["run_id"].tolist() == list(range(18))
+
+
+def test_deleted_parts_are_rerun_on_resume(tmp_path, scen, monkeypatch):
+    monkeypatch.setattr("sim.batch.store.PART_SECONDS", 0.0)  # a part per task
     p = write_sweep(tmp_path, GRID)
     out = tmp_path / "out"
     run(p, out)

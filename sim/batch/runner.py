@@ -1,13 +1,13 @@
 """Run a plan's tasks in this process, on local worker processes or on a Dask cluster.
 
 The driver keeps a bounded window of tasks in flight (about two per worker) and hands
-each task's result to a sink (the store writes it to disk) as soon as it returns, so its
-memory does not grow with the number of runs and an interruption loses at most the
-tasks in flight. When a local worker dies, every task in flight on the pool fails with
-it; those tasks are sent again one at a time, so only the task that kills a worker on its
-own is recorded with status ``lost`` (Dask's scheduler does that sorting itself).
-``--resume`` runs lost runs again. A run that raises is recorded with status ``failed``
-and its error; a task that raises records all its runs so.
+each task's result to a sink (the store, which writes it to disk) as soon as it returns,
+so its memory does not grow with the number of runs. When a local worker dies, every
+task in flight on the pool fails with it; those tasks are sent again one at a time, so
+only the task that kills a worker on its own is recorded with status ``lost`` (Dask's
+scheduler does that sorting itself). ``--resume`` runs lost runs again. A run that raises
+is recorded with status ``failed`` and its error; a task that raises records all its
+runs so.
 
 This module knows the plan and the workers, not where results go: the sink does.
 """
@@ -254,6 +254,8 @@ class SessionReport:
     lost_runs: int = 0
     interrupted: bool = False
     wall_s: float = 0.0
+    run_s: float = 0.0  # of wall_s: sending tasks and storing their results
+    finalize_s: float = 0.0  # of wall_s: merged files, sensitivity, plots
     session: int = 0
     executor: str = ""
     runs_per_task: int = 1

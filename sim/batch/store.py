@@ -2,7 +2,7 @@
 
 Layout of an output folder::
 
-    runs/part-SSS-NNNNNN.parquet     one file per finished task (session SSS, sequence N)
+    runs/part-SSS-NNNNNN.parquet     runs finished in a stretch of the sweep (session SSS, part N)
     series/points/<point key>.parquet    quantiles of one design point's series
     series/blocks/<point key>-SSS-NNNNNN.{npy,json}  raw series of a split point's block,
                                      kept until all the point's replications are in
@@ -23,6 +23,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,10 @@ from sim.batch.worker import SeriesLayout, TaskResult, reduce_quantiles
 _PART = re.compile(r"part-(\d{3,})-(\d{6,})\.parquet$")
 #: Bytes of raw series held in memory at once when reducing a split point.
 REDUCE_BYTES = 64 * 2**20
+#: Finished runs are written as a part once this many are waiting ...
+PART_ROWS = 1000
+#: ... or this many seconds after the last part: what a killed driver can lose at most.
+PART_SECONDS = 10.0
 
 
 def _atomic(path: Path, write) -> None:
@@ -81,7 +86,7 @@ class Store:
         return max(sessions, default=0) + 1
 
     def write_runs(self, rows: list[dict[str, Any]], session: int, seq: int) -> Path:
-        """Write one task's rows as a part file."""
+        """Write rows of finished runs as a part file."""
         df = pd.DataFrame(rows)
         df["session"] = session
         path = self.runs_dir / f"part-{session:03d}-{seq:06d}.parquet"
@@ -200,16 +205,23 @@ class Store:
 
 
 class Recorder:
-    """The runner's sink: writes each finished task's runs and series as it comes.
+    """The runner's sink: writes each finished task's series as it comes, its runs in parts.
 
-    A split point's quantiles are reduced once its last block is in. A lost task (its
-    worker died) leaves no series, so its point is reduced only after it runs again.
+    Runs wait in memory until ``PART_ROWS`` are waiting or ``PART_SECONDS`` have passed
+    since the last part, then go to disk as one part: a part per task would cost the
+    driver a file write per run when design points have one replication each, and the
+    merge a file read. :meth:`flush` writes what waits (the sweep calls it however the
+    run ends). A split point's quantiles are reduced once its last block is in. A lost
+    task (its worker died) leaves no series, so its point is reduced after it runs again.
     """
 
     def __init__(self, plan: Plan, store: Store, session: int):
         self.plan, self.store, self.session = plan, store, session
         self.seq = 0
+        self.parts = 0
         self.pending = {p: set(reps) for p, reps in plan.pending_reps.items()}
+        self.waiting: list[dict[str, Any]] = []
+        self.last_part = time.monotonic()
 
     def reduce_ready(self) -> None:
         """Quantiles of split points whose blocks were all on disk before this session."""
@@ -227,12 +239,22 @@ class Recorder:
             else:
                 self.store.write_block(pk, self.session, self.seq, list(task.reps), result.ok_reps, result.raw,
                                        result.layout)
-        self.store.write_runs(result.rows, self.session, self.seq)
+        self.waiting.extend(result.rows)
+        if len(self.waiting) >= PART_ROWS or time.monotonic() - self.last_part >= PART_SECONDS:
+            self.flush()
         pending = self.pending.get(task.point)
         if pending is not None and not lost:
             pending.difference_update(task.reps)
             if not pending:
                 self.store.reduce_point(pk, self.plan.sweep.spec.replications)
+
+    def flush(self) -> None:
+        """Write the runs waiting as one part."""
+        if self.waiting:
+            self.parts += 1
+            self.store.write_runs(self.waiting, self.session, self.parts)
+            self.waiting = []
+        self.last_part = time.monotonic()
 
 
 def write_table_stream(path: Path, schema: pa.Schema, tables: Iterator[pa.Table]) -> int:

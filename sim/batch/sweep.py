@@ -98,11 +98,16 @@ def run_sweep(
                            executor=executor.label, runs_per_task=plan.runs_per_task)
     recorder = Recorder(plan, store, report.session)
     bar = Progress(plan.total_runs, plan.skipped_runs + plan.duplicate_runs, stream=stream, enabled=progress)
+    t_run = time.perf_counter()
     try:
         execute_plan(plan, executor, recorder, report, bar, stop_after)
     finally:
+        recorder.flush()
         bar.close()
     recorder.reduce_ready()
+    t_final = time.perf_counter()
+    report.run_s = t_final - t_run
     summary = None if report.interrupted else finalize(plan, store, out, plots=plots)
     report.wall_s = time.perf_counter() - t0
+    report.finalize_s = report.wall_s - (t_final - t0)
     return report, summary
