@@ -1,25 +1,37 @@
-"""Benchmark of batch sweeps on the default scenario (not a test).
+"""Benchmark of a large sweep of the default scenario (not a test).
 
-Runs N paired runs of scenarios/project_vault.yaml (15 years) as a sweep of N/10 design
-points (an LHS sample of gallium's price elasticity in a narrow band, so every run is the
-default scenario in all but name) x 10 replications, with weekly series quantiles kept:
+Runs a Sobol (default) or LHS study of scenarios/project_vault.yaml with one paired
+replication per design point, as an analyst would: three uncertainties, the reserve
+targets of gallium and germanium, those of the rare earths, and the rate of every
+disruption shock; the default outcomes; plots and (Sobol) sensitivity indices on. The
+sweep runs through :func:`sim.batch.sweep.run_sweep` in a fresh child process (so peaks
+do not carry over) on ``--workers`` local processes, and prints:
 
-1. 100 runs on 1 worker (in process) and on 2 local workers: the speed-up;
-2. N runs on 2 local workers: wall time and runs/s;
-3. the driver's peak memory (its own max RSS and tracemalloc peak; pool workers are
-   separate processes) at 100 and N runs on 2 workers, to show it does not grow with the
-   runs (with 1 worker the simulation runs in the driver, so its memory is not the
-   driver's; tracemalloc is off there because it would slow the simulation down).
+- runs/s while running, and the wall time measured and projected to 10,000 runs
+  (linear in runs: running and merging both grow linearly);
+- the driver's peak memory: its max RSS (``getrusage``; imports included, the RSS after
+  imports and loading the sweep is shown too) and its tracemalloc peak (Python objects
+  only), and the growth per run between two sweep sizes (``--small``), for extrapolating.
+  Pool workers are separate processes and not counted; with ``--workers 1`` the runs
+  happen in the driver, so tracemalloc is off there (it would slow them down).
 
-Each measurement runs in a fresh child process, so peaks do not carry over.
+The driver's memory does not depend on the horizon (it holds KPIs, never a run's time
+series), so ``--horizon-years 0.1`` measures a full 10,000-run sweep's driver in minutes
+while the engine is slow; the throughput of the real 15-year runs needs the default horizon.
 
-    python bench/bench_sweep.py [--runs 1000] [--subset 100] [--workers 2]
+    python bench/bench_sweep.py --runs 200 --small 40                 # 15-year runs, throughput
+    python bench/bench_sweep.py --runs 10000 --small 1000 --horizon-years 0.1   # driver memory
+    python bench/bench_sweep.py --design lhs --runs 10000             # the full study
+
+Sobol makes N x (3 + 2) points with N a power of 2, so the sweep has the multiple of 5
+nearest to ``--runs`` that it can make (10,240 for 10,000); LHS makes exactly ``--runs``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
 import subprocess
 import sys
@@ -29,86 +41,114 @@ import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-REPLICATIONS = 10
-
-SWEEP = """\
-name: bench
-base: {base}
-uncertainties:
-  commodities.gallium.demand_elasticity: {{low: 0.29, high: 0.31}}
-sampler: lhs
-samples: {points}
-replications: {reps}
-seed: 20260202
-outcomes: [reserve.total.*, counterfactual.total.*, difference.total.*, finance.*]
-series: [shortfall_t, reserve_stock_t]
-series_step_days: 7
+TARGET_RUNS = 10_000
+UNCERTAINTIES = """\
+  reserve.{gallium,germanium}.target_days: {low: 0, high: 180}
+  reserve.{rare_earths_ndpr,rare_earths_heavy,rare_earths_light}.target_days: {low: 0, high: 180}
+  shocks.*.rate_per_year: {low: 0.05, high: 0.6}
 """
+N_UNCERTAINTIES = 3
 
 
-def child(runs: int, workers: int) -> dict:
+def design_samples(design: str, runs: int) -> int:
+    """The sampler's ``samples`` giving about ``runs`` runs (one replication per point)."""
+    if design == "lhs":
+        return runs
+    per_base = N_UNCERTAINTIES + 2
+    return 2 ** max(0, round(math.log2(max(1, runs / per_base))))
+
+
+def sweep_text(design: str, runs: int, horizon: float | None, series: bool) -> str:
+    set_ = f"set: [run.horizon_years={horizon}]\n" if horizon else ""
+    keep = "series: [shortfall_t, reserve_stock_t]\nseries_step_days: 7\n" if series else "series: []\n"
+    return (f"name: bench_{design}\nbase: {ROOT / 'scenarios' / 'project_vault.yaml'}\n{set_}"
+            f"uncertainties:\n{UNCERTAINTIES}sampler: {design}\nsamples: {design_samples(design, runs)}\n"
+            f"replications: 1\nseed: 20260202\n{keep}")
+
+
+def child(args: argparse.Namespace) -> dict:
     """One measured sweep in this process; returns its figures."""
     sys.path.insert(0, str(ROOT))
-    from sim.batch.runner import run_sweep
     from sim.batch.spec import load_sweep
+    from sim.batch.sweep import run_sweep
 
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with tempfile.TemporaryDirectory() as tmp:
         f = Path(tmp) / "bench.yaml"
-        f.write_text(SWEEP.format(base=ROOT / "scenarios" / "project_vault.yaml", points=runs // REPLICATIONS,
-                                  reps=REPLICATIONS))
+        f.write_text(sweep_text(args.design, args.runs, args.horizon_years, args.series))
         sweep = load_sweep(f)
-        # tracemalloc would also trace (and slow down) the simulation itself when it runs
-        # in this process, so the in-process timing goes without it
-        traced = workers > 1
+        rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        traced = args.workers > 1
         if traced:
             tracemalloc.start()
         t0 = time.perf_counter()
-        report, summary = run_sweep(sweep, Path(tmp) / "out", workers=workers, progress=False, plots=False)
+        report, summary = run_sweep(sweep, Path(tmp) / "out", workers=args.workers, progress=False,
+                                    plots=not args.no_plots)
         wall = time.perf_counter() - t0
-        peak = tracemalloc.get_traced_memory()[1] if traced else float("nan")
+        peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else float("nan")
         tracemalloc.stop()
-        runs_file = (Path(tmp) / "out" / "runs.parquet").stat().st_size
+        out = Path(tmp) / "out"
+        disk = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     return {
-        "runs": summary.runs, "ok": summary.ok, "workers": workers, "wall_s": wall,
-        "runs_per_s": summary.runs / wall, "rss_base_mb": base_rss,
-        "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "tracemalloc_peak_mb": peak / 2**20, "runs_parquet_kb": runs_file / 1024,
-        "runs_per_task": report.runs_per_task,
+        "runs": summary.runs, "ok": summary.ok, "workers": args.workers, "outcomes": len(sweep.outcomes),
+        "horizon_years": sweep.scenario.run.horizon_years, "wall_s": wall, "run_s": report.run_s,
+        "finalize_s": report.finalize_s, "runs_per_s": report.executed_runs / report.run_s,
+        "rss_start_mb": rss_start, "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "tracemalloc_peak_mb": peak, "disk_mb": disk / 2**20,
     }
 
 
-def measure(runs: int, workers: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", str(runs), str(workers)],
-                         capture_output=True, text=True, check=True)
+def measure(args: argparse.Namespace, runs: int) -> dict:
+    cmd = [sys.executable, __file__, "--child", "--runs", str(runs), "--workers", str(args.workers),
+           "--design", args.design]
+    if args.horizon_years:
+        cmd += ["--horizon-years", str(args.horizon_years)]
+    cmd += ["--series"] * args.series + ["--no-plots"] * args.no_plots
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"child failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--runs", type=int, default=1000, help="paired runs in the large sweep (multiple of 10)")
-    p.add_argument("--subset", type=int, default=100, help="runs used for the speed-up and the small memory point")
+    p.add_argument("--runs", type=int, default=TARGET_RUNS, help="runs in the sweep (one replication per point)")
+    p.add_argument("--small", type=int, default=0, help="also a sweep of this many runs: driver memory per run")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--child", nargs=2, type=int, help=argparse.SUPPRESS)
+    p.add_argument("--design", choices=("sobol", "lhs"), default="sobol")
+    p.add_argument("--horizon-years", type=float, help="shorten the runs (default: the scenario's 15 years)")
+    p.add_argument("--series", action="store_true", help="keep weekly fan-chart series (default: none)")
+    p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        print(json.dumps(child(*args.child)))
+        print(json.dumps(child(args)))
         return
     rows = []
-    for runs, workers in ((args.subset, 1), (args.subset, args.workers), (args.runs, args.workers)):
-        print(f"measuring {runs} runs on {workers} worker(s) ...", file=sys.stderr, flush=True)
-        rows.append(measure(runs, workers))
-    print(f"\nbatch sweep benchmark: default scenario (15 years), {REPLICATIONS} replications per design point")
-    print(f"{'runs':>6} {'workers':>7} {'wall s':>8} {'runs/s':>7} {'driver RSS MB':>14} {'(at start)':>10} "
-          f"{'tracemalloc MB':>14}")
-    for r in rows:
-        print(f"{r['runs']:>6} {r['workers']:>7} {r['wall_s']:>8.1f} {r['runs_per_s']:>7.2f} {r['rss_peak_mb']:>14.0f} "
-              f"{r['rss_base_mb']:>10.0f} {r['tracemalloc_peak_mb']:>14.1f}")
-    one, two, big = rows
-    print(f"\nspeed-up of {args.workers} workers over 1 on {args.subset} runs: {one['wall_s'] / two['wall_s']:.2f}x")
-    print(f"driver peak RSS at {two['runs']} vs {big['runs']} runs: {two['rss_peak_mb']:.0f} vs "
-          f"{big['rss_peak_mb']:.0f} MB; tracemalloc peak {two['tracemalloc_peak_mb']:.1f} vs "
-          f"{big['tracemalloc_peak_mb']:.1f} MB")
+    for runs in ([args.small] if args.small else []) + [args.runs]:
+        print(f"measuring a sweep of about {runs} runs on {args.workers} worker(s) ...", file=sys.stderr, flush=True)
+        rows.append(measure(args, runs))
+    r = rows[-1]
+    print(f"\nsweep benchmark: default scenario, {r['horizon_years']:g} years, {args.design} design over 3 "
+          f"uncertainties, 1 replication per point, {r['outcomes']} outcomes, series "
+          f"{'weekly' if args.series else 'none'}, plots {'off' if args.no_plots else 'on'}, "
+          f"{args.workers} worker(s)")
+    print(f"{'runs':>6} {'ok':>6} {'wall s':>8} {'running s':>9} {'merge+report s':>14} {'runs/s':>7} "
+          f"{'driver RSS MB':>13} {'(at start)':>10} {'tracemalloc MB':>14} {'disk MB':>8}")
+    for x in rows:
+        print(f"{x['runs']:>6} {x['ok']:>6} {x['wall_s']:>8.1f} {x['run_s']:>9.1f} {x['finalize_s']:>14.1f} "
+              f"{x['runs_per_s']:>7.2f} {x['rss_peak_mb']:>13.0f} {x['rss_start_mb']:>10.0f} "
+              f"{x['tracemalloc_peak_mb']:>14.1f} {x['disk_mb']:>8.1f}")
+    per_run = r["wall_s"] / r["runs"]
+    print(f"\nwall time: {r['wall_s']:.0f} s measured for {r['runs']} runs; projected for {TARGET_RUNS:,} runs: "
+          f"{per_run * TARGET_RUNS / 60:.1f} min ({per_run * 1000:.0f} ms per run, linear in runs)")
+    if len(rows) == 2 and rows[1]["runs"] > rows[0]["runs"]:
+        a, b = rows
+        dn = b["runs"] - a["runs"]
+        rss_kb = (b["rss_peak_mb"] - a["rss_peak_mb"]) * 1024 / dn
+        tm_kb = (b["tracemalloc_peak_mb"] - a["tracemalloc_peak_mb"]) * 1024 / dn
+        print(f"driver memory per run ({a['runs']} -> {b['runs']} runs): RSS {rss_kb:.1f} KB, tracemalloc "
+              f"{tm_kb:.1f} KB; projected peak RSS at {TARGET_RUNS:,} runs: "
+              f"{b['rss_peak_mb'] + rss_kb * (TARGET_RUNS - b['runs']) / 1024:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ import yaml
 from sim import ScenarioError
 from sim.batch.command import main as sweep_main
 from sim.batch.plots import efficient_frontier
-from sim.batch.runner import run_sweep
 from sim.batch.spec import load_sweep
+from sim.batch.sweep import run_sweep
 from sim.metrics.stats import mean_ci
 from tests.builders import base_dict, merge
 
@@ -276,16 +276,7 @@ def test_resolved_sweep_reproduces_the_runs(tmp_path, scen):
     again = tmp_path / "b"
     run(out / "sweep.resolved.yaml", again)
     a, b = kpis(out), kpis(again)
-    pd.testing.assert_frame_equal(a, b)
-
-
-def test_one_and_two_workers_give_identical_kpis_and_series(tmp_path, scen):
-    p = write_sweep(tmp_path, GRID)
-    run(p, tmp_path / "w1", workers=1)
-    run(p, tmp_path / "w2", workers=2)
-    pd.testing.assert_frame_equal(kpis(tmp_path / "w1"), kpis(tmp_path / "w2"))
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "w1" / "series.parquet"),
-                                  pd.read_parquet(tmp_path / "w2" / "series.parquet"))
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
 def test_split_points_reduce_to_the_same_series(tmp_path, scen):
@@ -296,8 +287,8 @@ def test_split_points_reduce_to_the_same_series(tmp_path, scen):
     assert report.runs_per_task == 2
     assert not any((tmp_path / "split" / "series" / "blocks").iterdir())  # scratch removed
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "whole" / "series.parquet"),
-                                  pd.read_parquet(tmp_path / "split" / "series.parquet"))
-    pd.testing.assert_frame_equal(kpis(tmp_path / "whole"), kpis(tmp_path / "split"))
+                                  pd.read_parquet(tmp_path / "split" / "series.parquet"), check_exact=True)
+    pd.testing.assert_frame_equal(kpis(tmp_path / "whole"), kpis(tmp_path / "split"), check_exact=True)
 
 
 def test_interrupted_sweep_resumes_only_missing_runs(tmp_path, scen):
@@ -305,8 +296,8 @@ def test_interrupted_sweep_resumes_only_missing_runs(tmp_path, scen):
     out = tmp_path / "out"
     report, summary = run(p, out, stop_after=4)
     assert report.interrupted and summary is None
-    assert len(list((out / "runs").glob("part-*.parquet"))) == 4
     done_first = sum(len(pd.read_parquet(f)) for f in (out / "runs").glob("part-*.parquet"))
+    assert done_first == 6  # the 4 tasks that finished: points 0 and 1, replications (0, 1) and (2,)
     with pytest.raises(FileExistsError):
         run(p, out)
     report, summary = run(p, out, resume=True)
@@ -315,14 +306,26 @@ def test_interrupted_sweep_resumes_only_missing_runs(tmp_path, scen):
     df = pd.read_parquet(out / "runs.parquet")
     assert df["session"].value_counts().to_dict() == {1: done_first, 2: 18 - done_first}
     run(p, tmp_path / "straight")
-    pd.testing.assert_frame_equal(kpis(out), kpis(tmp_path / "straight"))
+    pd.testing.assert_frame_equal(kpis(out), kpis(tmp_path / "straight"), check_exact=True)
     pd.testing.assert_frame_equal(pd.read_parquet(out / "series.parquet"),
-                                  pd.read_parquet(tmp_path / "straight" / "series.parquet"))
+                                  pd.read_parquet(tmp_path / "straight" / "series.parquet"), check_exact=True)
     report, _ = run(p, out, resume=True)
     assert report.executed_runs == 0 and report.skipped_runs == 18
 
 
-def test_deleted_parts_are_rerun_on_resume(tmp_path, scen):
+def test_runs_stream_to_disk_in_bounded_parts(tmp_path, scen, monkeypatch):
+    # a part is written as soon as PART_ROWS runs wait: the driver never holds more
+    monkeypatch.setattr("sim.batch.store.PART_ROWS", 4)
+    monkeypatch.setattr("sim.batch.store.PART_SECONDS", 1e9)
+    out = tmp_path / "out"
+    run(write_sweep(tmp_path, GRID), out)  # 6 tasks of 3 runs
+    parts = sorted((out / "runs").glob("part-*.parquet"))
+    assert [len(pd.read_parquet(f)) for f in parts] == [6, 6, 6]
+    assert kpis(out)["run_id"].tolist() == list(range(18))
+
+
+def test_deleted_parts_are_rerun_on_resume(tmp_path, scen, monkeypatch):
+    monkeypatch.setattr("sim.batch.store.PART_SECONDS", 0.0)  # a part per task
     p = write_sweep(tmp_path, GRID)
     out = tmp_path / "out"
     run(p, out)
@@ -333,7 +336,7 @@ def test_deleted_parts_are_rerun_on_resume(tmp_path, scen):
         f.unlink()
     report, summary = run(p, out, resume=True)
     assert report.executed_runs == lost == 6 and summary.runs == 18
-    pd.testing.assert_frame_equal(kpis(out), before)
+    pd.testing.assert_frame_equal(kpis(out), before, check_exact=True)
 
 
 def test_resume_with_new_outcomes_reruns_the_runs(tmp_path, scen):
@@ -385,7 +388,7 @@ def test_killed_worker_loses_only_runs_in_flight(tmp_path, scen, monkeypatch):
     report, summary = run(p, out, resume=True)
     assert report.executed_runs == 18 - report.skipped_runs and summary.ok == 18
     run(p, tmp_path / "straight")
-    pd.testing.assert_frame_equal(kpis(out), kpis(tmp_path / "straight"))
+    pd.testing.assert_frame_equal(kpis(out), kpis(tmp_path / "straight"), check_exact=True)
 
 
 def test_a_run_that_raises_is_recorded(tmp_path, scen, monkeypatch):
@@ -489,3 +492,37 @@ def test_progress_prints_plain_lines_when_not_a_terminal(tmp_path, scen):
     lines = stream.getvalue().strip().splitlines()
     assert lines and lines[-1].startswith("sweep: 18/18 runs (100%), 0 failed")
     assert "ETA" in lines[0]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_counts_runs_and_failures(tmp_path, scen):
+    stream = _Terminal()
+    p = write_sweep(tmp_path, GRID.replace("[0, 30, 60]", "[0, -30, 60]"))
+    run(p, tmp_path / "out", progress=True, stream=stream)
+    final = stream.getvalue().replace("\r", "\n").strip().splitlines()[-1]
+    assert final.startswith("sweep: 100%") and "18/18" in final and "failed=6" in final
+
+
+def test_a_task_that_raises_loses_only_its_own_runs(tmp_path, scen, monkeypatch):
+    import sim.batch.runner as runner_module
+
+    real = runner_module.execute_task
+
+    def broken(base, task):
+        if task.point == 4:
+            raise MemoryError("no room for point 4")
+        return real(base, task)
+
+    monkeypatch.setattr(runner_module, "execute_task", broken)
+    report, summary = run(write_sweep(tmp_path, GRID), tmp_path / "out")
+    assert (report.failed_runs, summary.ok, summary.failed) == (3, 15, 3)
+    df = kpis(tmp_path / "out")
+    bad = df[df["point"] == 4]
+    assert bad["error"].str.startswith("task error: MemoryError: no room for point 4").all()
+    assert (df.loc[df["point"] != 4, "status"] == "ok").all()
+    series = pd.read_parquet(tmp_path / "out" / "series.parquet")
+    assert set(series["point"]) == {0, 1, 2, 3, 5}

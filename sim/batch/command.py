@@ -48,13 +48,12 @@ def _points_preview(out: Path, sweep, limit: int = 20) -> str:
     """The first design points with the mean of up to three KPIs."""
     import pandas as pd
 
-    from sim.batch.outputs import param_columns
     from sim.batch.spec import REQUIRED_OUTCOMES
 
     points = pd.read_csv(out / "points.csv")
     keys = [k for k in sweep.outcomes if k not in REQUIRED_OUTCOMES][:1] + list(REQUIRED_OUTCOMES)
     keys = [k for k in keys if f"{k}.mean" in points]
-    cols = list(param_columns(sweep).values())
+    cols = list(sweep.param_columns.values())
     table = points[["point", *cols]].copy()
     for k in keys:
         scale, unit = (1e-9, " USD bn") if k.endswith("_usd") else (1.0, "")
@@ -68,8 +67,9 @@ def _points_preview(out: Path, sweep, limit: int = 20) -> str:
 
 def main(argv: list[str]) -> int:
     """Run the ``sweep`` command; returns the exit status."""
-    from sim.batch.runner import default_workers, run_sweep
+    from sim.batch.runner import default_workers
     from sim.batch.spec import load_sweep
+    from sim.batch.sweep import run_sweep
     from sim.scenario.loader import ScenarioError
 
     args = build_parser().parse_args(argv)

@@ -9,6 +9,7 @@ their own, so a design never shares random draws with the simulation streams.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import math
@@ -297,6 +298,25 @@ class Design:
             paths = self.lever_paths.get(name) or self.unc_paths.get(name) or [name]
             out.extend((p, value) for p in paths)
         return out
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``value`` at a dotted key path, creating mappings on the way (path checked before)."""
+    keys = path.split(".")
+    node = data
+    for k in keys[:-1]:
+        if not isinstance(node.get(k), dict):
+            node[k] = {}
+        node = node[k]
+    node[keys[-1]] = copy.deepcopy(value)
+
+
+def point_data(base: dict[str, Any], overrides: tuple[tuple[str, Any], ...] | list[tuple[str, Any]]) -> dict[str, Any]:
+    """A copy of the scenario data ``base`` with a design point's settings applied."""
+    data = copy.deepcopy(base)
+    for path, value in overrides:
+        set_path(data, path, value)
+    return data
 
 
 def build_design(

@@ -15,15 +15,18 @@ Files written into the output folder:
 - ``points.csv``: per point, its settings, run counts and each KPI's mean, sd, n and
   95% confidence interval.
 - ``sweep.resolved.yaml`` + ``scenario.resolved.yaml``: rerunnable copies of the inputs.
-- ``summary.json``: counts, failures and where everything is.
+- ``summary.json``: counts, failures and where everything is (written by
+  :func:`sim.batch.sweep.finalize`, with the sensitivity indices and plots).
+
+Each function takes the resolved sweep (or the plan made from it) and the store, and
+returns what the reports after it need (the per-point statistics, the points table).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,22 +36,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy import stats as _st
 
-from sim import __version__
 from sim.batch.plan import Plan
 from sim.batch.spec import ResolvedSweep
 from sim.batch.store import Store, _atomic, write_table_stream
 from sim.batch.worker import quantile_column
 from sim.metrics.stats import FAN_QUANTILES
-from sim.report.results import json_safe, write_atomic
+from sim.report.results import write_atomic
 
 #: Failed runs quoted in the summary.
 ERRORS_QUOTED = 5
-
-
-def param_columns(sweep: ResolvedSweep) -> dict[str, str]:
-    """Sweep-file name -> column name of each lever and uncertainty."""
-    d = sweep.design
-    return {**{n: f"lever.{n}" for n in d.levers}, **{n: f"uncertainty.{n}" for n in d.uncertainties}}
 
 
 def _arrow_type(values: list[Any]) -> pa.DataType:
@@ -127,7 +123,7 @@ class _PointStats:
 
 def runs_schema(sweep: ResolvedSweep) -> pa.Schema:
     """Columns and types of runs.parquet."""
-    cols = param_columns(sweep)
+    cols = sweep.param_columns
     types = param_types(sweep)
     fields = [pa.field(n, pa.int64()) for n in ("run_id", "point", "replication", "seed")]
     fields.append(pa.field("run_key", pa.string()))
@@ -167,7 +163,7 @@ def merge_runs(plan: Plan, store: Store, out: Path, summary: Summary) -> _PointS
             first[part] = min(first.get(part, rid), rid)
     order = sorted(first, key=first.get)
     stats = _PointStats(sweep.design.n_points, len(sweep.outcomes))
-    cols = param_columns(sweep)
+    cols = sweep.param_columns
     types = param_types(sweep)
     last_id = -1
     sorted_ok = True
@@ -256,7 +252,7 @@ def merge_series(plan: Plan, store: Store, out: Path, summary: Summary) -> None:
 def points_table(sweep: ResolvedSweep, stats: _PointStats) -> pd.DataFrame:
     """One row per design point: settings, run counts, and mean/sd/n/CI of each outcome."""
     d = sweep.design
-    cols = param_columns(sweep)
+    cols = sweep.param_columns
     types = param_types(sweep)
     data: dict[str, Any] = {"point": np.arange(d.n_points)}
     values = [d.values(p) for p in range(d.n_points)]
@@ -269,32 +265,3 @@ def points_table(sweep: ResolvedSweep, stats: _PointStats) -> pd.DataFrame:
         for stat in ("mean", "sd", "n", "ci_low", "ci_high"):
             data[f"{key}.{stat}"] = tab[stat][:, k]
     return pd.DataFrame(data)
-
-
-def finalize(plan: Plan, store: Store, out: Path, plots: bool = True) -> Summary:
-    """Merge parts into the final files, then sensitivity indices and plots."""
-    from sim.batch.sensitivity import sensitivity_table, write_sensitivity
-
-    sweep = plan.sweep
-    summary = Summary(str(out), points=sweep.design.n_points)
-    stats = merge_runs(plan, store, out, summary)
-    merge_series(plan, store, out, summary)
-    points = points_table(sweep, stats)
-    write_atomic(out / "points.csv", points.to_csv(index=False))
-    files = ["runs.parquet", "points.csv", "sweep.resolved.yaml", "scenario.resolved.yaml"]
-    if sweep.series:
-        files.insert(1, "series.parquet")
-    if sweep.spec.sampler in ("sobol", "morris"):
-        sens = sensitivity_table(sweep, points)
-        files += write_sensitivity(sens, sweep, out, plots=plots)
-    if plots:
-        from sim.batch.plots import plot_sweep
-
-        files += [str(p.relative_to(out)) for p in plot_sweep(sweep, points, out)]
-    summary.files = files
-    doc = {"sweep": sweep.name, "version": __version__, "written": dt.datetime.now().isoformat(timespec="seconds"),
-           "seed": sweep.seed, "sampler": sweep.spec.sampler, "replications": sweep.spec.replications,
-           "design_points": sweep.design.n_points, **asdict(summary)}
-    write_atomic(out / "summary.json", json.dumps(json_safe(doc), indent=2))
-    return summary
-

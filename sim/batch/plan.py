@@ -21,13 +21,53 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sim.batch.spec import ResolvedSweep
-from sim.batch.store import Store
-from sim.batch.worker import Task
 
 #: Most replications of one point sent to a worker as one task when not set in the file.
 MAX_RUNS_PER_TASK = 32
 #: Statuses that count as done on resume; ``lost`` (worker died) is always run again.
 FINAL = ("ok", "failed")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One design point and a block of its replications: the unit a worker runs.
+
+    Attributes:
+        point: design point index (for messages; results are keyed by ``keys``).
+        reps: replication indices run by this task.
+        keys: run key of each replication (hash of resolved scenario, seed, replication).
+        overrides: concrete ``(key.path, value)`` settings of the point.
+        seed: root seed; replication ``r`` uses ``SeedSequence(seed, spawn_key=(r, ...))``.
+        series: time-series columns to keep.
+        step_days: days averaged into one series value.
+        whole_point: ``reps`` are all of the point's replications: reduce to quantiles there.
+        outcomes: KPI keys kept in the rows (all of them when empty).
+    """
+
+    point: int
+    reps: tuple[int, ...]
+    keys: tuple[str, ...]
+    overrides: tuple[tuple[str, Any], ...]
+    seed: int
+    series: tuple[str, ...] = ()
+    step_days: int = 1
+    whole_point: bool = True
+    outcomes: tuple[str, ...] = ()
+
+
+@dataclass
+class OnDisk:
+    """What an output folder already holds, as far as planning a resumed sweep needs.
+
+    Attributes:
+        statuses: run key -> status of each run in a part holding every outcome asked for.
+        point_series: point keys whose series quantiles are written.
+        block_reps: point key -> replications whose raw series sit in blocks.
+    """
+
+    statuses: dict[str, str] = field(default_factory=dict)
+    point_series: set[str] = field(default_factory=set)
+    block_reps: dict[str, set[int]] = field(default_factory=dict)
 
 
 def _h(*parts: Any) -> str:
@@ -70,9 +110,9 @@ def runs_per_task(sweep: ResolvedSweep, workers: int) -> int:
     return min(R, block)
 
 
-def make_plan(sweep: ResolvedSweep, store: Store, workers: int, resume: bool = False,
+def make_plan(sweep: ResolvedSweep, workers: int, on_disk: OnDisk | None = None,
               retry_failed: bool = False) -> Plan:
-    """Run keys and tasks of a sweep; with ``resume``, only what is not on disk yet.
+    """Run keys and tasks of a sweep; given ``on_disk`` (resuming), only what is not there yet.
 
     A run counts as done when its key is on disk with a final status (``ok`` or
     ``failed``; only ``ok`` with ``retry_failed``) in a part holding every outcome now
@@ -87,13 +127,10 @@ def make_plan(sweep: ResolvedSweep, store: Store, workers: int, resume: bool = F
     base_hash = sweep.base_hash
     series = tuple(sweep.series)
     accept = ("ok",) if retry_failed else FINAL
-    statuses = store.statuses(sweep.outcomes) if resume else {}
-    point_files = {p.stem for p in store.points_dir.glob("*.parquet")} if resume and series else set()
-    block_reps: dict[str, set[int]] = {}
-    if resume and series:
-        for meta_path in store.blocks_dir.glob("*.json"):
-            pk = meta_path.stem.rsplit("-", 2)[0]
-            block_reps.setdefault(pk, set()).update(json.loads(meta_path.read_text())["reps"])
+    on_disk = on_disk or OnDisk()
+    statuses = on_disk.statuses
+    point_files = on_disk.point_series if series else set()
+    block_reps = on_disk.block_reps if series else {}
     tasks: list[Task] = []
     point_keys: list[str] = []
     run_keys: dict[str, list[tuple[int, int]]] = {}
@@ -115,13 +152,13 @@ def make_plan(sweep: ResolvedSweep, store: Store, workers: int, resume: bool = F
             duplicates += R
             continue
         first_point[pk] = point
-        on_disk = {r for r, k in enumerate(keys) if statuses.get(k) in accept}
+        done = {r for r, k in enumerate(keys) if statuses.get(k) in accept}
         if not series:
-            needed = [r for r in range(R) if r not in on_disk]
+            needed = [r for r in range(R) if r not in done]
         elif pk in point_files:
-            needed = [] if len(on_disk) == R else list(range(R))
+            needed = [] if len(done) == R else list(range(R))
         else:
-            covered = on_disk & block_reps.get(pk, set())
+            covered = done & block_reps.get(pk, set())
             needed = [r for r in range(R) if r not in covered]
             if not needed:
                 to_reduce.append(point)

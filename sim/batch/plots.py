@@ -26,7 +26,6 @@ import pandas as pd  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from scipy import stats as _st  # noqa: E402
 
-from sim.batch.outputs import param_columns  # noqa: E402
 from sim.batch.spec import REQUIRED_OUTCOMES, ResolvedSweep  # noqa: E402
 from sim.report.plots import ARM_STYLE  # noqa: E402
 
@@ -139,7 +138,7 @@ def plot_kpis_vs_lever(sweep: ResolvedSweep, points: pd.DataFrame, out: Path) ->
 
 def plot_kpis_vs_uncertainty(sweep: ResolvedSweep, points: pd.DataFrame, out: Path) -> list[Path]:
     """Per uncertainty: each design point's KPI mean against the sampled value."""
-    cols = param_columns(sweep)
+    cols = sweep.param_columns
     written = []
     keys = sweep.outcomes[:PANELS_PER_PAGE]
     for name in sweep.design.uncertainties:
@@ -205,7 +204,7 @@ def plot_cost_benefit(sweep: ResolvedSweep, points: pd.DataFrame, path: Path) ->
         ax.plot(c[front], b[front], "-", color="black", lw=1.2, zorder=5, label="efficient frontier")
         ax.scatter(c[front], b[front], s=90, facecolors="none", edgecolors="black", zorder=6)
         if len(front) <= 12:
-            cols = param_columns(sweep)
+            cols = sweep.param_columns
             for k, i in enumerate(front):
                 text = ", ".join(_label(points.at[i, cols[n]]) for n in sweep.design.levers) or f"point {i}"
                 # alternate sides so labels of neighbouring frontier points do not overlap

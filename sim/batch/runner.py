@@ -1,12 +1,15 @@
-"""Run a sweep's tasks in this process, on local worker processes or on a Dask cluster.
+"""Run a plan's tasks in this process, on local worker processes or on a Dask cluster.
 
-The driver keeps a bounded window of tasks in flight (about two per worker) and writes
-each task's results to disk as soon as it returns, so its memory does not grow with the
-number of runs and an interruption loses at most the tasks in flight. When a local
-worker dies, every task in flight on the pool fails with it; those tasks are sent again
-one at a time, so only the task that kills a worker on its own is recorded with status
-``lost`` (Dask's scheduler does that sorting itself). ``--resume`` runs lost runs again.
-A run that raises is recorded with status ``failed`` and its error.
+The driver keeps a bounded window of tasks in flight (about two per worker) and hands
+each task's result to a sink (the store, which writes it to disk) as soon as it returns,
+so its memory does not grow with the number of runs. When a local worker dies, every
+task in flight on the pool fails with it; those tasks are sent again one at a time, so
+only the task that kills a worker on its own is recorded with status ``lost`` (Dask's
+scheduler does that sorting itself). ``--resume`` runs lost runs again. A run that raises
+is recorded with status ``failed`` and its error; a task that raises records all its
+runs so.
+
+This module knows the plan and the workers, not where results go: the sink does.
 """
 
 from __future__ import annotations
@@ -16,17 +19,15 @@ import signal
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
-from pathlib import Path
 from typing import Any, TextIO
 
-from sim.batch.plan import Plan, make_plan
-from sim.batch.spec import ResolvedSweep
-from sim.batch.store import Store
-from sim.batch.worker import Task, TaskResult, _error_text, execute_task, failed_rows
+from sim.batch.plan import Plan, Task
+from sim.batch.worker import TaskResult, error_text, execute_task, failed_rows
 
 
 class WorkerLost(RuntimeError):
@@ -253,56 +254,29 @@ class SessionReport:
     lost_runs: int = 0
     interrupted: bool = False
     wall_s: float = 0.0
+    run_s: float = 0.0  # of wall_s: sending tasks and storing their results
+    finalize_s: float = 0.0  # of wall_s: merged files, sensitivity, plots
     session: int = 0
     executor: str = ""
     runs_per_task: int = 1
 
 
-class _Driver:
-    def __init__(self, plan: Plan, store: Store, session: int):
-        self.plan, self.store, self.session = plan, store, session
-        self.seq = 0
-
-    def handle(self, task: Task, res: TaskResult | BaseException, report: SessionReport) -> int:
-        """Write one returned task to disk; returns the number of runs recorded."""
-        self.seq += 1
-        pk = self.plan.point_keys[task.point]
-        keep_series = bool(self.plan.sweep.series)
-        if isinstance(res, WorkerLost):
-            rows = failed_rows(task, "lost", str(res))
-        elif isinstance(res, BaseException):
-            rows = failed_rows(task, "failed", f"task error: {_error_text(res)}")
-        else:
-            rows = res.rows
-        if keep_series and not isinstance(res, WorkerLost):
-            result = res if isinstance(res, TaskResult) else None
-            if task.whole_point:
-                self.store.write_point_series(pk, result and result.layout, result and result.quantiles,
-                                              len(result.ok_reps) if result else 0)
-            else:
-                self.store.write_block(pk, self.session, self.seq, list(task.reps),
-                                       result.ok_reps if result else [], result and result.raw,
-                                       result and result.layout)
-        self.store.write_runs(rows, self.session, self.seq)
-        failed = sum(r["status"] == "failed" for r in rows)
-        lost = sum(r["status"] == "lost" for r in rows)
-        report.executed_runs += len(rows)
-        report.failed_runs += failed
-        report.lost_runs += lost
-        pending = self.plan.pending_reps.get(task.point)
-        if pending is not None and not lost:
-            pending.difference_update(task.reps)
-            if not pending:
-                self.store.reduce_point(pk, self.plan.sweep.spec.replications)
-        return failed + lost
+def as_result(task: Task, res: TaskResult | BaseException) -> TaskResult:
+    """What an executor returned, as rows: an exception becomes failed (or lost) runs."""
+    if isinstance(res, WorkerLost):
+        return TaskResult(task, failed_rows(task, "lost", str(res)))
+    if isinstance(res, BaseException):
+        return TaskResult(task, failed_rows(task, "failed", f"task error: {error_text(res)}"))
+    return res
 
 
-def execute_plan(plan: Plan, store: Store, executor, report: SessionReport, progress: Progress,
-                 stop_after: int | None = None) -> None:
-    """Send the plan's tasks through ``executor`` with a bounded window, writing results as they come."""
-    driver = _Driver(plan, store, report.session)
-    for point in plan.to_reduce:
-        store.reduce_point(plan.point_keys[point], plan.sweep.spec.replications)
+def execute_plan(plan: Plan, executor, sink: Callable[[TaskResult], None], report: SessionReport,
+                 progress: Progress, stop_after: int | None = None) -> None:
+    """Send the plan's tasks through ``executor`` with a bounded window.
+
+    Each returned task goes to ``sink`` at once (in the order tasks finish) and is then
+    dropped, so the driver holds at most the window's results.
+    """
     queue: deque[Task] = deque(plan.tasks)
     suspects: deque[Task] = deque()  # in flight when a worker died: rerun alone to find the culprit
     in_flight = 0
@@ -324,8 +298,14 @@ def execute_plan(plan: Plan, store: Store, executor, report: SessionReport, prog
             if isinstance(res, WorkerLost) and not (was_alone or executor.finds_culprit):
                 suspects.append(task)
                 continue
-            bad = driver.handle(task, res, report)
-            progress.update(len(task.reps), bad)
+            result = as_result(task, res)
+            sink(result)
+            statuses = [r["status"] for r in result.rows]
+            failed, lost = statuses.count("failed"), statuses.count("lost")
+            report.executed_runs += len(statuses)
+            report.failed_runs += failed
+            report.lost_runs += lost
+            progress.update(len(task.reps), failed + lost)
             finished += 1
             if stop_after is not None and finished >= stop_after:
                 raise StopRequested
@@ -337,57 +317,3 @@ def execute_plan(plan: Plan, store: Store, executor, report: SessionReport, prog
         raise
     else:
         executor.close()
-
-
-def run_sweep(
-    sweep: ResolvedSweep,
-    out: Path,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    resume: bool = False,
-    retry_failed: bool = False,
-    progress: bool = True,
-    stop_after: int | None = None,
-    stream: TextIO | None = None,
-    plots: bool = True,
-):
-    """Run a resolved sweep into ``out`` and write the merged outputs.
-
-    Args:
-        sweep: from :func:`sim.batch.spec.load_sweep`.
-        out: output folder (created); must not hold another sweep's parts unless ``resume``.
-        workers: local processes (default: all cores); 1 runs in this process.
-        scheduler: address of a dask.distributed scheduler; overrides ``workers``.
-        resume: skip runs already on disk.
-        retry_failed: with ``resume``, run failed runs again too.
-        progress: show a progress bar (or plain lines when not on a terminal).
-        stop_after: test hook: behave as if interrupted after this many tasks.
-        stream: where progress goes (default stderr).
-        plots: write the PNG plots.
-
-    Returns:
-        ``(SessionReport, outputs.Summary | None)``; the summary is None when interrupted.
-    """
-    from sim.batch.outputs import finalize, write_resolved
-
-    t0 = time.perf_counter()
-    out = Path(out)
-    store = Store(out)
-    if store.has_results() and not resume:
-        raise FileExistsError(f"{out} already holds sweep results; use --resume to continue it or another --out")
-    store.create()
-    write_resolved(sweep, out)
-    n = workers or default_workers()
-    executor = make_executor(sweep.base, n, scheduler)
-    plan = make_plan(sweep, store, max(1, executor.capacity // 2), resume=resume, retry_failed=retry_failed)
-    report = SessionReport(plan.total_runs, plan.skipped_runs, plan.duplicate_runs, session=store.next_session(),
-                           runs_per_task=plan.runs_per_task)
-    bar = Progress(plan.total_runs, plan.skipped_runs + plan.duplicate_runs, stream=stream, enabled=progress)
-    report.executor = executor.label
-    try:
-        execute_plan(plan, store, executor, report, bar, stop_after)
-    finally:
-        bar.close()
-    summary = None if report.interrupted else finalize(plan, store, out, plots=plots)
-    report.wall_s = time.perf_counter() - t0
-    return report, summary

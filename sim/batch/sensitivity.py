@@ -21,7 +21,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.batch.design import design_rng  # noqa: E402
-from sim.batch.outputs import param_columns  # noqa: E402
 from sim.batch.spec import ResolvedSweep  # noqa: E402
 
 #: Outcomes drawn in one bar chart.
@@ -38,6 +37,8 @@ def _analyze(sweep: ResolvedSweep, y: np.ndarray, seed: int) -> list[dict[str, f
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
+        # SALib warns of constant outcomes on stderr; the table's note says so already
+        warnings.simplefilter("ignore", UserWarning)
         if sweep.spec.sampler == "sobol":
             from SALib.analyze import sobol
 
@@ -62,7 +63,7 @@ def sensitivity_table(sweep: ResolvedSweep, points: pd.DataFrame) -> pd.DataFram
     """
     d = sweep.design
     n_s = d.n_samples
-    cols = param_columns(sweep)
+    cols = sweep.param_columns
     seed = int(design_rng(sweep.seed).integers(2**31))
     rows = []
     for c, combo in enumerate(d.combos):

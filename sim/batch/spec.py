@@ -40,7 +40,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim import __version__
-from sim.batch.design import DEFAULT_SAMPLES, MARGINALS, Design, Marginal, build_design, default_tag
+from sim.batch.design import (
+    DEFAULT_SAMPLES,
+    MARGINALS,
+    Design,
+    Marginal,
+    build_design,
+    default_tag,
+    set_path,
+)
 from sim.scenario.loader import (
     Problem,
     ScenarioError,
@@ -108,7 +116,12 @@ class SweepSpec(BaseModel):
 
 @dataclass
 class ResolvedSweep:
-    """A sweep checked against its base scenario, ready to run."""
+    """A sweep checked against its base scenario, ready to run: the sweep's one description.
+
+    The later stages take it as given and add nothing to it: the plan (run keys, tasks),
+    the workers, the store and the reports read the design, the outcome names, the series
+    and the parameter columns from here.
+    """
 
     spec: SweepSpec
     source: Path
@@ -124,6 +137,17 @@ class ResolvedSweep:
     @property
     def name(self) -> str:
         return self.spec.name or self.source.stem
+
+    @property
+    def param_columns(self) -> dict[str, str]:
+        """Sweep-file name -> output column of each lever (``lever.<name>``) and uncertainty."""
+        d = self.design
+        return {**{n: f"lever.{n}" for n in d.levers}, **{n: f"uncertainty.{n}" for n in d.uncertainties}}
+
+    @property
+    def n_runs(self) -> int:
+        """Design points x replications."""
+        return self.design.n_points * self.spec.replications
 
     @property
     def base_hash(self) -> str:
@@ -284,8 +308,6 @@ def _load_base(spec: SweepSpec, source: Path, origins: dict) -> tuple[Path, dict
 def _check_integer_fields(spec: SweepSpec, unc_paths: dict[str, list[str]], base: dict, origins: dict,
                           source: str, problems: list[Problem]) -> None:
     """Continuous samples on whole-number fields would fail every point: say so up front."""
-    from sim.batch.worker import set_path
-
     for name, m in spec.uncertainties.items():
         if m.integer or m.dist == "choice":
             continue

@@ -2,7 +2,7 @@
 
 Layout of an output folder::
 
-    runs/part-SSS-NNNNNN.parquet     one file per finished task (session SSS, sequence N)
+    runs/part-SSS-NNNNNN.parquet     runs finished in a stretch of the sweep (session SSS, part N)
     series/points/<point key>.parquet    quantiles of one design point's series
     series/blocks/<point key>-SSS-NNNNNN.{npy,json}  raw series of a split point's block,
                                      kept until all the point's replications are in
@@ -11,6 +11,10 @@ Layout of an output folder::
 Every file is written to a temporary name and renamed, so a killed driver leaves only
 whole files behind. Part files are the source of truth for ``--resume``: a run is on
 disk when its run key is in a part (the latest part wins when a run was retried).
+
+The store takes the plan (run keys, tasks) and the workers' results; it tells the plan
+what is on disk (:meth:`Store.on_disk`) as plain data, and :class:`Recorder` is the sink
+the runner hands each finished task to.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,11 +33,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.batch.worker import SeriesLayout, reduce_quantiles
+from sim.batch.plan import OnDisk, Plan
+from sim.batch.worker import SeriesLayout, TaskResult, reduce_quantiles
 
 _PART = re.compile(r"part-(\d{3,})-(\d{6,})\.parquet$")
 #: Bytes of raw series held in memory at once when reducing a split point.
 REDUCE_BYTES = 64 * 2**20
+#: Finished runs are written as a part once this many are waiting ...
+PART_ROWS = 1000
+#: ... or this many seconds after the last part: what a killed driver can lose at most.
+PART_SECONDS = 10.0
 
 
 def _atomic(path: Path, write) -> None:
@@ -76,7 +86,7 @@ class Store:
         return max(sessions, default=0) + 1
 
     def write_runs(self, rows: list[dict[str, Any]], session: int, seq: int) -> Path:
-        """Write one task's rows as a part file."""
+        """Write rows of finished runs as a part file."""
         df = pd.DataFrame(rows)
         df["session"] = session
         path = self.runs_dir / f"part-{session:03d}-{seq:06d}.parquet"
@@ -98,6 +108,16 @@ class Store:
             t = pq.read_table(part, columns=["run_key", "status"])
             out.update(zip(t.column("run_key").to_pylist(), t.column("status").to_pylist()))
         return out
+
+    def on_disk(self, outcomes: list[str], series: bool) -> OnDisk:
+        """What a resumed sweep finds here: run statuses and, when series are kept, their files."""
+        found = OnDisk(self.statuses(outcomes))
+        if series:
+            found.point_series = {p.stem for p in self.points_dir.glob("*.parquet")}
+            for meta_path in self.blocks_dir.glob("*.json"):
+                pk = meta_path.stem.rsplit("-", 2)[0]
+                found.block_reps.setdefault(pk, set()).update(json.loads(meta_path.read_text())["reps"])
+        return found
 
     def winners(self) -> dict[str, int]:
         """Run key -> index (in :meth:`parts`) of the part holding its latest row."""
@@ -182,6 +202,59 @@ class Store:
         for meta_path in self.blocks_dir.glob(f"{point_key}-*"):
             meta_path.unlink(missing_ok=True)
         return len(order)
+
+
+class Recorder:
+    """The runner's sink: writes each finished task's series as it comes, its runs in parts.
+
+    Runs wait in memory until ``PART_ROWS`` are waiting or ``PART_SECONDS`` have passed
+    since the last part, then go to disk as one part: a part per task would cost the
+    driver a file write per run when design points have one replication each, and the
+    merge a file read. :meth:`flush` writes what waits (the sweep calls it however the
+    run ends). A split point's quantiles are reduced once its last block is in. A lost
+    task (its worker died) leaves no series, so its point is reduced after it runs again.
+    """
+
+    def __init__(self, plan: Plan, store: Store, session: int):
+        self.plan, self.store, self.session = plan, store, session
+        self.seq = 0
+        self.parts = 0
+        self.pending = {p: set(reps) for p, reps in plan.pending_reps.items()}
+        self.waiting: list[dict[str, Any]] = []
+        self.last_part = time.monotonic()
+
+    def reduce_ready(self) -> None:
+        """Quantiles of split points whose blocks were all on disk before this session."""
+        for point in self.plan.to_reduce:
+            self.store.reduce_point(self.plan.point_keys[point], self.plan.sweep.spec.replications)
+
+    def __call__(self, result: TaskResult) -> None:
+        self.seq += 1
+        task = result.task
+        pk = self.plan.point_keys[task.point]
+        lost = result.lost
+        if self.plan.sweep.series and not lost:
+            if task.whole_point:
+                self.store.write_point_series(pk, result.layout, result.quantiles, len(result.ok_reps))
+            else:
+                self.store.write_block(pk, self.session, self.seq, list(task.reps), result.ok_reps, result.raw,
+                                       result.layout)
+        self.waiting.extend(result.rows)
+        if len(self.waiting) >= PART_ROWS or time.monotonic() - self.last_part >= PART_SECONDS:
+            self.flush()
+        pending = self.pending.get(task.point)
+        if pending is not None and not lost:
+            pending.difference_update(task.reps)
+            if not pending:
+                self.store.reduce_point(pk, self.plan.sweep.spec.replications)
+
+    def flush(self) -> None:
+        """Write the runs waiting as one part."""
+        if self.waiting:
+            self.parts += 1
+            self.store.write_runs(self.waiting, self.session, self.parts)
+            self.waiting = []
+        self.last_part = time.monotonic()
 
 
 def write_table_stream(path: Path, schema: pa.Schema, tables: Iterator[pa.Table]) -> int:

@@ -8,7 +8,6 @@ them to quantiles itself, so only five vectors travel back instead of one per ru
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import os
 import socket
@@ -20,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.batch.design import point_data
+from sim.batch.plan import Task
 from sim.metrics.stats import FAN_QUANTILES
 
 #: Longest error message kept in runs.parquet.
@@ -28,33 +29,6 @@ MAX_ERROR_CHARS = 2000
 FINANCE_LABEL = "finance"
 #: Test hook: a worker process given this design point dies on the spot (never set it in use).
 KILL_ENV = "VAULTSIM_BATCH_TEST_KILL_POINT"
-
-
-@dataclass(frozen=True)
-class Task:
-    """One design point and a block of its replications.
-
-    Attributes:
-        point: design point index (for messages; results are keyed by ``keys``).
-        reps: replication indices run by this task.
-        keys: run key of each replication (hash of resolved scenario, seed, replication).
-        overrides: concrete ``(key.path, value)`` settings of the point.
-        seed: root seed; replication ``r`` uses ``SeedSequence(seed, spawn_key=(r, ...))``.
-        series: time-series columns to keep.
-        step_days: days averaged into one series value.
-        whole_point: ``reps`` are all of the point's replications: reduce to quantiles here.
-        outcomes: KPI keys kept in the rows (all of them when empty).
-    """
-
-    point: int
-    reps: tuple[int, ...]
-    keys: tuple[str, ...]
-    overrides: tuple[tuple[str, Any], ...]
-    seed: int
-    series: tuple[str, ...] = ()
-    step_days: int = 1
-    whole_point: bool = True
-    outcomes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -103,21 +77,15 @@ class TaskResult:
     raw: np.ndarray | None = None
     ok_reps: list[int] = field(default_factory=list)
 
+    @property
+    def lost(self) -> bool:
+        """The task's worker died: nothing of it is known, not even its series."""
+        return any(r["status"] == "lost" for r in self.rows)
+
 
 def quantile_column(q: float) -> str:
     """``0.05 -> 'q05'``."""
     return f"q{round(q * 100):02d}"
-
-
-def set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set ``value`` at a dotted key path, creating mappings on the way (path checked before)."""
-    keys = path.split(".")
-    node = data
-    for k in keys[:-1]:
-        if not isinstance(node.get(k), dict):
-            node[k] = {}
-        node = node[k]
-    node[keys[-1]] = copy.deepcopy(value)
 
 
 def _block_mean(x: np.ndarray, step: int) -> np.ndarray:
@@ -161,7 +129,8 @@ def reduce_quantiles(mat: np.ndarray) -> np.ndarray:
     return np.quantile(mat, FAN_QUANTILES, axis=0).astype(np.float32)
 
 
-def _error_text(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
+    """An exception as one line for runs.parquet: type, message and, unless a ValueError, where."""
     text = f"{type(exc).__name__}: {exc}"
     if not isinstance(exc, ValueError):
         tb = traceback.extract_tb(exc.__traceback__)
@@ -196,11 +165,8 @@ def execute_task(base: dict[str, Any], task: Task) -> TaskResult:
 
     if os.environ.get(KILL_ENV) == str(task.point):
         os._exit(70)
-    data = copy.deepcopy(base)
-    for path, value in task.overrides:
-        set_path(data, path, value)
     try:
-        scenario = validate_data(data, source="<design point>")
+        scenario = validate_data(point_data(base, task.overrides), source="<design point>")
     except ValueError as exc:
         return TaskResult(task, failed_rows(task, "failed", f"invalid design point: {exc}"))
     start = dt.date.isoformat(scenario.run.start_date)
@@ -215,7 +181,7 @@ def execute_task(base: dict[str, Any], task: Task) -> TaskResult:
             if task.series:
                 vec, layout = series_vector(result, task.series, task.step_days, start)
         except Exception as exc:  # noqa: BLE001 - a failing run is data, the sweep goes on
-            rows.append(_row(task, i, "failed", _error_text(exc), time.perf_counter() - t0))
+            rows.append(_row(task, i, "failed", error_text(exc), time.perf_counter() - t0))
             continue
         row = _row(task, i, "ok", "", time.perf_counter() - t0)
         if task.outcomes:
