@@ -112,7 +112,7 @@ class KpiRows:
         """Every replication's summary, one at a time."""
         return (self.record(i) for i in range(len(self)))
 
-    def frame(self, chunk: int = 256) -> pd.DataFrame:
+    def frame(self, chunk: int = 64) -> pd.DataFrame:
         """One row per replication, columns ``replication``, ``seed`` and the KPIs.
 
         Built in chunks of ``chunk`` replications, so no more than that many dicts exist at
