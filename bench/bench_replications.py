@@ -6,9 +6,10 @@ child process so that peaks do not carry over, and prints for each N:
 
 - wall time and time per replication (the fixed costs of statistics, plots and the report
   are spread over the replications, so it should fall or stay flat as N grows);
-- the child's peak resident memory (``ru_maxrss``), its resident memory before the run
-  (imports and scenario loaded), the difference, and that difference per replication, which
-  should fall as 1/N when memory is flat in N.
+- the child's peak resident memory (``ru_maxrss``): before the run (imports and scenario
+  loaded), when the last replication has finished (before statistics, plots and report) and
+  at the end; the growth over the base, and the growth per replication, which falls as 1/N
+  when memory is flat in N.
 
 ``--years`` shortens the horizon (the engine takes seconds per 15-year replication).
 ``VAULTSIM_ROOT=DIR`` measures the code of another checkout (e.g. an older commit, to
@@ -44,6 +45,7 @@ def child(n: int, years: float | None, keep_series: bool) -> dict:
     overrides = [f"run.horizon_years={years:g}"] if years else []
     load_scenario(DEFAULT_SCENARIO, overrides)  # parsed once, as the run will, so imports are in the base
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    runs_done = _mark_end_of_replications()
     with tempfile.TemporaryDirectory() as tmp:
         argv = ["run", "--replications", str(n), "--seed", str(SEED), "--out", str(Path(tmp) / "out")]
         argv += [a for o in overrides for a in ("--set", o)] + (["--keep-series"] if keep_series else [])
@@ -54,7 +56,27 @@ def child(n: int, years: float | None, keep_series: bool) -> dict:
         folder_mb = sum(f.stat().st_size for f in (Path(tmp) / "out").iterdir()) / 1e6 if status == 0 else 0.0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"n": n, "status": status, "wall_s": wall, "base_rss_mb": base_rss, "peak_rss_mb": peak,
+            "runs_rss_mb": runs_done.get("rss_mb", float("nan")), "runs_s": runs_done.get("t", t0) - t0,
             "folder_mb": folder_mb}
+
+
+def _mark_end_of_replications() -> dict:
+    """Record peak memory and time when the replications are done and the folder's summaries start."""
+    import sim.report.results as res
+
+    mark: dict = {}
+
+    def wrap(fn):
+        def marked(*args, **kwargs):
+            mark.update(rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, t=time.perf_counter())
+            return fn(*args, **kwargs)
+        return marked
+
+    if hasattr(res, "RunFolderWriter"):
+        res.RunFolderWriter.finish = wrap(res.RunFolderWriter.finish)
+    else:  # code from before streaming: every result is in memory when the folder is written
+        res.write_run_folder = wrap(res.write_run_folder)
+    return mark
 
 
 def measure(n: int, years: float | None, keep_series: bool) -> dict:
@@ -81,16 +103,18 @@ def main() -> None:
     horizon = f"{args.years:g} years" if args.years else "15 years"
     print(f"run --replications N, default scenario, {horizon}, code from {ROOT}"
           f"{', --keep-series' if args.keep_series else ''}")
-    print(f"{'N':>6} {'wall s':>9} {'s/repl':>8} {'base MB':>9} {'peak MB':>9} {'peak-base':>10} "
-          f"{'MB/repl':>8} {'folder MB':>10}")
+    print(f"{'N':>6} {'wall s':>8} {'s/repl':>7} {'runs s/repl':>11} {'base MB':>8} {'after runs':>10} "
+          f"{'peak MB':>8} {'runs-base':>9} {'peak-base':>9} {'MB/repl':>8} {'folder MB':>9}")
     for n in counts:
         r = measure(n, args.years, args.keep_series)
         if r["status"] != 0:
             print(f"{n:>6} failed with status {r['status']}")
             continue
-        grown = r["peak_rss_mb"] - r["base_rss_mb"]
-        print(f"{n:>6} {r['wall_s']:>9.1f} {r['wall_s'] / n:>8.3f} {r['base_rss_mb']:>9.0f} {r['peak_rss_mb']:>9.0f} "
-              f"{grown:>10.0f} {grown / n:>8.2f} {r['folder_mb']:>10.1f}", flush=True)
+        base = r["base_rss_mb"]
+        grown = r["peak_rss_mb"] - base
+        print(f"{n:>6} {r['wall_s']:>8.1f} {r['wall_s'] / n:>7.3f} {r['runs_s'] / n:>11.3f} {base:>8.0f} "
+              f"{r['runs_rss_mb']:>10.0f} {r['peak_rss_mb']:>8.0f} {r['runs_rss_mb'] - base:>9.0f} {grown:>9.0f} "
+              f"{grown / n:>8.2f} {r['folder_mb']:>9.1f}", flush=True)
 
 
 if __name__ == "__main__":
