@@ -21,7 +21,7 @@ def _progress(total: int, desc: str):
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario (paired replications) and write a results folder."""
     from sim.engine.replications import run_replications
-    from sim.report.results import default_out_dir, headline_table, summary_document, write_run_folder
+    from sim.report.results import default_out_dir, headline_table, run_folder
 
     source = str(args.scenario or DEFAULT_SCENARIO)
     scenario = load_scenario(args.scenario, args.set)
@@ -34,15 +34,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.max_replications < 2:
         raise ScenarioError([_problem("--max-replications", "expected an integer >= 2")])
     total = args.max_replications if args.precision is not None else n
-    with _progress(total, "replications") as bar:
-        results, prec = run_replications(scenario, seed, n, args.precision, args.max_replications,
-                                         on_result=lambda _: bar.update(1))
-    n = len(results)
-    extra = {"precision": prec.__dict__ | {"sentence": prec.sentence()}} if prec else {}
     out = Path(args.out) if args.out else default_out_dir(scenario, seed)
-    write_run_folder(out, scenario, results, list(args.set), source, csv=args.csv, plots=not args.no_plots,
-                     extra=extra)
-    summary = summary_document(scenario, results, list(args.set), source, extra)
+    # each replication is reduced into the folder as it finishes and then dropped
+    with run_folder(out, scenario, keep_series=args.keep_series, csv=args.csv) as folder:
+        with _progress(total, "replications") as bar:
+
+            def done(result) -> None:
+                folder.add(result)
+                bar.update(1)
+
+            kpis, prec = run_replications(scenario, seed, n, args.precision, args.max_replications, on_result=done)
+        n = len(kpis)
+        extra = {"precision": prec.__dict__ | {"sentence": prec.sentence()}} if prec else {}
+        summary = folder.finish(list(args.set), source, extra=extra, plots=not args.no_plots)
     print(f"results: {out}")
     print(
         f"scenario {scenario.meta.name}, seed {seed}, {n} replication(s), "
@@ -91,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="results folder (default: results/<name>-<time>-seed<seed>)")
     r.add_argument("--csv", action="store_true", help="also write CSV copies of the tables")
     r.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    r.add_argument("--keep-series", action="store_true",
+                   help="write every replication's time series and finance table (default: replication 0's; "
+                   "the plots use quantiles over all replications either way)")
     r.add_argument("--precision", type=float, metavar="SHARE",
                    help="add replications until the 95%% CI half-width of the loss avoided is within SHARE "
                    "of its mean (e.g. 0.05), starting from --replications (at least 5)")

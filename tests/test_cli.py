@@ -22,8 +22,8 @@ def test_run_default_scenario_writes_complete_folder(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert f"results: {out}" in printed and "shortfall avoided" in printed and "95% CI" in printed
     for f in ("scenario.resolved.yaml", "summary.json", "timeseries.parquet", "finance.parquet", "events.csv",
-              "kpis.csv", "kpi_summary.csv", "timeseries.csv", "finance.csv", "reserve.png",
-              "supply_demand.png", "price.png", "finance.png"):
+              "kpis.csv", "kpi_summary.csv", "timeseries.csv", "finance.csv", "series_quantiles.parquet",
+              "reserve.png", "supply_demand.png", "price.png", "finance.png", "report.html"):
         assert (out / f).is_file(), f
     ts = pd.read_parquet(out / "timeseries.parquet")
     for col in ("replication", "day", "date", "commodity", "arm", "capacity_t", "arrivals_t", "demand_t",
@@ -31,7 +31,9 @@ def test_run_default_scenario_writes_complete_folder(tmp_path, capsys):
                 "reserve_releases_t", "manufacturer_stock_t"):
         assert col in ts.columns, col
     assert set(ts.arm.unique()) == {"reserve", "counterfactual"}
-    assert sorted(ts.replication.unique()) == [0, 1]
+    assert sorted(ts.replication.unique()) == [0]  # every replication's only with --keep-series
+    bands = pd.read_parquet(out / "series_quantiles.parquet")
+    assert set(bands.replications) == {2} and {"mean", "p5", "p50", "p95"} <= set(bands.columns)
     fin = pd.read_parquet(out / "finance.parquet")
     for col in ("cash_usd", "debt_usd", "draws_usd", "interest_usd", "principal_usd", "fees_usd",
                 "sales_usd", "purchases_usd", "storage_cost_usd"):

@@ -19,11 +19,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import yaml
 
+from sim.report.bands import Bands
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
 
 #: Files a results folder must hold to be compared.
 REQUIRED_FILES = ("summary.json", "kpis.csv", "scenario.resolved.yaml", "timeseries.parquet", "events.csv")
+#: Bands over replications (a folder written before it existed has every replication's series).
+BANDS_FILE = "series_quantiles.parquet"
 #: Keys ``summary.json`` must have.
 SUMMARY_KEYS = ("kpis", "seed", "replications", "start_date", "horizon_days")
 #: Time-series columns the comparison plots read.
@@ -62,6 +65,7 @@ class RunData:
     commodity_names: dict[str, str] = field(default_factory=dict)
     shock_commodities: dict[str, list[str]] = field(default_factory=dict)
     _ts: pd.DataFrame | None = field(default=None, repr=False)
+    _bands: Bands | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -93,6 +97,18 @@ class RunData:
         if self._ts is None:
             self._ts = pd.read_parquet(self.path / "timeseries.parquet", columns=list(TS_COLUMNS))
         return self._ts
+
+    def has_every_series(self) -> bool:
+        """Whether ``timeseries.parquet`` holds every replication (``run --keep-series``), or there are no bands."""
+        if not (self.path / BANDS_FILE).is_file():
+            return True
+        return set(self.replication_ids) <= set(int(r) for r in self.timeseries()["replication"].unique())
+
+    def bands(self) -> Bands:
+        """``series_quantiles.parquet``: bands over every replication (read once, then cached)."""
+        if self._bands is None:
+            self._bands = Bands.read(self.path / BANDS_FILE)
+        return self._bands
 
     def kpi_values(self, kpi: str) -> pd.Series:
         """Per-replication values of one KPI, indexed by replication (NaN when absent)."""
@@ -292,21 +308,25 @@ def run_scenario(
     progress: Callable[[int, str], Any] | None = None,
     plots: bool = True,
 ) -> RunData:
-    """Run a scenario (replications 0..n-1 of ``seed``), write its results folder and read it back."""
-    from sim.engine.simulate import simulate
-    from sim.report.results import write_run_folder
+    """Run a scenario (replications 0..n-1 of ``seed``), write its results folder and read it back.
 
-    results = []
+    Each replication goes to the folder as it finishes (every replication's series kept), so
+    memory does not grow with the number of replications.
+    """
+    from sim.engine.simulate import simulate
+    from sim.report.results import run_folder
+
     bar = progress(replications, label) if progress else None
     try:
-        for rep in range(replications):
-            results.append(simulate(pending.scenario, seed=seed, replication=rep))
-            if bar is not None:
-                bar.update(1)
+        with run_folder(folder, pending.scenario, keep_series=True) as writer:
+            for rep in range(replications):
+                writer.add(simulate(pending.scenario, seed=seed, replication=rep))
+                if bar is not None:
+                    bar.update(1)
+            writer.finish(list(overrides), str(pending.path), plots=plots)
     finally:
         if bar is not None:
             bar.close()
-    write_run_folder(folder, pending.scenario, results, list(overrides), str(pending.path), plots=plots)
     run = load_folder(str(folder), label)
     run.origin = pending.origin
     return run

@@ -26,11 +26,12 @@ import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from sim.compare.inputs import RunData, slug  # noqa: E402
+from sim.report.bands import WINDOW_DAYS, trailing_mean  # noqa: E402
 from sim.report.html import shock_episodes  # noqa: E402
 from sim.report.plots import series_matrix  # noqa: E402
 
 #: Days in the trailing mean of daily shortfall; single days are too spiky to compare runs by.
-SHORTFALL_WINDOW = 30
+SHORTFALL_WINDOW = WINDOW_DAYS
 COUNTERFACTUAL = ("black", "--")
 SHOCK_COLOR = "#f0b400"
 
@@ -57,25 +58,37 @@ def colors(n: int) -> list[str]:
     return [matplotlib.colors.to_hex(palette[i % len(palette)]) for i in range(n)]
 
 
-def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean over the last ``window`` days of each row (fewer at the start)."""
-    c = np.cumsum(np.nan_to_num(values, nan=0.0), axis=1)
-    out = c.copy()
-    out[:, window:] = c[:, window:] - c[:, :-window]
-    counts = np.minimum(np.arange(1, values.shape[1] + 1), window)
-    return out / counts
+def series_band(run: RunData, commodity: str, arm: str, column: str
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int] | None:
+    """Dates, mean, 5% and 95% quantiles and replications of one series (shortfall as a trailing mean).
+
+    From the stored series when the folder has every replication's, else from its bands
+    (``series_quantiles.parquet``; quantiles estimated beyond 9 replications). None if absent.
+    """
+    if run.has_every_series():
+        dates, values = series_matrix(run.timeseries(), commodity, arm, column)
+        if values.size == 0:
+            return None
+        if column == "shortfall_t":
+            values = trailing_mean(values, SHORTFALL_WINDOW)
+        lo, hi = np.quantile(values, [0.05, 0.95], axis=0)
+        return pd.to_datetime(dates).to_numpy(), values.mean(axis=0), lo, hi, values.shape[0]
+    bands = run.bands()
+    name = "shortfall_30d_t" if column == "shortfall_t" else column
+    if not bands.has(name, commodity, arm):
+        return None
+    b = bands.band(name, commodity, arm)
+    return pd.to_datetime(b.dates).to_numpy(), b.mean, b.quantiles[0.05], b.quantiles[0.95], b.count
 
 
-def _band(
-    ax: plt.Axes, dates: np.ndarray, values: np.ndarray, color: str, label: str, ls: str = "-", band: bool = True
-) -> None:
+def _band(ax: plt.Axes, data: tuple | None, color: str, label: str, ls: str = "-", band: bool = True) -> None:
     """Mean line (it adds up to the KPIs, unlike a median of rare shocks) and a 5-95% band."""
-    if values.size == 0:
+    if data is None:
         return
-    if band and values.shape[0] > 1:
-        q05, q95 = np.quantile(values, [0.05, 0.95], axis=0)
-        ax.fill_between(dates, q05, q95, color=color, alpha=0.13, lw=0)
-    ax.plot(dates, values.mean(axis=0), color=color, lw=1.1, ls=ls, label=label)
+    dates, mean, lo, hi, count = data
+    if band and count > 1:
+        ax.fill_between(dates, lo, hi, color=color, alpha=0.13, lw=0)
+    ax.plot(dates, mean, color=color, lw=1.1, ls=ls, label=label)
 
 
 def _number_axis(ax: plt.Axes) -> None:
@@ -131,11 +144,8 @@ def plot_timeseries(runs: Sequence[RunData], commodity: str, path: Path) -> None
         if with_cf:
             series.append((base, "counterfactual", COUNTERFACTUAL[0], f"{base.label}: no reserve", COUNTERFACTUAL[1]))
         for run, arm, color, label, ls in series:
-            dates, values = series_matrix(run.timeseries(), commodity, arm, column)
-            if column == "shortfall_t" and values.size:
-                values = trailing_mean(values, SHORTFALL_WINDOW)
             # the reference gets no band: a third overlapping band hides the runs' own
-            _band(ax, pd.to_datetime(dates).to_numpy(), values, color, label, ls, band=arm == "reserve")
+            _band(ax, series_band(run, commodity, arm, column), color, label, ls, band=arm == "reserve")
         ax.set_ylabel(ylabel)
         if from_zero:
             ax.set_ylim(bottom=0)

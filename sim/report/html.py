@@ -258,7 +258,7 @@ def _party_rows(parties: list[dict[str, Any]]) -> tuple[list[str], list[list[str
     return headers, rows, [False] + [True] * (len(headers) - 1)
 
 
-def write_run_report(folder: Path) -> None:
+def write_run_report(folder: Path, summary: dict[str, Any] | None = None) -> None:
     """Write ``folder/report.html`` for a ``run`` results folder.
 
     Reads only files inside ``folder`` (``summary.json``, ``scenario.resolved.yaml``,
@@ -267,10 +267,13 @@ def write_run_report(folder: Path) -> None:
 
     Args:
         folder: a results folder written by ``run``.
+        summary: the content of ``summary.json`` when the caller has it (its
+            ``per_replication`` is not needed), to save reading every replication back.
 
     """
     folder = Path(folder)
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    if summary is None:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     meta = read_meta(folder) if (folder / "scenario.resolved.yaml").is_file() else {}
     name = summary.get("scenario") or meta.get("name") or folder.name
     n = int(summary.get("replications") or 1)

@@ -1,7 +1,8 @@
 """Plots of one scenario's results: per-commodity panels with dates and units on the axes.
 
 With several replications each line is the median across replications and the band
-its 5-95% range (a fan chart).
+its 5-95% range (a fan chart). The plots draw :class:`~sim.report.bands.Bands`, the reduced
+form of every replication's series, not the series themselves.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.report.bands import PROGRAMME, Band, Bands  # noqa: E402
+
 ARM_STYLE = {"reserve": ("#1f77b4", "with reserve"), "counterfactual": ("#d62728", "no reserve")}
 
 
@@ -29,14 +32,14 @@ def series_matrix(ts: pd.DataFrame, commodity: str, arm: str, column: str) -> tu
     return wide.columns.to_numpy(), wide.to_numpy()
 
 
-def fan(ax: plt.Axes, dates: np.ndarray, values: np.ndarray, color: str, label: str, lw: float = 1.2) -> None:
+def fan(ax: plt.Axes, band: Band, color: str, label: str, lw: float = 1.2) -> None:
     """Median line, with a 5-95% band when there is more than one replication."""
-    if values.shape[0] > 1:
-        q05, q50, q95 = np.quantile(values, [0.05, 0.5, 0.95], axis=0)
-        ax.fill_between(dates, q05, q95, color=color, alpha=0.2, lw=0, label=f"{label} 5-95%")
-        ax.plot(dates, q50, color=color, lw=lw, label=f"{label} median")
+    if band.count > 1:
+        ax.fill_between(band.dates, band.quantiles[0.05], band.quantiles[0.95], color=color, alpha=0.2, lw=0,
+                        label=f"{label} 5-95%")
+        ax.plot(band.dates, band.quantiles[0.5], color=color, lw=lw, label=f"{label} median")
     else:
-        ax.plot(dates, values[0], color=color, lw=lw, label=label)
+        ax.plot(band.dates, band.quantiles[0.5], color=color, lw=lw, label=label)
 
 
 def _grid(n: int, title: str) -> tuple[plt.Figure, list[plt.Axes]]:
@@ -74,23 +77,17 @@ def _span_years(ax: plt.Axes) -> int:
     return max(1, int((hi - lo) / 365))
 
 
-def _names(ts: pd.DataFrame) -> list[str]:
-    return [str(c) for c in pd.unique(ts["commodity"])]
-
-
-def plot_reserve(ts: pd.DataFrame, path: Path, title: str) -> None:
+def plot_reserve(bands: Bands, path: Path, title: str) -> None:
     """Reserve stock (and target) with releases, per commodity."""
-    names = _names(ts)
+    names = bands.commodities
     fig, axes = _grid(len(names), f"{title}: reserve stock and releases")
     for ax, c in zip(axes, names):
-        dates, stock = series_matrix(ts, c, "reserve", "reserve_stock_t")
-        _, target = series_matrix(ts, c, "reserve", "reserve_target_t")
-        _, rel = series_matrix(ts, c, "reserve", "reserve_releases_t")
-        fan(ax, dates, stock, "#1f77b4", "stock")
-        ax.plot(dates, np.median(target, axis=0), color="grey", ls="--", lw=0.8, label="target")
+        fan(ax, bands.band("reserve_stock_t", c), "#1f77b4", "stock")
+        target = bands.band("reserve_target_t", c)
+        ax.plot(target.dates, target.quantiles[0.5], color="grey", ls="--", lw=0.8, label="target")
         ax.set_ylabel("stock, t")
         ax2 = ax.twinx()
-        fan(ax2, dates, rel * 30, "#ff7f0e", "releases (x30 = t/30 d)", lw=0.8)
+        fan(ax2, bands.band("reserve_releases_t", c).scaled(30), "#ff7f0e", "releases (x30 = t/30 d)", lw=0.8)
         ax2.set_ylabel("releases, t per 30 days")
         ax.set_title(c, fontsize=10)
         h, lab = ax2.get_legend_handles_labels()
@@ -99,69 +96,62 @@ def plot_reserve(ts: pd.DataFrame, path: Path, title: str) -> None:
     _finish(fig, axes, path)
 
 
-def plot_supply_demand(ts: pd.DataFrame, path: Path, title: str) -> None:
+def plot_supply_demand(bands: Bands, path: Path, title: str) -> None:
     """Available supply, demand and shortfall (both arms), per commodity."""
-    names = _names(ts)
+    names = bands.commodities
     fig, axes = _grid(len(names), f"{title}: supply, demand and shortfall")
     for ax, c in zip(axes, names):
-        dates, cap = series_matrix(ts, c, "reserve", "capacity_t")
-        _, dem = series_matrix(ts, c, "reserve", "demand_t")
-        fan(ax, dates, cap, "#2ca02c", "supply available", lw=0.8)
-        fan(ax, dates, dem, "black", "demand", lw=0.8)
+        fan(ax, bands.band("capacity_t", c), "#2ca02c", "supply available", lw=0.8)
+        fan(ax, bands.band("demand_t", c), "black", "demand", lw=0.8)
         for arm, (color, label) in ARM_STYLE.items():
-            _, short = series_matrix(ts, c, arm, "shortfall_t")
-            fan(ax, dates, short, color, f"shortfall, {label}", lw=1.0)
+            fan(ax, bands.band("shortfall_t", c, arm), color, f"shortfall, {label}", lw=1.0)
         ax.set_ylabel("t/day")
         ax.set_title(c, fontsize=10)
     _finish(fig, axes, path)
 
 
-def plot_price(ts: pd.DataFrame, path: Path, title: str) -> None:
+def plot_price(bands: Bands, path: Path, title: str) -> None:
     """Price in USD/t for both arms, per commodity."""
-    names = _names(ts)
+    names = bands.commodities
     fig, axes = _grid(len(names), f"{title}: price")
     for ax, c in zip(axes, names):
         for arm, (color, label) in ARM_STYLE.items():
-            dates, p = series_matrix(ts, c, arm, "price_usd_per_t")
-            fan(ax, dates, p, color, label)
+            fan(ax, bands.band("price_usd_per_t", c, arm), color, label)
         ax.set_ylabel("USD/t")
         ax.set_title(c, fontsize=10)
     _finish(fig, axes, path)
 
 
-def plot_finance(fin: pd.DataFrame, path: Path, title: str) -> None:
+def plot_finance(bands: Bands, path: Path, title: str) -> None:
     """Loan balance and cash of the reserve programme, USD billion."""
     fig, ax = plt.subplots(figsize=(9, 4))
     fig.suptitle(f"{title}: loan balance and cash", fontsize=12)
-    df = fin if "replication" in fin.columns else fin.assign(replication=0)
     for col, color, label in (("debt_usd", "#9467bd", "loan balance"), ("cash_usd", "#17becf", "cash")):
-        wide = df.pivot_table(index="replication", columns="date", values=col)
-        fan(ax, wide.columns.to_numpy(), wide.to_numpy() / 1e9, color, label)
+        fan(ax, bands.band(col, PROGRAMME).scaled(1e-9), color, label)
     ax.set_ylabel("USD billion")
     _finish(fig, [ax], path)
 
 
-def plot_entitlements(ts: pd.DataFrame, path: Path, title: str) -> None:
+def entitlements_held(bands: Bands) -> list[str]:
+    """Commodities with entitlements held on some day of some replication."""
+    return [c for c in bands.commodities
+            if bands.has("entitlement_t", c) and float(np.max(bands.band("entitlement_t", c).max)) > 0]
+
+
+def plot_entitlements(bands: Bands, path: Path, title: str) -> None:
     """Entitlements drawn and outstanding, as a share of those held, per commodity.
 
     Drawn is summed over the past 30 days; outstanding is drawn and not yet returned or bought
     back. Each panel's title gives the tonnes held.
     """
-    held = ts[(ts["arm"] == "reserve")].groupby("commodity", observed=True)["entitlement_t"].max()
-    names = [c for c in _names(ts) if held.get(c, 0.0) > 0]
+    names = entitlements_held(bands)
     fig, axes = _grid(len(names), f"{title}: entitlements drawn and outstanding, % of entitlements held")
     for ax, c in zip(axes, names):
-        dates, ent = series_matrix(ts, c, "reserve", "entitlement_t")
-        _, out = series_matrix(ts, c, "reserve", "entitlement_outstanding_t")
-        _, drawn = series_matrix(ts, c, "reserve", "entitlement_drawn_t")
-        # draws are daily and spiky: show what was drawn over the past 30 days
-        monthly = np.apply_along_axis(lambda v: np.convolve(v, np.ones(30))[: v.size], 1, drawn)
-        pct = 100.0 / np.maximum(ent, 1e-300)
-        fan(ax, dates, out * pct, "#d62728", "outstanding")
-        fan(ax, dates, monthly * pct, "#1f77b4", "drawn in the past 30 days", lw=1.0)
+        fan(ax, bands.band("entitlement_outstanding_pct", c), "#d62728", "outstanding")
+        fan(ax, bands.band("entitlement_drawn_30d_pct", c), "#1f77b4", "drawn in the past 30 days", lw=1.0)
         ax.set_ylabel("% of entitlements")
         ax.set_ylim(0, max(5.0, ax.get_ylim()[1]))  # a panel with no draws keeps a readable scale
-        lo, hi = np.median(ent, axis=0)[[0, -1]]
+        lo, hi = bands.band("entitlement_t", c).quantiles[0.5][[0, -1]]
         ax.set_title(f"{c}: entitlements {_tonnes(lo)} to {_tonnes(hi)}", fontsize=10)
     _finish(fig, axes, path)
 
@@ -170,16 +160,16 @@ def _tonnes(x: float) -> str:
     return f"{x:,.0f} t" if x >= 100 else f"{x:,.3g} t"
 
 
-def plot_all(ts: pd.DataFrame, fin: pd.DataFrame, out: Path, title: str) -> list[Path]:
+def plot_all(bands: Bands, out: Path, title: str) -> list[Path]:
     """Write every standard plot into ``out``; returns the files written."""
     paths = {
-        "reserve.png": lambda p: plot_reserve(ts, p, title),
-        "supply_demand.png": lambda p: plot_supply_demand(ts, p, title),
-        "price.png": lambda p: plot_price(ts, p, title),
-        "finance.png": lambda p: plot_finance(fin, p, title),
+        "reserve.png": lambda p: plot_reserve(bands, p, title),
+        "supply_demand.png": lambda p: plot_supply_demand(bands, p, title),
+        "price.png": lambda p: plot_price(bands, p, title),
+        "finance.png": lambda p: plot_finance(bands, p, title),
     }
-    if "entitlement_t" in ts.columns and (ts["entitlement_t"] > 0).any():
-        paths["entitlements.png"] = lambda p: plot_entitlements(ts, p, title)
+    if entitlements_held(bands):
+        paths["entitlements.png"] = lambda p: plot_entitlements(bands, p, title)
     written = []
     for name, fn in paths.items():
         fn(out / name)

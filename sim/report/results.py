@@ -1,9 +1,16 @@
 """Results folders: what ``run`` writes, written atomically (temp folder, then rename).
 
 A results folder holds ``scenario.resolved.yaml``, ``summary.json``, ``kpis.csv`` (one
-row per replication), ``kpi_summary.csv`` (mean and 95% CI per KPI),
-``timeseries.parquet``, ``finance.parquet``, ``events.csv``, optional CSV copies and PNG
-plots. A folder only appears under its final name once every file is in it.
+row per replication), ``kpi_summary.csv`` (mean and 95% CI per KPI), ``events.csv`` (every
+replication), ``series_quantiles.parquet`` (mean, 5/50/95% quantiles, min and max over
+replications per series, commodity, arm and day: what the plots draw),
+``timeseries.parquet`` and ``finance.parquet`` (replication 0, or every replication when
+asked for), optional CSV copies, PNG plots and ``report.html``. A folder only appears under
+its final name once every file is in it.
+
+:class:`RunFolderWriter` writes the folder while the replications run: each result is
+reduced (KPIs, bands) and its events and series are appended to disk, then it is dropped, so
+memory does not grow with the number of replications.
 """
 
 from __future__ import annotations
@@ -20,20 +27,26 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 from sim import __version__
+from sim.engine.replications import KpiRows
 from sim.engine.simulate import RunResult
 from sim.metrics.party_kpis import party_table
 from sim.metrics.stats import kpi_table
 from sim.metrics.views import RATIOS
+from sim.report.bands import BandsBuilder
 from sim.report.headline import COMMODITY_COLUMNS, HEADLINE, OUTCOMES, VIEWS, commodity_kpi
 from sim.report.html import write_run_report
 from sim.report.plots import plot_all, plot_commodities
 from sim.scenario.schema import Scenario
 
 RESULTS_DIR = Path("results")
-__all__ = ["HEADLINE", "write_run_folder", "summary_document", "headline_table"]
+#: The replication whose full series a results folder keeps unless every one is asked for.
+KEPT_REPLICATION = 0
+__all__ = ["HEADLINE", "RunFolderWriter", "run_folder", "write_run_folder", "summary_document", "headline_table"]
 
 
 @contextlib.contextmanager
@@ -97,21 +110,6 @@ def resolved_yaml(scenario: Scenario, seed: int, replications: int, overrides: l
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
-def collect(results: list[RunResult]) -> dict[str, pd.DataFrame]:
-    """Stack the replications' tables, each with a ``replication`` column."""
-
-    def stack(attr: str) -> pd.DataFrame:
-        frames = []
-        for r in results:
-            df = getattr(r, attr).copy()
-            df.insert(0, "replication", r.meta["replication"])
-            frames.append(df)
-        return pd.concat(frames, ignore_index=True)
-
-    kpis = pd.DataFrame([{"replication": r.meta["replication"], "seed": r.meta["seed"], **r.summary} for r in results])
-    return {"timeseries": stack("timeseries"), "finance": stack("finance"), "events": stack("events"), "kpis": kpis}
-
-
 def by_commodity(table: pd.DataFrame, commodities: list[str]) -> list[dict[str, Any]]:
     """Per-commodity economic attribution: mean and 95% interval of each column, per commodity."""
     rows = table.set_index("kpi")
@@ -128,17 +126,22 @@ def by_commodity(table: pd.DataFrame, commodities: list[str]) -> list[dict[str, 
 
 
 def summary_document(
-    scenario: Scenario, results: list[RunResult], overrides: list[str], source: str, extra: dict | None = None
+    scenario: Scenario,
+    kpis: KpiRows,
+    overrides: list[str],
+    source: str,
+    extra: dict | None = None,
+    table: pd.DataFrame | None = None,
 ) -> dict:
-    """The content of ``summary.json``.
+    """The content of ``summary.json`` without ``per_replication`` (see :func:`write_summary`).
 
     ``kpis`` are means over replications, except ratio KPIs (:data:`sim.metrics.views.RATIOS`),
     which are ratios of means; ``ci95`` their 95% intervals (``ci_method`` says which kind);
-    ``percentiles`` the 5th, 50th and 95th percentile over replications.
+    ``percentiles`` the 5th, 50th and 95th percentile over replications. ``table`` is
+    :func:`kpi_summary` of ``kpis`` when already computed.
     """
-    rows = [r.summary for r in results]
-    seed = results[0].meta["seed"]
-    table = kpi_table(rows, ratios=RATIOS, seed=seed)
+    seed = kpis.seeds[0]
+    table = kpi_summary(kpis) if table is None else table
     return json_safe(
         {
             "scenario": scenario.meta.name,
@@ -146,7 +149,7 @@ def summary_document(
             "source": source,
             "version": __version__,
             "seed": seed,
-            "replications": len(results),
+            "replications": len(kpis),
             "overrides": overrides,
             "start_date": scenario.run.start_date.isoformat(),
             "horizon_days": scenario.run.horizon_days,
@@ -156,12 +159,146 @@ def summary_document(
             "percentiles": {k: [a, b, c] for k, a, b, c in zip(table["kpi"], table["p5"], table["p50"], table["p95"])},
             "views": {key: [k for k, _, _ in view_rows] for key, _, _, view_rows in VIEWS},
             "by_commodity": by_commodity(table, list(scenario.commodities)),
-            "max_material_residual_t": max(r.summary["check.material_residual_t"] for r in results),
-            "parties": party_table(rows).to_dict("records"),
+            "max_material_residual_t": max(float(v) for v in kpis.values("check.material_residual_t")),
+            "parties": party_table(party_rows(kpis)).to_dict("records"),
             **(extra or {}),
-            "per_replication": [{"replication": r.meta["replication"], **r.summary} for r in results],
         }
     )
+
+
+def party_rows(kpis: KpiRows) -> list[dict]:
+    """The replications' ``party.*`` KPIs, one dict per replication (empty without parties)."""
+    keys = [k for k in kpis.keys if k.startswith("party.")]
+    return [{k: r[k] for k in keys if k in r} for r in kpis.records()] if keys else []
+
+
+def kpi_summary(kpis: KpiRows) -> pd.DataFrame:
+    """Mean, 95% CI and percentiles of every KPI over replications (``kpi_summary.csv``)."""
+    return kpi_table(kpis.frame().drop(columns=["replication", "seed"]), ratios=RATIOS, seed=kpis.seeds[0])
+
+
+def write_summary(path: Path, summary: dict, kpis: KpiRows) -> None:
+    """Write ``summary.json``: ``summary`` and, last, ``per_replication``, one replication at a time.
+
+    The bytes are those of ``json.dumps({**summary, "per_replication": [...]}, indent=2)``; the
+    replications' summaries are never all in memory at once.
+    """
+    head = json.dumps(summary, indent=2, allow_nan=False)
+    if not head.endswith("\n}"):
+        raise ValueError("summary must be a non-empty mapping")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(head[:-2] + ',\n  "per_replication": [')
+        for i in range(len(kpis)):
+            entry = json_safe({"replication": kpis.replications[i], **kpis.record(i)})
+            text = json.dumps(entry, indent=2, allow_nan=False).replace("\n", "\n    ")
+            f.write(("," if i else "") + "\n    " + text)
+        f.write("\n  ]\n}" if len(kpis) else "]\n}")
+
+
+class RunFolderWriter:
+    """Fill a (temporary) results folder one replication at a time.
+
+    Args:
+        folder: an existing, empty folder (see :func:`run_folder`).
+        scenario: the scenario run.
+        keep_series: write every replication's time series and finance table (else only
+            replication :data:`KEPT_REPLICATION`'s); their bands are kept either way.
+        csv: also write CSV copies of the time series and finance tables.
+
+    """
+
+    def __init__(self, folder: Path, scenario: Scenario, keep_series: bool = False, csv: bool = False) -> None:
+        self.folder = Path(folder)
+        self.scenario = scenario
+        self.keep_series = keep_series
+        self.csv = csv
+        self.kpis = KpiRows()
+        self.bands = BandsBuilder()
+        self._parquet: dict[str, pq.ParquetWriter] = {}
+        self._started: set[str] = set()
+
+    def add(self, result: RunResult) -> None:
+        """Reduce one replication into the folder; the result can be dropped afterwards."""
+        rep = int(result.meta["replication"])
+        self.kpis.append(result.summary, rep, int(result.meta["seed"]))
+        self.bands.add(result.timeseries, result.finance)
+        self._append_csv("events.csv", _with_replication(result.events, rep))
+        if self.keep_series or rep == KEPT_REPLICATION:
+            for name, df in (("timeseries", result.timeseries), ("finance", result.finance)):
+                table = _with_replication(df, rep)
+                self._append_parquet(f"{name}.parquet", table)
+                if self.csv:
+                    self._append_csv(f"{name}.csv", table)
+
+    def _append_csv(self, name: str, df: pd.DataFrame) -> None:
+        first = name not in self._started
+        df.to_csv(self.folder / name, mode="w" if first else "a", header=first, index=False)
+        self._started.add(name)
+
+    def _append_parquet(self, name: str, df: pd.DataFrame) -> None:
+        writer = self._parquet.get(name)
+        if writer is None:
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            writer = self._parquet[name] = pq.ParquetWriter(self.folder / name, table.schema, compression="zstd")
+        else:
+            table = pa.Table.from_pandas(df, schema=writer.schema, preserve_index=False)
+        writer.write_table(table)
+
+    def close(self) -> None:
+        """Close the Parquet files being written (idempotent)."""
+        for writer in self._parquet.values():
+            writer.close()
+        self._parquet.clear()
+
+    def finish(self, overrides: list[str], source: str, extra: dict | None = None, plots: bool = True) -> dict:
+        """Write the summaries, bands, plots and report; returns ``summary.json`` less ``per_replication``.
+
+        ``extra`` entries (e.g. how a ``--precision`` run ended) are added to ``summary.json``.
+        """
+        if not len(self.kpis):
+            raise ValueError("no replication to write")
+        self.close()
+        tmp, scenario, kpis = self.folder, self.scenario, self.kpis
+        table = kpi_summary(kpis)
+        summary = summary_document(scenario, kpis, overrides, source, extra, table)
+        (tmp / "scenario.resolved.yaml").write_text(
+            resolved_yaml(scenario, kpis.seeds[0], len(kpis), overrides, source), encoding="utf-8"
+        )
+        write_summary(tmp / "summary.json", summary, kpis)
+        kpis.frame().to_csv(tmp / "kpis.csv", index=False)
+        table.to_csv(tmp / "kpi_summary.csv", index=False)
+        parties = party_table(party_rows(kpis))
+        if len(parties):
+            parties.to_csv(tmp / "parties.csv", index=False)
+        bands = self.bands.bands()
+        bands.to_frame().to_parquet(tmp / "series_quantiles.parquet", index=False, compression="zstd")
+        if plots:
+            plot_all(bands, tmp, scenario.meta.name)
+            plot_commodities(summary["by_commodity"], tmp / "commodities.png", scenario.meta.name)
+        write_run_report(tmp, summary)
+        return summary
+
+
+def _with_replication(df: pd.DataFrame, rep: int) -> pd.DataFrame:
+    out = df.copy(deep=False)
+    out.insert(0, "replication", rep)
+    return out
+
+
+@contextlib.contextmanager
+def run_folder(out: Path, scenario: Scenario, keep_series: bool = False, csv: bool = False
+               ) -> Iterator[RunFolderWriter]:
+    """A :class:`RunFolderWriter` on a temporary folder that becomes ``out`` when the block succeeds.
+
+    Call :meth:`RunFolderWriter.finish` inside the block; if the block raises (a failed run,
+    an interrupt) nothing is left behind.
+    """
+    with atomic_dir(out) as tmp:
+        writer = RunFolderWriter(tmp, scenario, keep_series=keep_series, csv=csv)
+        try:
+            yield writer
+        finally:
+            writer.close()
 
 
 def write_run_folder(
@@ -173,34 +310,17 @@ def write_run_folder(
     csv: bool = False,
     plots: bool = True,
     extra: dict | None = None,
+    keep_series: bool = True,
 ) -> Path:
-    """Write a complete results folder atomically; returns its path.
+    """Write a complete results folder from results already in memory, atomically; returns its path.
 
-    ``extra`` entries (e.g. how a ``--precision`` run ended) are added to ``summary.json``.
+    Every replication's series are kept unless ``keep_series`` is False. ``extra`` entries are
+    added to ``summary.json``.
     """
-    seed = results[0].meta["seed"]
-    tables = collect(results)
-    summary = summary_document(scenario, results, overrides, source, extra)
-    with atomic_dir(out) as tmp:
-        (tmp / "scenario.resolved.yaml").write_text(
-            resolved_yaml(scenario, seed, len(results), overrides, source), encoding="utf-8"
-        )
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False), encoding="utf-8")
-        tables["kpis"].to_csv(tmp / "kpis.csv", index=False)
-        kpi_table([r.summary for r in results], ratios=RATIOS, seed=seed).to_csv(tmp / "kpi_summary.csv", index=False)
-        tables["timeseries"].to_parquet(tmp / "timeseries.parquet", index=False, compression="zstd")
-        tables["finance"].to_parquet(tmp / "finance.parquet", index=False, compression="zstd")
-        tables["events"].to_csv(tmp / "events.csv", index=False)
-        parties = party_table([r.summary for r in results])
-        if len(parties):
-            parties.to_csv(tmp / "parties.csv", index=False)
-        if csv:
-            tables["timeseries"].to_csv(tmp / "timeseries.csv", index=False)
-            tables["finance"].to_csv(tmp / "finance.csv", index=False)
-        if plots:
-            plot_all(tables["timeseries"], tables["finance"], tmp, scenario.meta.name)
-            plot_commodities(summary["by_commodity"], tmp / "commodities.png", scenario.meta.name)
-        write_run_report(tmp)
+    with run_folder(out, scenario, keep_series=keep_series, csv=csv) as writer:
+        for r in results:
+            writer.add(r)
+        writer.finish(overrides, source, extra, plots)
     return Path(out)
 
 
