@@ -182,6 +182,19 @@ class Engine:
             self._p_books = (np.zeros((1, 2, M)), np.zeros((2, M)), np.zeros((2, M)))
             self._p_cut_value = np.zeros((1, M))
 
+    def dispose(self) -> None:
+        """Drop every reference the engine and its parts hold, once the run's results are out.
+
+        The engine, its finance, parties and project books point at each other (event-log
+        callbacks, SimPy processes), so without this their arrays (tens of MB per replication)
+        would live until the next full garbage collection, and memory would grow with the number
+        of replications run in one process.
+        """
+        for part in (self.finance, self.parties, self.projects, self.public, self.world):
+            if part is not None:
+                vars(part).clear()
+        vars(self).clear()
+
     # ------------------------------------------------------------------ helpers
     def log(self, now: float, event: str, source: str, detail: str, value: float) -> None:
         """Append to the event log."""
