@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.engine.simulate import SeriesRecord
 from sim.metrics.streaming import BAND_QUANTILES, StreamingQuantiles
+from sim.model.world import ARMS
 
 #: Days in the trailing windows of the derived series.
 WINDOW_DAYS = 30
@@ -154,8 +156,11 @@ class BandsBuilder:
         self._rows += [(s, PROGRAMME, arm) for s, arm in PROGRAMME_SERIES]
         self._stream = StreamingQuantiles((len(self._rows), len(self._dates)), BAND_QUANTILES)
 
-    def add(self, ts: pd.DataFrame, finance: pd.DataFrame) -> None:
-        """Add one replication's time series and finance table (as in a ``RunResult``)."""
+    def add(self, ts: pd.DataFrame | SeriesRecord, finance: pd.DataFrame) -> None:
+        """Add one replication's time series (``RunResult.timeseries``, or faster its ``series``) and finance table."""
+        if isinstance(ts, SeriesRecord):
+            self._add_record(ts, finance)
+            return
         if self._stream is None:
             self._start(ts)
         assert self._stream is not None and self._dates is not None
@@ -168,6 +173,28 @@ class BandsBuilder:
             g = np.zeros((len(arms), n_days, n_comm))
             g[at] = ts[column].to_numpy(dtype=float)
             return g[arms.index(arm)].T
+
+        self._add_grids(grid, finance)
+
+    def _add_record(self, rec: SeriesRecord, finance: pd.DataFrame) -> None:
+        """The same from the recorded arrays, without building the long table (a run's largest cost here)."""
+        if self._stream is None:
+            self._commodities = list(rec.commodity_ids)
+            self._dates = pd.date_range(rec.start, periods=rec.values.shape[1], freq="D").values
+            specs = COMMODITY_SERIES + (ENTITLEMENT_SERIES if "entitlement_t" in rec.names else ())
+            self._rows = [(s, c, arm) for s, arm in specs for c in self._commodities]
+            self._rows += [(s, PROGRAMME, arm) for s, arm in PROGRAMME_SERIES]
+            self._stream = StreamingQuantiles((len(self._rows), len(self._dates)), BAND_QUANTILES)
+        index = {name: i for i, name in enumerate(rec.names)}
+
+        def grid(column: str, arm: str) -> np.ndarray:
+            return rec.values[index[column], :, ARMS.index(arm), :].T  # [commodity, day]
+
+        self._add_grids(grid, finance)
+
+    def _add_grids(self, grid, finance: pd.DataFrame) -> None:
+        assert self._stream is not None and self._dates is not None
+        n_days, n_comm = len(self._dates), len(self._commodities)
 
         derived: dict[tuple[str, str], np.ndarray] = {}
 

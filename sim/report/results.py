@@ -221,7 +221,7 @@ class RunFolderWriter:
         """Reduce one replication into the folder; the result can be dropped afterwards."""
         rep = int(result.meta["replication"])
         self.kpis.append(result.summary, rep, int(result.meta["seed"]))
-        self.bands.add(result.timeseries, result.finance)
+        self.bands.add(result.series, result.finance)
         self._append_csv("events.csv", _with_replication(result.events, rep))
         if self.keep_series or rep == KEPT_REPLICATION:
             for name, df in (("timeseries", result.timeseries), ("finance", result.finance)):
