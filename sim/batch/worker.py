@@ -22,6 +22,7 @@ import pandas as pd
 from sim.batch.design import point_data
 from sim.batch.plan import Task
 from sim.metrics.stats import FAN_QUANTILES
+from sim.model.world import ARMS
 
 #: Longest error message kept in runs.parquet.
 MAX_ERROR_CHARS = 2000
@@ -98,6 +99,9 @@ def _block_mean(x: np.ndarray, step: int) -> np.ndarray:
 
 def series_vector(result: Any, names: tuple[str, ...], step: int, start_date: str) -> tuple[np.ndarray, SeriesLayout]:
     """One run's chosen series as a float32 vector and its layout."""
+    rec = getattr(result, "series", None)
+    if rec is not None and all(n in rec.names or n in result.finance.columns for n in names):
+        return _record_vector(rec, result.finance, names, step, start_date)
     ts, fin = result.timeseries, result.finance
     arm, com = pd.Categorical(ts["arm"]), pd.Categorical(ts["commodity"])
     arms = [str(a) for a in arm.categories]
@@ -115,6 +119,26 @@ def series_vector(result: Any, names: tuple[str, ...], step: int, start_date: st
             grid[idx] = ts[name].to_numpy(float)
             parts.append(_block_mean(grid.reshape(A * C, H), step).reshape(-1))
             layout.blocks.extend((name, c, a) for a in arms for c in comms)
+        else:
+            parts.append(_block_mean(fin[name].to_numpy(float), step))
+            layout.blocks.append((name, FINANCE_LABEL, "reserve"))
+    vec = np.concatenate(parts) if parts else np.zeros(0)
+    return vec.astype(np.float32), layout
+
+
+def _record_vector(rec: Any, fin: pd.DataFrame, names: tuple[str, ...], step: int,
+                   start_date: str) -> tuple[np.ndarray, SeriesLayout]:
+    """:func:`series_vector` from the recorded arrays (``RunResult.series``), without the long table."""
+    _, H, A, C = rec.values.shape
+    arms = list(ARMS[:A])
+    layout = SeriesLayout(start_date, step, -(-H // step))
+    index = {name: i for i, name in enumerate(rec.names)}
+    parts = []
+    for name in names:
+        if name in index:
+            grid = rec.values[index[name]].transpose(1, 2, 0).reshape(A * C, H)  # [arm x commodity, day]
+            parts.append(_block_mean(grid, step).reshape(-1))
+            layout.blocks.extend((name, c, a) for a in arms for c in rec.commodity_ids)
         else:
             parts.append(_block_mean(fin[name].to_numpy(float), step))
             layout.blocks.append((name, FINANCE_LABEL, "reserve"))
