@@ -10,6 +10,9 @@ Results depend only on (scenario, seed, replication), never on the worker or chu
 A run's key hashes the resolved base scenario, the point's settings, the seed and the
 replication, so a resumed (or edited) sweep reuses exactly the runs that would be the same,
 and design points with identical settings share their runs.
+
+The plan takes the resolved sweep and, when resuming, what the store found on disk
+(:class:`OnDisk`); it knows nothing of how tasks run or where their results go.
 """
 
 from __future__ import annotations
