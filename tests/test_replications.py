@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import tracemalloc
 import weakref
 
 import numpy as np
@@ -39,19 +40,39 @@ def noisy_file(tmp_path_factory):
     return str(path)
 
 
-def test_runner_keeps_kpis_and_lets_every_result_go(noisy):
+def test_runner_keeps_kpis_and_frees_each_result_before_the_next(noisy):
     refs = []
+    alive_when_next_arrived = []
 
     def watch(result):
+        # the previous replication's result, frames and engine are gone when this one arrives
+        alive_when_next_arrived.append(sum(r() is not None for trio in refs for r in trio))
         refs.append((weakref.ref(result), weakref.ref(result.timeseries), weakref.ref(result.finance)))
 
     kpis, prec = run_replications(noisy, seed=3, n=6, on_result=watch)
-    gc.collect()
     assert prec is None and isinstance(kpis, KpiRows) and len(kpis) == 6 == len(refs)
+    assert alive_when_next_arrived == [0] * 6
     assert all(r() is None for trio in refs for r in trio)  # no result, time series or finance table kept
     alone = simulate(noisy, seed=3, replication=4).summary
     assert json.dumps(kpis.record(4)) == json.dumps(alone)  # values, types (an int stays an int) and NaNs
     assert kpis.replications == list(range(6))
+
+
+def _peak_traced_mb(noisy, n: int) -> float:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        run_replications(noisy, seed=3, n=n)
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def test_runner_peak_memory_does_not_grow_with_replications():
+    # each replication's engine (arrays in reference cycles) is freed before the next starts;
+    # left to the collector's schedule they piled up: peak 0.57 MB at 3, 1.21 MB at 12 here
+    short = scenario(**merge(NOISY, {"run": {"horizon_years": 0.25}}))
+    assert _peak_traced_mb(short, 12) < 1.25 * _peak_traced_mb(short, 3)
 
 
 def test_folder_writer_holds_no_result_and_constant_band_memory(noisy, tmp_path):

@@ -313,16 +313,19 @@ def run_scenario(
     Each replication goes to the folder as it finishes (every replication's series kept), so
     memory does not grow with the number of replications.
     """
-    from sim.engine.simulate import simulate
+    from sim.engine.replications import run_replications
     from sim.report.results import run_folder
 
     bar = progress(replications, label) if progress else None
     try:
         with run_folder(folder, pending.scenario, keep_series=True) as writer:
-            for rep in range(replications):
-                writer.add(simulate(pending.scenario, seed=seed, replication=rep))
+
+            def done(result) -> None:
+                writer.add(result)
                 if bar is not None:
                     bar.update(1)
+
+            run_replications(pending.scenario, seed, replications, on_result=done)
             writer.finish(list(overrides), str(pending.path), plots=plots)
     finally:
         if bar is not None:

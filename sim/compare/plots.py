@@ -63,7 +63,7 @@ def series_band(run: RunData, commodity: str, arm: str, column: str
     """Dates, mean, 5% and 95% quantiles and replications of one series (shortfall as a trailing mean).
 
     From the stored series when the folder has every replication's, else from its bands
-    (``series_quantiles.parquet``; quantiles estimated beyond 9 replications). None if absent.
+    (``series_quantiles.parquet``; quantiles estimated beyond 32 replications). None if absent.
     """
     if run.has_every_series():
         dates, values = series_matrix(run.timeseries(), commodity, arm, column)

@@ -2,8 +2,8 @@
 
 The runner keeps only each replication's KPIs (:class:`KpiRows`, a few kB per replication);
 every :class:`~sim.engine.simulate.RunResult` goes to ``on_result`` as it is made (which
-writes or reduces its series) and is dropped, so memory stays flat in the number of
-replications.
+writes or reduces its series) and is freed before the next replication starts, so memory
+stays flat in the number of replications.
 
 With a precision target ``gamma`` (``run --precision``), replications are added one at a time
 after :data:`~sim.metrics.stats.PRECISION_MIN_REPLICATIONS` (or the number asked for, if
@@ -14,6 +14,7 @@ replication r, so a run that stops at n replications equals a fixed run of n.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,17 +149,28 @@ def run_replications(
         results.append(r.summary, r.meta["replication"], r.meta["seed"])
         if on_result is not None:
             on_result(r)
+        del r
+        # A replication's engine holds its arrays in reference cycles (SimPy processes and
+        # their environment), which only a full collection frees; left to the collector's
+        # own schedule, dozens of replications (tens of MB each at 15 years) pile up first.
+        gc.collect()
 
-    if precision is None:
-        for _ in range(n):
-            one()
-        return results, None
-    first = min(max(n, PRECISION_MIN_REPLICATIONS), max_replications)
-    while True:
-        while len(results) < first:
-            one()
-        values = results.values(PRECISION_KPI)
-        reached, half, mean = precision_reached(values, precision, seed=seed)
-        if reached or len(results) >= max_replications:
-            return results, PrecisionReport(precision, PRECISION_KPI, reached, len(results), half, mean)
-        first = len(results) + 1
+    # objects alive before the run are no replication's garbage: frozen, the collection
+    # after each replication skips them (measured 1-5 ms instead of 110-180 ms)
+    gc.freeze()
+    try:
+        if precision is None:
+            for _ in range(n):
+                one()
+            return results, None
+        first = min(max(n, PRECISION_MIN_REPLICATIONS), max_replications)
+        while True:
+            while len(results) < first:
+                one()
+            values = results.values(PRECISION_KPI)
+            reached, half, mean = precision_reached(values, precision, seed=seed)
+            if reached or len(results) >= max_replications:
+                return results, PrecisionReport(precision, PRECISION_KPI, reached, len(results), half, mean)
+            first = len(results) + 1
+    finally:
+        gc.unfreeze()

@@ -4,7 +4,7 @@ This is what a results folder keeps of every replication's series by default
 (``series_quantiles.parquet``) and what its plots and comparison fan charts draw. A
 :class:`BandsBuilder` takes one :class:`~sim.engine.simulate.RunResult` at a time and reduces it
 into :class:`~sim.metrics.streaming.StreamingQuantiles`, so memory does not grow with the number
-of replications; quantiles are exact up to 9 replications and P-square estimates beyond.
+of replications; quantiles are exact up to 32 replications and P-square estimates beyond.
 
 Some series are derived per replication before they are reduced, because the plots draw a band
 of the derived quantity (a band of 30-day means is not the 30-day mean of a band):
