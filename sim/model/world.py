@@ -175,7 +175,9 @@ def build_world(s: Scenario, streams: Streams) -> World:
                for c, q in man.demand_tpy.items()]
         noise = lognormal_noise(streams.stream(f"manufacturer:{mid}"), man.demand_cv, (H, max(len(own), 1)))
         for k, (c, q, g) in enumerate(own):
-            growth = (1.0 + g) ** years
+            if g not in growth_of:
+                growth_of[g] = (1.0 + g) ** years
+            growth = growth_of[g]
             expected[:, c, m] = q * growth
             demand[:, c, m] = q * growth * noise[:, k]
     critical = np.array(
