@@ -30,6 +30,10 @@ from sim.metrics.terminal import daily_discount, discount
 from sim.model.world import World
 from sim.scenario.schema import Evaluation
 
+#: Money ratios are undefined (NaN) below a micro-dollar of denominator: below it the ratio is rounding
+#: and may overflow to infinity (hypothesis found denormal commitments and loan shares).
+MICRO_USD = 1e-6
+
 #: Loan-book flows the lender receives.
 RECEIPTS = ("interest", "principal", "fee", "guarantee", "recovery")
 
@@ -65,7 +69,7 @@ def yearly_dscr(ledger: Ledger) -> np.ndarray:
     edges = np.arange(0, H, 365)
     cf_y = np.add.reduceat(cfads, edges)
     due_y = np.add.reduceat(due, edges)
-    return np.divide(cf_y, due_y, out=np.full(len(edges), np.nan), where=due_y > 0)
+    return np.divide(cf_y, due_y, out=np.full(len(edges), np.nan), where=due_y > MICRO_USD)
 
 
 def programme_view(w: World, ledger: Ledger, ev: Evaluation, terminal_value: float) -> dict[str, float]:
@@ -87,8 +91,8 @@ def programme_view(w: World, ledger: Ledger, ev: Evaluation, terminal_value: flo
         k + "years_dscr_below_1": int(np.sum(dscr < 1.0)),
         k + "liabilities_at_horizon_usd": liabilities,
         k + "principal_after_horizon_usd": principal,
-        # undefined with no liabilities; below a micro-dollar the ratio is rounding (and may overflow)
-        k + "asset_cover_at_horizon": (end_cash + terminal_value) / liabilities if liabilities > 1e-6 else math.nan,
+        k + "asset_cover_at_horizon": ((end_cash + terminal_value) / liabilities if liabilities > MICRO_USD
+                                       else math.nan),
         k + "residual_value_usd": residual,
         k + "guarantee_calls_usd": float(ledger.column("guarantee_calls_usd").sum()),
         k + "net_cost_npv_usd": float(disc @ ledger.column("equity_usd") - d_end * residual),
@@ -131,7 +135,7 @@ def budget_view(w: World, ledger: Ledger, ev: Evaluation, terminal_value: float)
         k + "disbursements_usd": disbursed,
         k + "disbursements_pv_usd": disbursed_pv,
         k + "subsidy_cost_usd": subsidy,
-        k + "subsidy_rate": subsidy / disbursed_pv if disbursed_pv > 0 else math.nan,
+        k + "subsidy_rate": subsidy / disbursed_pv if disbursed_pv > MICRO_USD else math.nan,
         k + "programme_subsidy_cost_usd": totals["programme"],
         k + "projects_subsidy_cost_usd": totals["projects"],
         k + "written_off_usd": written_off,

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from sim.engine.ledger import Ledger
+from sim.metrics.credit import MICRO_USD
 from sim.metrics.views import evaluation_kpis
 from sim.model.world import ARMS, World
 from sim.scenario.schema import Evaluation
@@ -154,7 +155,7 @@ def compute_kpis(
     net_cost = float(cost_flow @ disc - terminal)
     out[f + "net_cost_npv_usd"] = net_cost
     benefit = out["difference.total.loss_avoided_npv_usd"]
-    out[f + "benefit_cost_ratio"] = benefit / net_cost if net_cost > 0 else math.nan
+    out[f + "benefit_cost_ratio"] = benefit / net_cost if net_cost > MICRO_USD else math.nan
     out[f + "discount_rate_per_year"] = discount_rate
     # evaluation views (issue 10): economic, programme and budget views, project companies,
     # measured days of cover (replaces the days_of_cover_end above)

@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from sim.engine.ledger import Ledger, LoanBook
-from sim.metrics.credit import budget_view, programme_view, project_kpis
+from sim.metrics.credit import MICRO_USD, budget_view, programme_view, project_kpis
 from sim.metrics.terminal import daily_discount, days_of_cover, discount, inventory_difference, terminal_value
 from sim.model.world import ARMS, World
 from sim.scenario.schema import Evaluation
@@ -134,7 +134,7 @@ def economic_view(rec: dict[str, np.ndarray], w: World, ledger: Ledger, ev: Eval
     out[k + "net_cost_npv_usd"] = float(net_cost.sum())
     out[k + "loss_avoided_npv_usd"] = float(avoided.sum())
     out[k + "net_benefit_npv_usd"] = float(avoided.sum() - net_cost.sum())
-    out[k + "benefit_cost_ratio"] = float(avoided.sum() / net_cost.sum()) if net_cost.sum() > 0 else math.nan
+    out[k + "benefit_cost_ratio"] = float(avoided.sum() / net_cost.sum()) if net_cost.sum() > MICRO_USD else math.nan
     for c, cid in enumerate(ids):
         p = f"{k}{cid}."
         out[p + "resource_cost_npv_usd"] = float(resource[c])
