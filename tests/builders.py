@@ -45,3 +45,13 @@ def scenario(**over: Any):
     """A validated scenario: ``base_dict()`` deep-merged with ``over``."""
     return validate_data(merge(base_dict(), over))
 
+
+#: A reserve and a stochastic export ban over a year: loss avoided varies across replications.
+NOISY = {
+    "suppliers": {"s1": {"capacity_tpy": 500.0}, "s2": {"commodity": "ga", "country": "B", "capacity_tpy": 200.0}},
+    "manufacturers": {"m1": {"demand_cv": 0.1, "critical_share": 1.0}},
+    "reserve": {"ga": {"initial_stock_t": 60.0, "target_t": 60.0}},
+    "shocks": {"ban": {"kind": "export_restriction", "country": "A", "commodities": ["ga"], "rate_per_year": 2.0,
+                       "duration_days": {"dist": "exponential", "mean": 40},
+                       "severity": {"dist": "uniform", "low": 0.5, "high": 1.0}}},
+}

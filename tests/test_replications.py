@@ -16,16 +16,7 @@ from sim.cli import main
 from sim.engine.replications import KpiRows, run_replications
 from sim.report.bands import Bands, trailing_mean
 from sim.report.results import RunFolderWriter
-from tests.builders import base_dict, merge, scenario
-
-NOISY = {
-    "suppliers": {"s1": {"capacity_tpy": 500.0}, "s2": {"commodity": "ga", "country": "B", "capacity_tpy": 200.0}},
-    "manufacturers": {"m1": {"demand_cv": 0.1, "critical_share": 1.0}},
-    "reserve": {"ga": {"initial_stock_t": 60.0, "target_t": 60.0}},
-    "shocks": {"ban": {"kind": "export_restriction", "country": "A", "commodities": ["ga"], "rate_per_year": 2.0,
-                       "duration_days": {"dist": "exponential", "mean": 40},
-                       "severity": {"dist": "uniform", "low": 0.5, "high": 1.0}}},
-}
+from tests.builders import NOISY, base_dict, merge, scenario
 
 
 @pytest.fixture(scope="module")

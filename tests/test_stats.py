@@ -19,7 +19,7 @@ from sim.metrics.stats import (
     precision_reached,
     ratio_ci,
 )
-from tests.builders import base_dict, merge
+from tests.builders import NOISY, base_dict, merge
 
 
 def test_bootstrap_ci_of_a_ratio_of_means_covers_the_true_ratio_about_95_percent_of_the_time():
@@ -74,14 +74,7 @@ def test_kpi_table_reports_percentiles_and_the_ratio_of_means():
 
 def _noisy(tmp_path) -> str:
     """A year with a reserve and a stochastic export ban: loss avoided varies across replications."""
-    data = merge(base_dict(), {
-        "suppliers": {"s1": {"capacity_tpy": 500.0}, "s2": {"commodity": "ga", "country": "B", "capacity_tpy": 200.0}},
-        "manufacturers": {"m1": {"demand_cv": 0.1, "critical_share": 1.0}},
-        "reserve": {"ga": {"initial_stock_t": 60.0, "target_t": 60.0}},
-        "shocks": {"ban": {"kind": "export_restriction", "country": "A", "commodities": ["ga"], "rate_per_year": 2.0,
-                           "duration_days": {"dist": "exponential", "mean": 40},
-                           "severity": {"dist": "uniform", "low": 0.5, "high": 1.0}}},
-    })
+    data = merge(base_dict(), NOISY)
     path = tmp_path / "noisy.yaml"
     path.write_text(json.dumps(data))
     return str(path)
