@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sim import simulate
-from sim.engine.kernels import _clearing_ratio
+from sim.engine.price_kernel import _clearing_ratio
 from sim.model.market import clearing_price_ratio
 from sim.model.party_kernels import draw_tonnes
 from sim.model.welfare import DeadweightCurve

@@ -21,12 +21,12 @@ from sim.engine import kernels as k
 from sim.engine.kernels import (
     SERIES,
     clear_and_ship,
-    consume_and_price,
     market_day,
     supply_and_demand,
     triggers,
 )
 from sim.engine.ledger import Ledger
+from sim.engine.price_kernel import consume_and_price
 from sim.engine.rng import Streams
 from sim.model.finance import Finance
 from sim.model.market import allocate

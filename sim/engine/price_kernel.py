@@ -1,0 +1,206 @@
+"""Steps 7 and 9 of the day, compiled: consumption, the bloc's loss, and the price moving toward clearing.
+
+The third of the day's kernels (the first two are in :mod:`sim.engine.kernels`, whose packs and
+series indices it shares); the formulas are those of :mod:`sim.model.welfare` and
+:func:`sim.model.market.clearing_price_ratio` (``tests/test_kernels.py`` compares them).
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from sim.engine.kernels import (
+    _TINY,
+    _TINY_W,
+    CACHE,
+    CLEARING_PRICE,
+    CRITICAL_SHORTFALL,
+    DELIVERED,
+    F_NEWTON,
+    F_PARTIES,
+    I_BOUGHT,
+    I_CLEARING,
+    I_CRIT_E_SUM,
+    I_CRIT_Q,
+    I_CRITICAL,
+    I_DELIVERED_REL,
+    I_EXPECTED_SUPPLY,
+    I_IMPORTS,
+    I_KEEP,
+    I_MSTOCK,
+    I_ORDER,
+    I_OTHER_REL,
+    I_PRICE,
+    I_Q0,
+    I_RELEASES,
+    I_RESP_E,
+    I_ROW_CRIT,
+    I_ROW_GOT,
+    I_ROW_OWN,
+    I_RSTOCK,
+    I_SUBSTITUTION,
+    I_SURGE,
+    I_TARGET,
+    I_TRANSIT_M,
+    I_TRANSIT_R,
+    I_TRANSIT_REL,
+    I_VOLL_M,
+    I_WANT_M,
+    I_WANT_R,
+    I_WANT_TOT,
+    I_X,
+    IN_TRANSIT,
+    LOSS,
+    LOSS_CRITICAL,
+    LOSS_IMPORT,
+    LOSS_SURPLUS,
+    MANUFACTURER_STOCK,
+    PRICE,
+    RELEASE_DELIVERIES,
+    RESERVE_RELEASES,
+    RESERVE_STOCK,
+    RESERVE_TARGET,
+    ROW_CONSUMPTION,
+    SHORTFALL,
+    SUBSTITUTION,
+    W_DWL_A,
+    W_DWL_G1,
+    W_DWL_LOG,
+    W_DWL_XC,
+    W_ELASTICITY,
+    W_HOLD,
+    W_PRICE_ADJUST,
+    W_PRICE_CAP,
+    W_PRICE_FLOOR,
+    W_REF_PRICE,
+    W_ROW_ELASTICITY,
+)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, sup_c, cap_expected, share, row_demand, p_loss,
+                      p_demand_value, p_consumed_value, rec):  # noqa: PLR0915
+    """Steps 7 and 9: consumption and the bloc's loss (welfare.py); the price moves toward clearing.
+
+    The price closes part of the gap to the price that clears the world market; it clears expected
+    flows (daily noise is absorbed by stocks, not priced) plus stock building. With parties, each
+    manufacturer's loss and its desired and consumed value are booked into ``p_loss`` [H, A, M],
+    ``p_demand_value`` and ``p_consumed_value`` [A, M].
+
+    Returns:
+        Storage cost accrued today by the reserve arm (USD).
+
+    """
+    price, subst, transit_m, transit_rel, transit_r = ac[I_PRICE], ac[I_SUBSTITUTION], ac[I_TRANSIT_M], \
+        ac[I_TRANSIT_REL], ac[I_TRANSIT_R]
+    rstock, want_tot, row_crit, order, want_r = ac[I_RSTOCK], ac[I_WANT_TOT], ac[I_ROW_CRIT], ac[I_ORDER], ac[I_WANT_R]
+    crit_e_sum, resp_e, keep = ac[I_CRIT_E_SUM], ac[I_RESP_E], ac[I_KEEP]
+    mstock, want_m, crit_q, q0 = acm[I_MSTOCK], acm[I_WANT_M], acm[I_CRIT_Q], acm[I_Q0]
+    ref_price, elasticity, row_elasticity = wc[W_REF_PRICE], wc[W_ELASTICITY], wc[W_ROW_ELASTICITY]
+    row_own, row_got, imports = ac[I_ROW_OWN], ac[I_ROW_GOT], ac[I_IMPORTS]
+    clearing, releases, other_rel, delivered_rel = ac[I_CLEARING], ac[I_RELEASES], ac[I_OTHER_REL], ac[I_DELIVERED_REL]
+    x, bought = acm[I_X], acm[I_BOUGHT]
+    surge, target = c1[I_SURGE], c1[I_TARGET]
+    critical, voll_m = cm[I_CRITICAL], cm[I_VOLL_M]
+    price_adjust, price_floor, price_cap = wc[W_PRICE_ADJUST], wc[W_PRICE_FLOOR], wc[W_PRICE_CAP]
+    dwl_a, dwl_g1, dwl_xc, dwl_log, hold = wc[W_DWL_A], wc[W_DWL_G1], wc[W_DWL_XC], wc[W_DWL_LOG], wc[W_HOLD]
+    has_parties, newton = flags[F_PARTIES], flags[F_NEWTON]
+    A, C = price.shape
+    M = want_m.shape[2]
+    storage = 0.0
+    for a in range(A):
+        for c in range(C):
+            clearing_supply = ac[I_EXPECTED_SUPPLY, a, c]
+            p0 = ref_price[c]
+            dwl = 0.0
+            crit_loss = 0.0
+            cons_tot = 0.0
+            crit_short = 0.0
+            stock = 0.0
+            import_loss = (price[a, c] - p0) * imports[a, c]
+            tot_bought = 0.0
+            for m in range(M):
+                tot_bought += bought[a, c, m]
+            for m in range(M):
+                # 7. consumption and the bloc's loss against the reference
+                cons = min(want_m[a, c, m], x[a, c, m])
+                mstock[a, c, m] = x[a, c, m] - cons
+                stock += mstock[a, c, m]
+                cons_tot += cons
+                crit_short += max(crit_q[a, c, m] - cons, 0.0)
+                # (a) the deadweight loss on the responsive part of the curve, capped at the choke price
+                ref = q0[a, c, m]
+                k_q = critical[c, m] * ref
+                responsive = ref - k_q
+                x1 = min(max(cons - k_q, 0.0) / max(responsive, _TINY_W), 1.0)
+                d = 0.0
+                if x1 < 1.0:  # at or above the reference the integral is empty
+                    lo = max(x1, dwl_xc[c])
+                    g_lo = math.log(lo) if dwl_log[c] > 0.0 else lo ** dwl_a[c] / dwl_a[c]
+                    shr = dwl_g1[c] - g_lo + price_cap[c] * max(dwl_xc[c] - x1, 0.0) - (1.0 - x1)
+                    d = max(shr, 0.0) * responsive * p0
+                # (c) critical demand not served x value of lost output
+                cl_m = max(critical[c, m] * ref - cons, 0.0) * voll_m[c, m]
+                dwl += d
+                crit_loss += cl_m
+                if has_parties:
+                    # (b) the extra import bill falls on who bought today's arrivals
+                    sh = bought[a, c, m] / max(tot_bought, _TINY) if tot_bought > 0.0 else share[t, c, m]
+                    p_loss[t, a, m] += d + cl_m + import_loss * sh
+                    p_demand_value[a, m] += want_m[a, c, m] * p0
+                    p_consumed_value[a, m] += cons * p0
+            if a == 0:
+                storage += rstock[a, c] * hold[c]
+            # 9. the price: a share of the way toward the price that clears expected flows
+            fixed = crit_e_sum[a, c] + (order[a, c] - want_tot[a, c]) + row_crit[a, c] + want_r[a, c]
+            residual = clearing_supply + releases[a, c] - fixed + other_rel[a, c]
+            resp_b = resp_e[a, c] * keep[a, c]
+            resp_w = (row_demand[t, c] * surge[c] - row_crit[a, c]) * keep[a, c]
+            clearing[a, c] = _clearing_ratio(resp_b, resp_w, elasticity[c], row_elasticity[c], residual,
+                                             clearing[a, c], price_floor[c], price_cap[c], newton)
+            price[a, c] += price_adjust[c] * (clearing[a, c] * p0 - price[a, c])
+            rec[DELIVERED, t, a, c] = cons_tot
+            rec[SHORTFALL, t, a, c] = want_tot[a, c] - cons_tot
+            rec[CRITICAL_SHORTFALL, t, a, c] = crit_short
+            rec[ROW_CONSUMPTION, t, a, c] = row_got[a, c] + row_own[a, c]
+            rec[PRICE, t, a, c] = price[a, c]
+            rec[CLEARING_PRICE, t, a, c] = clearing[a, c] * p0
+            rec[SUBSTITUTION, t, a, c] = subst[a, c]
+            rec[RESERVE_STOCK, t, a, c] = rstock[a, c]
+            if a == 0:
+                rec[RESERVE_TARGET, t, a, c] = target[c]
+            rec[RESERVE_RELEASES, t, a, c] = releases[a, c]
+            rec[RELEASE_DELIVERIES, t, a, c] = delivered_rel[a, c] + row_own[a, c]
+            rec[MANUFACTURER_STOCK, t, a, c] = stock
+            rec[IN_TRANSIT, t, a, c] = transit_m[a, c] + transit_r[a, c] + transit_rel[a, c]
+            rec[LOSS_SURPLUS, t, a, c] = dwl
+            rec[LOSS_IMPORT, t, a, c] = import_loss
+            rec[LOSS_CRITICAL, t, a, c] = crit_loss
+            rec[LOSS, t, a, c] = dwl + import_loss + crit_loss
+    return storage
+
+
+@njit(cache=CACHE, error_model="numpy")
+def _clearing_ratio(resp_b, resp_w, e_b, e_w, residual, guess, floor, cap, newton):
+    """Price ratio at which responsive demand equals the supply left for it (market.clearing_price_ratio).
+
+    Newton's method on log x from yesterday's answer (at most 3 steps), or the closed form where the
+    bloc's and the rest of the world's elasticities are equal.
+    """
+    lo, hi = math.log(floor), math.log(cap)
+    log_r = math.log(max(residual, _TINY))
+    if not newton or e_b == e_w:
+        y = (math.log(max(resp_b + resp_w, _TINY)) - log_r) / e_b
+        return math.exp(min(max(y, lo), hi)) if residual > 0 else cap
+    y = min(max(math.log(max(guess, _TINY)), lo), hi)
+    for _ in range(3):
+        tb = resp_b * math.exp(-e_b * y)
+        tw = resp_w * math.exp(-e_w * y)
+        total = tb + tw
+        g = math.log(max(total, _TINY)) - log_r
+        if abs(g) < 1e-15:  # converged (from yesterday's answer, usually at once): a further step moves nothing
+            break
+        y = min(max(y + g * total / max(e_b * tb + e_w * tw, _TINY), lo), hi)
+    return math.exp(y) if residual > 0 else cap
