@@ -4,8 +4,9 @@ The engine's daily step (``Engine.step``) calls ``supply_and_demand`` and ``clea
 (or both at once, ``market_day``), then ``triggers`` and, last, ``consume_and_price``
 (:mod:`sim.engine.price_kernel`), with the parts that touch money, parties and events (funds,
 purchases, releases, draws) in Python between them. Each kernel is one compiled loop over
-arms, commodities and manufacturers (or suppliers), so a day costs a few calls instead of a hundred numpy calls on arrays of a
-few dozen numbers (issue 12: call overhead, not arithmetic, was the cost). The formulas are
+arms, commodities and manufacturers (or suppliers), so a day costs a few calls instead of a
+hundred numpy calls on arrays of a few dozen numbers (issue 12: call overhead, not arithmetic,
+was the cost). The formulas are
 those of :mod:`sim.model.market`, :mod:`sim.model.demand` and :mod:`sim.model.welfare`,
 which stay the readable, vectorised reference (tests compare the two).
 
