@@ -172,15 +172,37 @@ class Engine:
         self._flags[k.F_PARTIES] = p is not None
         self._flags[k.F_NEWTON] = not bool((w.elasticity == w.row_elasticity).all())
         self._fired = np.zeros((2, C), dtype=bool)
+        self._mid = self._ac[k.I_RELEASES:k.I_DELIVERED_REL + 1]  # releases, other_rel, delivered_rel: step 6's
+        self._mid_dirty = False
         # allies' draws and other public stocks act between the market's steps; otherwise one call does them
         self._one_call = (p is None or not p.has_allies) and self.public is None
         self._has_reserve = bool(w.has_reserve.any())
         if p is not None:
-            self._p_books = (p.loss, p.demand_value, p.consumed_value)
+            p_books = (p.loss, p.demand_value, p.consumed_value, p._ent_entitled, p.drawn_today, p.out_swap,
+                       p.pending, p.entitled, p.state)
+            p_morning = (p.pending, p.flows["arrivals"], p.major, p._flipped, p._major_price_usd, p._major_loss,
+                         w.has_reserve, p.state)
             self._p_cut_value = p.cut_value
-        else:
-            self._p_books = (np.zeros((1, 2, M)), np.zeros((2, M)), np.zeros((2, M)))
+        else:  # placeholders of the right types: the kernels skip the parties' parts (flag F_PARTIES)
+            no_k, no_c, no_ck = np.zeros(1, dtype=bool), np.zeros(C), np.zeros((C, 1))
+            p_books = (np.zeros((1, 2, M)), np.zeros((2, M)), np.zeros((2, M)), no_c, no_c, no_ck, no_ck, no_k,
+                       np.zeros(2, dtype=bool))
+            p_morning = (no_ck, no_c, np.zeros(C, dtype=bool), np.zeros(C, dtype=bool), no_c, np.nan,
+                         w.has_reserve, np.zeros(2, dtype=bool))
             self._p_cut_value = np.zeros((1, M))
+        # every argument of the daily kernels after the day, bound once: the arrays are updated in place
+        self._sd_args = (self._ac, self._acm, self._as, self._c, self._s, self._cm, self._wc, self._flags, self.active,
+                         self.restricted, self.buy_on, w.sup_c, w.cap_noise, w.cap_expected, w.demand, w.expected,
+                         w.critical_t, w.critical_expected, w.row_demand, self._p_cut_value)
+        self._cs_args = (self._ac, self._acm, self._as, self._wc, w.sup_c, self._lead, w.sup_domestic,
+                         self.claim_classes, self.ring_m, self.ring_r, w.cap_expected, w.share, w.market_stock_level,
+                         self.rec_all)
+        self._md_args = (*self._sd_args, self._lead, w.sup_domestic, self.claim_classes, self.ring_m, self.ring_r,
+                         w.share, w.market_stock_level, self._has_reserve, w.r_eligible, w.r_is_shortfall,
+                         w.r_is_price, w.r_trigger_price_usd, w.r_is_cover, w.r_trigger_cover, w.de_tot, self._fired,
+                         *p_morning, self.rec_all)
+        self._cp_args = (self._ac, self._acm, self._as, self._c, self._cm, self._wc, self._flags, w.sup_c,
+                         w.cap_expected, w.share, w.row_demand, *p_books, self.rec_all)
 
     def dispose(self) -> None:
         """Drop every reference the engine and its parts hold, once the run's results are out.
@@ -236,24 +258,25 @@ class Engine:
         """Switch on supplier row ``row`` in ``arm`` (a completed project)."""
         self.active[arm, row] = True
 
-    def review(self, c: int, t: int) -> None:
-        """Set the target and whether to buy until the next review."""
+    def review(self, cs: np.ndarray, t: int) -> None:
+        """Set the targets of commodities ``cs`` and whether to buy them until their next review."""
         w = self.world
-        if np.isnan(w.r_target_t[c]):
-            self.target[c] = w.r_target_days[c] * w.expected[min(t, w.horizon - 1), c].sum()
-        calm = not self.triggered[c]
-        price_ok = self.price[0, c] <= w.r_buy_ceiling[c] * w.ref_price[c]
-        below = self.rstock[0, c] + self.transit_r[0, c] < self.target[c]
-        on = bool(calm and price_ok and below and w.r_buy_max_tpd[0, c] > 0)
-        if on != self.buy_on[c]:
-            self.log(t, "buy_start" if on else "buy_stop", w.commodity_ids[c], "review", self.target[c])
-        self.buy_on[c] = on
+        free = cs[np.isnan(w.r_target_t[cs])]
+        if free.size:
+            self.target[free] = w.r_target_days[free] * w.expected[min(t, w.horizon - 1), free].sum(-1)
+        calm = ~self.triggered[cs]
+        price_ok = self.price[0, cs] <= w.r_buy_ceiling[cs] * w.ref_price[cs]
+        below = self.rstock[0, cs] + self.transit_r[0, cs] < self.target[cs]
+        on = calm & price_ok & below & (w.r_buy_max_tpd[0, cs] > 0)
+        for c, c_on in zip(cs[on != self.buy_on[cs]], on[on != self.buy_on[cs]], strict=True):
+            self.log(t, "buy_start" if c_on else "buy_stop", w.commodity_ids[c], "review", self.target[c])
+        self.buy_on[cs] = on
         self._flags[k.F_BUYING] = self.buy_on.any()
-        self.triggered[c] = False
+        self.triggered[cs] = False
         self._reviewed = True  # room and drawdown capacity follow the targets before the next market
         if self.parties is not None:
             self.parties.set_target(self.target)
-            self.parties.set_calm(c, calm)
+            self.parties.set_calm(cs, calm)
 
     def drawdown_capacity(self) -> np.ndarray:
         """Most the reserve can release per day [A, C]: fixed, or the target over drawdown days (set at reviews)."""
@@ -343,8 +366,9 @@ class Engine:
             if not p.enabled:
                 continue
             env.process(project_process(env, self, pid, p, self.streams.stream(f"project:{pid}")))
-        for c in np.flatnonzero(w.has_reserve):
-            env.process(review_process(env, self, int(c)))
+        held = np.flatnonzero(w.has_reserve)  # one review process per review interval
+        for interval in np.unique(w.r_review_days[held]):
+            env.process(review_process(env, self, held[w.r_review_days[held] == interval]))
         if self.parties is not None:  # after the reviews: day-0 fees see the day-0 target
             self.parties.start(env, self)
         env.process(self._days(env))
@@ -376,20 +400,12 @@ class Engine:
             if parties.owed_changed:
                 np.multiply(parties.owed, parties.calm[:, None], out=self._owed_calm)
                 parties.owed_changed = False
-        if self._one_call:  # nothing in Python between the steps: one compiled call does 1-5 and the trigger
+        flipped = False
+        if self._one_call:  # nothing in Python between the steps: one compiled call does 1-5 and 6's start
             funds = max(self.finance.funds(now, "reserve"), 0.0) if self._flags[k.F_BUYING] else 0.0
-            cost, any_fired = market_day(
-                t, funds, self._ac, self._acm, self._as, self._c, self._s, self._cm, self._wc, self._flags,
-                self.active, self.restricted, self.buy_on, w.sup_c, w.cap_noise, w.cap_expected, w.demand, w.expected,
-                w.critical_t, w.critical_expected, w.row_demand, self._p_cut_value, self._lead, w.sup_domestic,
-                self.claim_classes, self.ring_m, self.ring_r, w.share, w.market_stock_level, self._has_reserve,
-                w.r_eligible, w.r_is_shortfall, w.r_is_price, w.r_trigger_price_usd, w.r_is_cover, w.r_trigger_cover,
-                w.de_tot, self._fired, self.rec_all)
+            cost, any_fired, flipped = market_day(t, funds, *self._md_args)
         else:
-            cost = supply_and_demand(t, self._ac, self._acm, self._as, self._c, self._s, self._cm, self._wc,
-                                     self._flags, self.active, self.restricted, self.buy_on, w.sup_c, w.cap_noise,
-                                     w.cap_expected, w.demand, w.expected, w.critical_t, w.critical_expected,
-                                     w.row_demand, self._p_cut_value, self.rec_all)
+            cost = supply_and_demand(t, *self._sd_args, self.rec_all)
             if parties is not None and parties.has_allies:  # allies' draws serve rest-of-world buyers
                 self.row_own[0] = parties.allied_deliveries(t, self.row_want[0])
             # the reserve orders only what it can pay for today (an unfunded order would still move the price)
@@ -398,13 +414,13 @@ class Engine:
                 if cost > funds:
                     self.want_r[0] *= funds / cost
             # 3-5. the world market in tiers, shipments into the pipeline, arrivals shared out (kernel)
-            cost = clear_and_ship(t, self._ac, self._acm, self._as, self._wc, w.sup_c, self._lead, w.sup_domestic,
-                                  self.claim_classes, self.ring_m, self.ring_r, w.cap_expected, w.share,
-                                  w.market_stock_level, self.rec_all)
+            cost = clear_and_ship(t, *self._cs_args)
         if cost > 0:
             self.finance.spend(now, "purchases_usd", cost, "reserve")
             if parties is not None:  # traders' fees; allies pay their stakes' shares
                 parties.on_purchase(now, cost, self.buy[0], self.price[0])
+        if flipped:  # the kernel's morning declared or ended a major disruption
+            parties.log_flips(now, self.price[0])
         if self.projects.rows.size:  # project companies sell the share of their output produced today
             sold = np.clip(self.produced / np.maximum(self.output, _TINY), 0.0, 1.0)[0, self.projects.commodity]
             proj_out = self.out_s[0, self.projects.rows] * sold
@@ -413,6 +429,36 @@ class Engine:
 
         # 6. other public stocks serve their users first (both arms); then the reserve decides: it releases
         # when its trigger holds, capped and delivered after a lag (with parties: members draw, allies too)
+        if not self._one_call or any_fired or self._deliveries_due(t):
+            self._reserve_decides(now, t)
+        elif self._mid_dirty:  # yesterday's releases and deliveries are not today's
+            self._mid[:] = 0.0
+            self._mid_dirty = False
+
+        # 7-9. consumption and the bloc's loss (welfare.py); storage accrues; the price moves (kernel);
+        # with parties, the day's entitlement series
+        storage = consume_and_price(t, *self._cp_args)
+        # storage accrues daily and is invoiced every STORAGE_BILLING_DAYS and on the last day
+        self.storage_due += storage
+        if parties is not None and parties.has_allies:
+            parties.accrue_storage(self.rstock[0])
+        if self.storage_due > 0 and ((t + 1) % STORAGE_BILLING_DAYS == 0 or t == w.horizon - 1):
+            self.finance.spend(now, "storage_cost_usd", self.storage_due, "reserve")
+            self.storage_due = 0.0
+            if parties is not None:  # allies pay their stakes' shares of the bill
+                parties.on_storage_bill(now)
+        if parties is not None and parties.has_allies:
+            parties.book_allies(t, self.rec)
+
+    def _deliveries_due(self, t: int) -> bool:
+        """Whether released or drawn tonnes may reach manufacturers today (else step 6 has nothing to do)."""
+        if self.parties is not None:
+            return t <= self.parties._last_due
+        return bool(self.ring_rel[:, :, t % self.world.ring].any())
+
+    def _reserve_decides(self, now: float, t: int) -> None:
+        """Step 6: other public stocks, the reserve's releases or the parties' draws, and deliveries due."""
+        w, parties = self.world, self.parties
         x, gap, want_m, safety = self.x, self.gap, self.want_m, self.safety
         other = self._zeros
         if self.public is not None:
@@ -422,11 +468,13 @@ class Engine:
         releases = self._zeros
         if self._has_reserve:
             fired = self._fired
-            if not self._one_call:
+            if self._one_call:  # the kernel ran the trigger and the parties' morning
+                any_fired = bool(fired.any())
+            else:
                 any_fired = triggers(t, x, want_m, gap, self.price, w.r_eligible, w.r_is_shortfall, w.r_is_price,
                                      w.r_trigger_price_usd, w.r_is_cover, w.r_trigger_cover, w.de_tot, fired)
-            if parties is not None:  # arrivals buy back drawn tonnes; major disruptions declared or ended
-                parties.morning(now, self.arr_r[0], self.price[0], self.supply_lost[0])
+                if parties is not None:  # arrivals buy back drawn tonnes; major disruptions declared or ended
+                    parties.morning(now, self.arr_r[0], self.price[0], self.supply_lost[0])
             if any_fired:
                 self.triggered |= fired[0]
                 can = np.maximum(0.0, self.rstock - w.r_floor_share * self.target)
@@ -439,21 +487,7 @@ class Engine:
             delivered_rel = self._deliver_releases(t % w.ring, x, want_m, safety)
         else:
             delivered_rel = self._deliver_draws(t, x)
-
-        # 7-9. consumption and the bloc's loss (welfare.py); storage accrues; the price moves (kernel)
         self.releases[:] = releases
         self.other_rel[:] = other
         self.delivered_rel[:] = delivered_rel
-        storage = consume_and_price(t, self._ac, self._acm, self._as, self._c, self._cm, self._wc, self._flags, w.sup_c,
-                                    w.cap_expected, w.share, w.row_demand, *self._p_books, self.rec_all)
-        # storage accrues daily and is invoiced every STORAGE_BILLING_DAYS and on the last day
-        self.storage_due += storage
-        if parties is not None:
-            parties.accrue_storage(self.rstock[0])
-        if self.storage_due > 0 and ((t + 1) % STORAGE_BILLING_DAYS == 0 or t == w.horizon - 1):
-            self.finance.spend(now, "storage_cost_usd", self.storage_due, "reserve")
-            self.storage_due = 0.0
-            if parties is not None:  # allies pay their stakes' shares of the bill
-                parties.on_storage_bill(now)
-        if parties is not None:
-            parties.book_day(t, self.rec)
+        self._mid_dirty = True

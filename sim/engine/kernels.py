@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from sim.model.parties import PARTY_SERIES
+from sim.model.party_kernels import morning
 
 #: Daily series recorded per day, arm and commodity (tonnes unless stated).
 SERIES = (
@@ -58,6 +59,8 @@ SERIES = (
  CRITICAL_SHORTFALL, IMPORTS, ROW_DEMAND, ROW_CONSUMPTION, PRICE, CLEARING_PRICE, SUBSTITUTION, RESERVE_STOCK,
  RESERVE_TARGET, RESERVE_PURCHASES, RESERVE_RELEASES, RELEASE_DELIVERIES, MANUFACTURER_STOCK, IN_TRANSIT,
  LOSS_SURPLUS, LOSS_IMPORT, LOSS_CRITICAL, LOSS) = range(28)
+#: The parties' series follow (PARTY_SERIES); the kernels write the first three.
+ENTITLEMENT, ENTITLEMENT_DRAWN, ENTITLEMENT_OUTSTANDING = range(28, 31)
 #: The engine's state and scratch arrays, packed so a kernel call passes a few arrays, not a hundred
 #: (unboxing each array argument costs about 0.2 us). The engine holds named views into the packs.
 PACK_AC = ("price", "substitution", "peak_substitution", "supply_factor", "transit_m", "transit_rel", "transit_r",
@@ -403,15 +406,19 @@ def triggers(t, x, want_m, gap, price, eligible, is_shortfall, is_price, trigger
 def market_day(t, funds, ac, acm, as_, c1, s1, cm, wc, flags, active, restricted, buy_on, sup_c, cap_noise,
                cap_expected, demand, expected, critical_t, critical_expected, row_demand, p_cut_value, lead, domestic,
                claim_classes, ring_m, ring_r, share, market_stock_level, trig, eligible, is_shortfall, is_price,
-               trigger_price_usd, is_cover, trigger_cover, de_tot, fired, rec):
-    """Steps 1-5 and the release trigger of step 6 in one call (one dispatch instead of three).
+               trigger_price_usd, is_cover, trigger_cover, de_tot, fired, p_pending, p_arrivals, p_major, p_flipped,
+               p_major_price_usd, p_major_loss, has_reserve, p_state, rec):
+    """Steps 1-5 and the start of step 6 in one call (one dispatch instead of four).
 
     The same as :func:`supply_and_demand`; the funds cap (the reserve orders only what ``funds`` can
-    pay for); :func:`clear_and_ship`; and, if ``trig``, :func:`triggers`. Used when nothing in Python
-    must happen between them (no allies' draws to serve, no other public stocks).
+    pay for); :func:`clear_and_ship`; and, if ``trig``, :func:`triggers` and (with parties, flag
+    F_PARTIES) the parties' morning (:func:`sim.model.party_kernels.morning`: buy-back from today's
+    arrivals, major disruptions; its ``p_*`` arrays). Used when nothing in Python must happen between
+    them (no allies' draws to serve, no other public stocks).
 
     Returns:
-        (cost of today's purchases in USD, whether the release trigger holds anywhere).
+        (cost of today's purchases in USD, whether the release trigger holds anywhere, whether a major
+        disruption started or ended today).
 
     """
     cost = supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, active, restricted, buy_on, sup_c, cap_noise,
@@ -427,4 +434,8 @@ def market_day(t, funds, ac, acm, as_, c1, s1, cm, wc, flags, active, restricted
     if trig:
         fired_any = triggers(t, acm[I_X], acm[I_WANT_M], acm[I_GAP], ac[I_PRICE], eligible, is_shortfall, is_price,
                              trigger_price_usd, is_cover, trigger_cover, de_tot, fired)
-    return paid, fired_any
+    flipped = False
+    if trig and flags[F_PARTIES]:
+        flipped = morning(ac[I_ARR_R, 0], ac[I_PRICE, 0], ac[I_SUPPLY_LOST, 0], p_pending, p_arrivals, p_major,
+                          p_flipped, p_major_price_usd, p_major_loss, has_reserve, p_state)
+    return paid, fired_any, flipped

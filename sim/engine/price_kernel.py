@@ -18,6 +18,9 @@ from sim.engine.kernels import (
     CLEARING_PRICE,
     CRITICAL_SHORTFALL,
     DELIVERED,
+    ENTITLEMENT,
+    ENTITLEMENT_DRAWN,
+    ENTITLEMENT_OUTSTANDING,
     F_NEWTON,
     F_PARTIES,
     I_BOUGHT,
@@ -77,17 +80,20 @@ from sim.engine.kernels import (
     W_REF_PRICE,
     W_ROW_ELASTICITY,
 )
+from sim.model.party_kernels import book
 
 
 @njit(cache=CACHE, error_model="numpy")
 def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, sup_c, cap_expected, share, row_demand, p_loss,
-                      p_demand_value, p_consumed_value, rec):  # noqa: PLR0915
+                      p_demand_value, p_consumed_value, p_ent_entitled, p_drawn_today, p_out_swap, p_pending,
+                      p_entitled, p_state, rec):  # noqa: PLR0915
     """Steps 7 and 9: consumption and the bloc's loss (welfare.py); the price moves toward clearing.
 
     The price closes part of the gap to the price that clears the world market; it clears expected
     flows (daily noise is absorbed by stocks, not priced) plus stock building. With parties, each
     manufacturer's loss and its desired and consumed value are booked into ``p_loss`` [H, A, M],
-    ``p_demand_value`` and ``p_consumed_value`` [A, M].
+    ``p_demand_value`` and ``p_consumed_value`` [A, M], and the day's entitlement series are
+    recorded (:func:`sim.model.party_kernels.book`, from the other ``p_*`` arrays).
 
     Returns:
         Storage cost accrued today by the reserve arm (USD).
@@ -179,6 +185,9 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, sup_c, cap_expected, s
             rec[LOSS_IMPORT, t, a, c] = import_loss
             rec[LOSS_CRITICAL, t, a, c] = crit_loss
             rec[LOSS, t, a, c] = dwl + import_loss + crit_loss
+    if has_parties:
+        book(t, p_ent_entitled, p_drawn_today, p_out_swap, p_pending, p_entitled, p_state, rec[ENTITLEMENT],
+             rec[ENTITLEMENT_DRAWN], rec[ENTITLEMENT_OUTSTANDING])
     return storage
 
 

@@ -39,7 +39,7 @@ import simpy
 
 from sim.engine.ledger import Ledger
 from sim.model.finance import Finance
-from sim.model.party_kernels import book, book_draws, draw_tonnes, morning
+from sim.model.party_kernels import book_draws, draw_tonnes, morning
 from sim.model.world import World
 from sim.scenario.schema import Parties as PartiesSpec
 from sim.scenario.schema import Scenario
@@ -149,6 +149,7 @@ class Parties:
         # [some drawn tonnes await buy-back, a draw has been made (so swaps or buy-backs may be outstanding)]
         self.state = np.zeros(2, dtype=bool)
         self._flipped = np.zeros(C, dtype=bool)
+        self._ent_entitled = np.zeros(C)
         # accounts: money paid to the vehicle by party [H, parties] per line; tonnes by party [C, parties]
         n_p = len(self.party_ids)
         self.cash = {line: np.zeros((H, n_p)) for line in PARTY_LINES}
@@ -183,7 +184,7 @@ class Parties:
         """Work out what follows from the entitlements once after they change (the engine calls it before its day)."""
         self.stale = False
         self._ent = self.ent_fixed + self.ent_share * self.target[:, None]
-        self._ent_entitled = (self._ent * self.entitled).sum(-1)
+        self._ent_entitled[:] = (self._ent * self.entitled).sum(-1)  # in place: the engine's kernel reads it
         self.crowd_cut[:] = self.crowding_cut()  # in place: the engine's kernel reads it
 
     def crowding_cut(self) -> np.ndarray:
@@ -200,7 +201,7 @@ class Parties:
         return self.cut_value @ self._holder_party[: self.M] * self.own_cost
 
     # ------------------------------------------------------------------ the draw decision
-    def set_calm(self, c: int, calm: bool) -> None:
+    def set_calm(self, c: int | np.ndarray, calm: bool | np.ndarray) -> None:
         """Set at each review: calm if the reserve's trigger has not held since the last one.
 
         Members rebuild what they owe while calm; deciding at reviews keeps them from flip-flopping daily.
@@ -209,12 +210,19 @@ class Parties:
         self.owed_changed = True
 
     def morning(self, now: float, arrived: np.ndarray, price: np.ndarray, supply_lost: np.ndarray) -> None:
-        """Buy back drawn tonnes from today's arrivals (pro rata); declare or end major disruptions (events)."""
+        """Buy back drawn tonnes from today's arrivals (pro rata); declare or end major disruptions (events).
+
+        The engine's one-call market day runs the same compiled step itself and then calls :meth:`log_flips`.
+        """
         if morning(arrived, price, supply_lost, self.pending, self.flows["arrivals"], self.major, self._flipped,
                    self._major_price_usd, self._major_loss, self.w.has_reserve, self.state):
-            for c in np.flatnonzero(self._flipped):
-                what = "major_disruption_start" if self.major[c] else "major_disruption_end"
-                self.log(now, what, self.w.commodity_ids[c], "stock open pro rata to entitlements", price[c])
+            self.log_flips(now, price)
+
+    def log_flips(self, now: float, price: np.ndarray) -> None:
+        """Log the major disruptions declared or ended this morning."""
+        for c in np.flatnonzero(self._flipped):
+            what = "major_disruption_start" if self.major[c] else "major_disruption_end"
+            self.log(now, what, self.w.commodity_ids[c], "stock open pro rata to entitlements", price[c])
 
     def draw(self, now: float, t: int, fired: np.ndarray, need_m: np.ndarray, row_gap: np.ndarray,
              price: np.ndarray, room: np.ndarray, can: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -424,12 +432,9 @@ class Parties:
         self._receive(now, "cost_shares", "ally_payments_usd", pay)
 
     # ------------------------------------------------------------------ per-manufacturer welfare
-    def book_day(self, t: int, rec: dict[str, np.ndarray]) -> None:
-        """Record the day's party series (the engine's kernel books each manufacturer's loss and fill)."""
-        book(t, self._ent_entitled, self.drawn_today, self.out_swap, self.pending, self.entitled, self.state,
-             rec["entitlement_t"], rec["entitlement_drawn_t"], rec["entitlement_outstanding_t"])
-        if self.has_allies:
-            rec["allied_stake_t"][t, 0] = self.allied_claim(rec["reserve_stock_t"][t, 0])
+    def book_allies(self, t: int, rec: dict[str, np.ndarray]) -> None:
+        """Record the allies' stake of the day (the engine's kernel records the entitlement series)."""
+        rec["allied_stake_t"][t, 0] = self.allied_claim(rec["reserve_stock_t"][t, 0])
 
     def allied_claim(self, stock: np.ndarray) -> np.ndarray:
         """Allies' claim on the stock [C], t: their undrawn stakes, pro rata when the stock is short."""

@@ -52,7 +52,7 @@ class Engine(Protocol):
     def add_effect(self, e: ShockEffect) -> None: ...
     def remove_effect(self, e: ShockEffect) -> None: ...
     def activate(self, arm: int, row: int) -> None: ...
-    def review(self, c: int, t: int) -> None: ...
+    def review(self, cs: np.ndarray, t: int) -> None: ...
     def log(self, now: float, event: str, source: str, detail: str, value: float) -> None: ...
 
 
@@ -242,9 +242,9 @@ def project_process(env: simpy.Environment, eng: Engine, pid: str, p: Project, r
     eng.log(env.now, "project_complete", pid, f"+{p.capacity_tpy:g} t/yr", p.capacity_tpy)
 
 
-def review_process(env: simpy.Environment, eng: Engine, c: int) -> Iterator:
-    """The reserve's periodic review of its buying programme for commodity ``c``."""
-    interval = int(eng.world.r_review_days[c])
+def review_process(env: simpy.Environment, eng: Engine, cs: np.ndarray) -> Iterator:
+    """The reserve's periodic review of its buying programme for commodities ``cs`` (one review interval)."""
+    interval = int(eng.world.r_review_days[cs[0]])
     while True:
-        eng.review(c, int(env.now))
+        eng.review(cs, int(env.now))
         yield env.timeout(interval)
