@@ -322,6 +322,8 @@ class Engine:
         room = np.minimum(self.drawdown_capacity()[0], can[0])
         to_makers, to_allies = self.parties.draw(now, t, fired[0], need * w.r_offset[:, None], row_gap[0],
                                                  self.price[0], room, can[0])
+        if to_makers is self.parties._no_draw:
+            return self._zeros
         releases = np.zeros_like(self._zeros)
         releases[0] = to_makers + to_allies
         self.rstock -= releases

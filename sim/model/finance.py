@@ -99,6 +99,7 @@ class FacilityState:
     arrears: float = 0.0  # unpaid interest and fees, due at the next payment date
     principal_arrears: float = 0.0  # unpaid principal (part of balance), due at the next date
     t_last: float = 0.0
+    book: LoanBook | None = None  # the loan's book on the ledger (set by Finance)
 
     def __post_init__(self) -> None:
         self.close = float(self.spec.close_day)
@@ -142,10 +143,14 @@ class Finance:
             if f.purpose != "projects"
         }
         for fid, f in self.facilities.items():
-            ledger.loans[fid] = LoanBook(
+            f.book = ledger.loans[fid] = LoanBook(
                 fid, "programme", f.spec.lender, f.spec.federal_credit, f.spec.interest_rate, f.spec.payments_per_year
             )
         self._by_purpose: dict[str, list[FacilityState]] = {}
+        self._loan_share = spec.loan_share_of_spend
+        self._fee_share = spec.procurement_fee_share
+        for purpose in ("reserve", "projects", "any"):
+            self._eligible(purpose)
 
     # ------------------------------------------------------------------ balances
     @property
@@ -165,7 +170,8 @@ class Finance:
     def funds(self, now: float, purpose: str) -> float:
         """Cash plus what may still be drawn for ``purpose`` today."""
         room = 0.0
-        for f in self._eligible(purpose):  # inlined can_draw and undrawn: called daily while the reserve buys
+        facilities = self._by_purpose.get(purpose)
+        for f in facilities if facilities is not None else self._eligible(purpose):  # inlined: called daily
             if f.close <= now < f._draw_end:
                 room += max(0.0, f.commitment - f.drawn)
         return self.cash + room
@@ -179,10 +185,12 @@ class Finance:
     def draw(self, now: float, amount: float, purpose: str, only: str | None = None) -> float:
         """Draw up to ``amount`` from eligible facilities; returns what was drawn."""
         got = 0.0
-        for f in self._eligible(purpose, only):
+        # inlined (can_draw, undrawn, the ledger's book): called several times a day while the reserve buys
+        facilities = self._by_purpose.get(purpose) if only is None else None
+        for f in facilities if facilities is not None else self._eligible(purpose, only):
             if got >= amount:
                 break
-            if not f.close <= now < f._draw_end:  # can_draw and undrawn inlined: called daily while buying
+            if not f.close <= now < f._draw_end:
                 continue
             take = min(amount - got, max(0.0, f.commitment - f.drawn))
             if take <= 0:
@@ -192,7 +200,7 @@ class Finance:
             f.drawn += take
             self.cash += take
             self.ledger.book(now, "draws_usd", take)
-            self.ledger.loans[f.fid].add(now, "draw", take)
+            f.book.flows.append((float(now), "draw", float(take)))
             got += take
         return got
 
@@ -203,15 +211,17 @@ class Finance:
         """
         if amount <= 0:
             return 0.0
-        if line == "purchases_usd" and self.spec.procurement_fee_share > 0:
+        if self._fee_share > 0 and line == "purchases_usd":
             # the traders' fee rides on every purchase, paid like it
-            self.spend(now, "procurement_fees_usd", amount * self.spec.procurement_fee_share, purpose, only)
-        if self.spec.loan_share_of_spend > 0 and line != "fees_usd":
-            self.draw(now, amount * self.spec.loan_share_of_spend, purpose, only)
-        if self.cash < amount:
-            self.draw(now, amount - max(self.cash, 0.0), purpose, only)
-        paid = min(amount, max(self.cash, 0.0))
-        self.cash -= paid
+            self.spend(now, "procurement_fees_usd", amount * self._fee_share, purpose, only)
+        if self._loan_share > 0 and line != "fees_usd":
+            self.draw(now, amount * self._loan_share, purpose, only)
+        cash = self.cash
+        if cash < amount:
+            self.draw(now, amount - max(cash, 0.0), purpose, only)
+            cash = self.cash
+        paid = min(amount, max(cash, 0.0))
+        self.cash = cash - paid
         self.ledger.book(now, line, paid)
         if paid < amount - 1e-6:
             self._default(now, f"{line} unpaid", amount - paid)

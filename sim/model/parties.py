@@ -150,6 +150,7 @@ class Parties:
         self.state = np.zeros(2, dtype=bool)
         self._flipped = np.zeros(C, dtype=bool)
         self._ent_entitled = np.zeros(C)
+        self._no_draw = np.zeros(C)  # read only: what draw() returns on a day nothing is drawn
         # accounts: money paid to the vehicle by party [H, parties] per line; tonnes by party [C, parties]
         n_p = len(self.party_ids)
         self.cash = {line: np.zeros((H, n_p)) for line in PARTY_LINES}
@@ -247,9 +248,10 @@ class Parties:
         d = self._d
         drew = draw_tonnes(need, self.transit, fired, self.entitlements(), self.out_swap, self.pending, self.entitled,
                            self.major, can, room, self.free_stock_sales, d)
+        if not drew:  # nothing drawn (d is all zero): the usual case while the trigger holds
+            self.drawn_today[:] = 0.0
+            return self._no_draw, self._no_draw
         self.drawn_today[:] = (d * self.entitled).sum(-1)
-        if not drew:
-            return np.zeros(len(fired)), np.zeros(len(fired))
         d = d.copy()
         self._book_draws(now, t, d, price)
         return d[:, : self.M].sum(-1), d[:, self.M:].sum(-1)
