@@ -149,60 +149,81 @@ class Engine:
         self._as = np.zeros((len(k.PACK_AS), 2, S))
         for i, name in enumerate(k.PACK_AS):
             setattr(self, name, self._as[i])
-        self._c = np.stack([self.surge, self.restricted_c, self.target, self.r_room_cap])
-        self.surge, self.restricted_c, self.target, self.r_room_cap = self._c
+        self._c = np.zeros((len(k.PACK_C), C))
+        self._c[: k.I_ROOM_CAP + 1] = self.surge, self.restricted_c, self.target, self.r_room_cap
+        self.surge, self.restricted_c, self.target, self.r_room_cap = self._c[: k.I_ROOM_CAP + 1]
         self._s = np.stack([self.mult, self.bloc_keep])
         self.mult, self.bloc_keep = self._s
+        self._cb = np.zeros((len(k.PACK_CB), C), dtype=bool)
+        self._cb[k.I_BUY_ON] = self.buy_on
+        self._cb[k.I_HAS_RESERVE], self._cb[k.I_IS_SHORTFALL] = w.has_reserve, w.r_is_shortfall
+        self._cb[k.I_IS_PRICE], self._cb[k.I_IS_COVER] = w.r_is_price, w.r_is_cover
+        self.buy_on = self._cb[k.I_BUY_ON]
+        self._sb = np.zeros((len(k.PACK_SB), S), dtype=bool)
+        self._sb[k.I_ACTIVE:k.I_ACTIVE + 2], self._sb[k.I_RESTRICTED] = self.active, self.restricted
+        self._sb[k.I_DOMESTIC] = w.sup_domestic
+        self.active, self.restricted = self._sb[k.I_ACTIVE:k.I_ACTIVE + 2], self._sb[k.I_RESTRICTED]
+        self._si = np.stack([w.sup_c, self._lead]).astype(np.intp)
+        self._lead = self._si[k.I_LEAD]
+        self._ring = np.stack([self.ring_m, self.ring_r])
+        self.ring_m, self.ring_r = self._ring
         dwl = DeadweightCurve(w.elasticity, w.ref_price, w.price_cap, w.critical)
         self._cm = np.zeros((len(k.PACK_CM), C, M))
         self._cm[k.I_CRITICAL] = w.critical
         self._cm[k.I_VOLL_M] = w.voll[:, None] * w.loss_mult  # USD per critical tonne not served
         self._cm[k.I_SAFETY_DAYS] = w.safety_days
-        if p is not None:  # the parties' arrays the kernel reads and writes become views too
-            self._cm[k.I_CROWD_CUT] = p.crowd_cut
-            p.crowd_cut, p.base_safety = self._cm[k.I_CROWD_CUT], self._cm[k.I_BASE_SAFETY]
-        self._owed_calm = self._cm[k.I_OWED_CALM]
-        fixed = {"r_buy_ceiling_usd": w.r_buy_ceiling_usd, "dwl_a": dwl.a[:, 0], "dwl_g1": dwl.g1[:, 0],
-                 "dwl_xc": dwl.xc[:, 0], "dwl_log": dwl.log_form[:, 0], "buy_max_reserve": w.r_buy_max_tpd[0],
-                 "buy_max_counterfactual": w.r_buy_max_tpd[1]}
-        self._wc = np.array([fixed[name] if name in fixed else getattr(w, name) for name in k.WORLD_C], dtype=float)
-        self._flags = np.zeros(5, dtype=bool)
+        self._cm[k.I_ELIGIBLE] = w.r_eligible
+        self._flags = np.zeros(8, dtype=bool)
         self._flags[k.F_SUBSTITUTION] = w.any_substitution
         self._flags[k.F_SUPPLY_RESPONSE] = w.any_supply_response
         self._flags[k.F_PARTIES] = p is not None
         self._flags[k.F_NEWTON] = not bool((w.elasticity == w.row_elasticity).all())
+        self._flags[k.F_RESERVE] = self._has_reserve = bool(w.has_reserve.any())
+        fixed = {"r_buy_ceiling_usd": w.r_buy_ceiling_usd, "dwl_a": dwl.a[:, 0], "dwl_g1": dwl.g1[:, 0],
+                 "dwl_xc": dwl.xc[:, 0], "dwl_log": dwl.log_form[:, 0], "buy_max_reserve": w.r_buy_max_tpd[0],
+                 "buy_max_counterfactual": w.r_buy_max_tpd[1], "major_price_usd": np.inf, "major_loss": np.nan}
+        if p is not None:  # the parties' arrays the kernels read and write become views into the packs too
+            fixed["major_price_usd"], fixed["major_loss"] = p._major_price_usd, p._major_loss
+            self._cm[k.I_CROWD_CUT] = p.crowd_cut
+            p.crowd_cut, p.base_safety = self._cm[k.I_CROWD_CUT], self._cm[k.I_BASE_SAFETY]
+            self._c[k.I_P_ARRIVALS] = p.flows["arrivals"]
+            self._c[k.I_P_ENT_ENTITLED], self._c[k.I_P_DRAWN_TODAY] = p._ent_entitled, p.drawn_today
+            p.flows["arrivals"] = self._c[k.I_P_ARRIVALS]
+            p._ent_entitled, p.drawn_today = self._c[k.I_P_ENT_ENTITLED], self._c[k.I_P_DRAWN_TODAY]
+            self._cb[k.I_MAJOR], self._cb[k.I_FLIPPED] = p.major, p._flipped
+            p.major, p._flipped = self._cb[k.I_MAJOR], self._cb[k.I_FLIPPED]
+            self._flags[k.F_PENDING_ON:k.F_OUTSTANDING + 1] = p.state
+            p.state = self._flags[k.F_PENDING_ON:k.F_OUTSTANDING + 1]
+            p_ck = np.stack([p.out_swap, p.pending])
+            p.out_swap, p.pending = p_ck
+            p_value = np.stack([p.demand_value, p.consumed_value])
+            p.demand_value, p.consumed_value = p_value
+            p_books = (p.loss, p_value, p_ck, p.entitled)
+            self._p_cut_value = p.cut_value
+        else:  # placeholders of the right types: the kernels skip the parties' parts (flag F_PARTIES)
+            p_ck = np.zeros((2, C, 1))
+            p_books = (np.zeros((1, 2, M)), np.zeros((2, 2, M)), p_ck, np.zeros(1, dtype=bool))
+            self._p_cut_value = np.zeros((1, M))
+        self._wc = np.array([np.broadcast_to(fixed[name] if name in fixed else getattr(w, name), C)
+                             for name in k.WORLD_C], dtype=float)
+        self._owed_calm = self._cm[k.I_OWED_CALM]
         self._fired = np.zeros((2, C), dtype=bool)
         self._mid = self._ac[k.I_RELEASES:k.I_DELIVERED_REL + 1]  # releases, other_rel, delivered_rel: step 6's
         self._mid_dirty = False
         # allies' draws and other public stocks act between the market's steps; otherwise one call does them
         self._one_call = (p is None or not p.has_allies) and self.public is None
-        self._has_reserve = bool(w.has_reserve.any())
-        if p is not None:
-            p_books = (p.loss, p.demand_value, p.consumed_value, p._ent_entitled, p.drawn_today, p.out_swap,
-                       p.pending, p.entitled, p.state)
-            p_morning = (p.pending, p.flows["arrivals"], p.major, p._flipped, p._major_price_usd, p._major_loss,
-                         w.has_reserve, p.state)
-            self._p_cut_value = p.cut_value
-        else:  # placeholders of the right types: the kernels skip the parties' parts (flag F_PARTIES)
-            no_k, no_c, no_ck = np.zeros(1, dtype=bool), np.zeros(C), np.zeros((C, 1))
-            p_books = (np.zeros((1, 2, M)), np.zeros((2, M)), np.zeros((2, M)), no_c, no_c, no_ck, no_ck, no_k,
-                       np.zeros(2, dtype=bool))
-            p_morning = (no_ck, no_c, np.zeros(C, dtype=bool), np.zeros(C, dtype=bool), no_c, np.nan,
-                         w.has_reserve, np.zeros(2, dtype=bool))
-            self._p_cut_value = np.zeros((1, M))
         # every argument of the daily kernels after the day, bound once: the arrays are updated in place
-        self._sd_args = (self._ac, self._acm, self._as, self._c, self._s, self._cm, self._wc, self._flags, self.active,
-                         self.restricted, self.buy_on, w.sup_c, w.cap_noise, w.cap_expected, w.demand, w.expected,
-                         w.critical_t, w.critical_expected, w.row_demand, self._p_cut_value)
-        self._cs_args = (self._ac, self._acm, self._as, self._wc, w.sup_c, self._lead, w.sup_domestic,
-                         self.claim_classes, self.ring_m, self.ring_r, w.cap_expected, w.share, w.market_stock_level,
-                         self.rec_all)
-        self._md_args = (*self._sd_args, self._lead, w.sup_domestic, self.claim_classes, self.ring_m, self.ring_r,
-                         w.share, w.market_stock_level, self._has_reserve, w.r_eligible, w.r_is_shortfall,
-                         w.r_is_price, w.r_trigger_price_usd, w.r_is_cover, w.r_trigger_cover, w.de_tot, self._fired,
-                         *p_morning, self.rec_all)
-        self._cp_args = (self._ac, self._acm, self._as, self._c, self._cm, self._wc, self._flags, w.sup_c,
-                         w.cap_expected, w.share, w.row_demand, *p_books, self.rec_all)
+        packs = (self._ac, self._acm, self._as, self._c, self._s, self._cm, self._wc, self._flags, self._cb, self._sb,
+                 self._si, w.daily_s, w.daily_c, w.daily_cm)
+        self._sd_args = (*packs, self._p_cut_value)
+        self._cs_args = (self._ac, self._acm, self._as, self._wc, self._sb, self._si, self.claim_classes, self._ring,
+                         w.daily_s, w.daily_c, w.daily_cm, self.rec_all)
+        self._md_args = (*packs, self._p_cut_value, self.claim_classes, self._ring, p_ck[1], self._fired, self.rec_all)
+        self._cp_args = (self._ac, self._acm, self._as, self._c, self._cm, self._wc, self._flags, w.daily_c,
+                         w.daily_cm, *p_books, self.rec_all)
+        self._trigger_args = (self._cm[k.I_ELIGIBLE], self._cb[k.I_IS_SHORTFALL], self._cb[k.I_IS_PRICE],
+                              self._wc[k.W_TRIGGER_PRICE_USD], self._cb[k.I_IS_COVER], self._wc[k.W_TRIGGER_COVER],
+                              w.de_tot, self._fired)
 
     def dispose(self) -> None:
         """Drop every reference the engine and its parts hold, once the run's results are out.
@@ -473,8 +494,7 @@ class Engine:
             if self._one_call:  # the kernel ran the trigger and the parties' morning
                 any_fired = bool(fired.any())
             else:
-                any_fired = triggers(t, x, want_m, gap, self.price, w.r_eligible, w.r_is_shortfall, w.r_is_price,
-                                     w.r_trigger_price_usd, w.r_is_cover, w.r_trigger_cover, w.de_tot, fired)
+                any_fired = triggers(t, x, want_m, gap, self.price, *self._trigger_args)
                 if parties is not None:  # arrivals buy back drawn tonnes; major disruptions declared or ended
                     parties.morning(now, self.arr_r[0], self.price[0], self.supply_lost[0])
             if any_fired:

@@ -22,6 +22,18 @@ from numba import njit
 
 from sim.model.parties import PARTY_SERIES
 from sim.model.party_kernels import morning
+from sim.model.world import (
+    D_CAP_EXPECTED,
+    D_CAP_NOISE,
+    D_CRITICAL_EXPECTED,
+    D_CRITICAL_T,
+    D_DE_TOT,
+    D_DEMAND,
+    D_EXPECTED,
+    D_MARKET_STOCK,
+    D_ROW_DEMAND,
+    D_SHARE,
+)
 
 #: Daily series recorded per day, arm and commodity (tonnes unless stated).
 SERIES = (
@@ -76,38 +88,49 @@ PACK_ACM = ("mstock", "want_m", "crit_q", "q0", "safety", "x", "gap", "bought") 
 I_MSTOCK, I_WANT_M, I_CRIT_Q, I_Q0, I_SAFETY, I_X, I_GAP, I_BOUGHT = range(8)
 PACK_AS = ("out_s", "reach_s", "factor", "ship_s")  # [A, S] each
 I_OUT_S, I_REACH_S, I_FACTOR, I_SHIP_S = range(4)
-PACK_C = ("surge", "restricted_c", "target", "r_room_cap")  # [C] each: engine state per commodity
-I_SURGE, I_RESTRICTED_C, I_TARGET, I_ROOM_CAP = range(4)
+PACK_C = ("surge", "restricted_c", "target", "r_room_cap", "p_arrivals", "p_ent_entitled",
+          "p_drawn_today")  # [C] each: engine and parties' state per commodity
+I_SURGE, I_RESTRICTED_C, I_TARGET, I_ROOM_CAP, I_P_ARRIVALS, I_P_ENT_ENTITLED, I_P_DRAWN_TODAY = range(7)
+PACK_CB = ("buy_on", "major", "flipped", "has_reserve", "is_shortfall", "is_price", "is_cover")  # [C] bool each
+I_BUY_ON, I_MAJOR, I_FLIPPED, I_HAS_RESERVE, I_IS_SHORTFALL, I_IS_PRICE, I_IS_COVER = range(7)
+PACK_SB = ("active_reserve", "active_counterfactual", "restricted", "domestic")  # [S] bool each
+I_ACTIVE, I_RESTRICTED, I_DOMESTIC = 0, 2, 3  # the two arms' active rows are sb[I_ACTIVE:I_ACTIVE + 2]
+PACK_SI = ("sup_c", "lead")  # [S] int each: commodity and days from shipment to arrival (incl. delays)
+I_SUP_C, I_LEAD = range(2)
 PACK_S = ("mult", "bloc_keep")  # [S] each: shares of output left to every buyer, and to the bloc (shocks)
 I_MULT, I_BLOC_KEEP = range(2)
-PACK_CM = ("critical", "voll_m", "crowd_cut", "owed_calm", "base_safety", "safety_days")  # [C, M] each
-I_CRITICAL, I_VOLL_M, I_CROWD_CUT, I_OWED_CALM, I_BASE_SAFETY, I_SAFETY_DAYS = range(6)
+PACK_CM = ("critical", "voll_m", "crowd_cut", "owed_calm", "base_safety", "safety_days", "eligible")  # [C, M]
+I_CRITICAL, I_VOLL_M, I_CROWD_CUT, I_OWED_CALM, I_BASE_SAFETY, I_SAFETY_DAYS, I_ELIGIBLE = range(7)
 WORLD_C = ("ref_price", "elasticity", "row_elasticity", "row_critical", "long_run_gap", "hysteresis", "subst_rate",
            "supply_elasticity", "supply_rate", "supply_max", "precaution_days", "pipeline_days", "restock_rate",
            "r_buy_ceiling_usd", "price_adjust", "price_floor", "price_cap", "dwl_a", "dwl_g1", "dwl_xc", "dwl_log",
-           "r_hold_usd_per_t_day", "r_buy_compete", "buy_max_reserve", "buy_max_counterfactual")  # [C] each, fixed
+           "r_hold_usd_per_t_day", "r_buy_compete", "buy_max_reserve", "buy_max_counterfactual",
+           "r_trigger_price_usd", "r_trigger_cover", "major_price_usd", "major_loss")  # [C] each, fixed
 (W_REF_PRICE, W_ELASTICITY, W_ROW_ELASTICITY, W_ROW_CRITICAL, W_LONG_RUN_GAP, W_HYSTERESIS, W_SUBST_RATE,
  W_SUPPLY_ELASTICITY, W_SUPPLY_RATE, W_SUPPLY_MAX, W_PRECAUTION_DAYS, W_PIPELINE_DAYS, W_RESTOCK_RATE,
  W_BUY_CEILING_USD, W_PRICE_ADJUST, W_PRICE_FLOOR, W_PRICE_CAP, W_DWL_A, W_DWL_G1, W_DWL_XC, W_DWL_LOG, W_HOLD,
- W_COMPETE, W_BUY_MAX_RESERVE, W_BUY_MAX_COUNTERFACTUAL) = range(25)
-#: Flags: substitution on, supply response on, parties, reserve buying, Newton (bloc and world elasticities differ).
-F_SUBSTITUTION, F_SUPPLY_RESPONSE, F_PARTIES, F_BUYING, F_NEWTON = range(5)
+ W_COMPETE, W_BUY_MAX_RESERVE, W_BUY_MAX_COUNTERFACTUAL, W_TRIGGER_PRICE_USD, W_TRIGGER_COVER, W_MAJOR_PRICE_USD,
+ W_MAJOR_LOSS) = range(29)
+#: Flags: substitution on, supply response on, parties, reserve buying, Newton (bloc and world elasticities
+#: differ), a reserve holds something; the parties' state flags (drawn tonnes await buy-back, a draw was made).
+F_SUBSTITUTION, F_SUPPLY_RESPONSE, F_PARTIES, F_BUYING, F_NEWTON, F_RESERVE, F_PENDING_ON, F_OUTSTANDING = range(8)
 _TINY = 1e-12
 _TINY_W = 1e-300  # welfare.py's guard
 CACHE = True  # compiled code is cached next to this module, so a fresh worker loads it instead of compiling
 
 
 @njit(cache=CACHE, error_model="numpy")
-def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, active, restricted, buy_on, sup_c, cap_noise,
-                      cap_expected, demand, expected, critical_t, critical_expected, row_demand, p_cut_value,
+def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value,
                       rec):  # noqa: PLR0912, PLR0915
     """Steps 1-2: supply after shocks and supply response; demand at today's price; orders.
 
-    Every kernel takes the day ``t``, the engine's packs (``ac``, ``acm``, ``as_``, ``c1``, ``s1``, ``cm``:
-    PACK_AC, PACK_ACM, PACK_AS, PACK_C, PACK_S, PACK_CM), the world's fixed arrays per commodity
-    (``wc``, WORLD_C), the F_* ``flags``, the world's arrays it reads by name, and the series record
-    ``rec`` [series, day, A, C]. Here ``p_cut_value`` [H, M] gets, with parties, the reference value
-    of each manufacturer's safety-stock cut (crowding out).
+    Every kernel takes the day ``t``, the engine's packs (``ac``, ``acm``, ``as_``, ``c1``, ``s1``, ``cm``,
+    ``cb``, ``sb``, ``si``: PACK_AC, PACK_ACM, PACK_AS, PACK_C, PACK_S, PACK_CM, PACK_CB, PACK_SB,
+    PACK_SI), the world's fixed arrays per commodity (``wc``, WORLD_C), the F_* ``flags``, the world's
+    daily packs (``hs``, ``hc``, ``hcm``: DAILY_S, DAILY_C, DAILY_CM of :mod:`sim.model.world`), and the
+    series record ``rec`` [series, day, A, C]. Each array argument costs about 0.2 us to pass, hence
+    the packs. Here ``p_cut_value`` [H, M] gets, with parties, the reference value of each
+    manufacturer's safety-stock cut (crowding out).
 
     Returns:
         Cost of the reserve arm's wanted purchases at today's price (USD), before the funds cap.
@@ -132,6 +155,10 @@ def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, active, restricted
     any_substitution, any_supply_response = flags[F_SUBSTITUTION], flags[F_SUPPLY_RESPONSE]
     has_parties, buying = flags[F_PARTIES], flags[F_BUYING]
     expected_supply, supply_lost = ac[I_EXPECTED_SUPPLY], ac[I_SUPPLY_LOST]
+    active, restricted, buy_on, sup_c = sb[I_ACTIVE:I_ACTIVE + 2], sb[I_RESTRICTED], cb[I_BUY_ON], si[I_SUP_C]
+    cap_noise, cap_expected, row_demand = hs[D_CAP_NOISE], hs[D_CAP_EXPECTED], hc[D_ROW_DEMAND]
+    demand, expected, critical_t, critical_expected = hcm[D_DEMAND], hcm[D_EXPECTED], hcm[D_CRITICAL_T], \
+        hcm[D_CRITICAL_EXPECTED]
     normal = np.empty(ref_price.shape[0])
     left = np.empty(ref_price.shape[0])
     A, C = price.shape
@@ -236,8 +263,7 @@ def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, active, restricted
 
 
 @njit(cache=CACHE, error_model="numpy")
-def clear_and_ship(t, ac, acm, as_, wc, sup_c, lead, domestic, claim_classes, ring_m, ring_r, cap_expected, share,
-                   market_stock_level, rec):  # noqa: PLR0912, PLR0915
+def clear_and_ship(t, ac, acm, as_, wc, sb, si, claim_classes, ring, hs, hc, hcm, rec):  # noqa: PLR0912, PLR0915
     """Steps 3-5: the world market in tiers at today's price; shipments; arrivals shared out.
 
     Tiers: critical use, then everyone's use, then stock building (manufacturers' restocking, then
@@ -257,10 +283,12 @@ def clear_and_ship(t, ac, acm, as_, wc, sup_c, lead, domestic, claim_classes, ri
     x, gap, bought = acm[I_X], acm[I_GAP], acm[I_BOUGHT]
     reach_s, ship_s = as_[I_REACH_S], as_[I_SHIP_S]
     compete = wc[W_COMPETE]
+    sup_c, lead, domestic, ring_m, ring_r = si[I_SUP_C], si[I_LEAD], sb[I_DOMESTIC], ring[0], ring[1]
+    cap_expected, share, market_stock_level = hs[D_CAP_EXPECTED], hcm[D_SHARE], hc[D_MARKET_STOCK]
     A, C = price.shape
     S = sup_c.shape[0]
     M = want_m.shape[2]
-    R = ring_m.shape[0]
+    R = ring.shape[1]
     K = claim_classes.shape[0]
     slot_today = t % R
     cost = 0.0
@@ -403,39 +431,36 @@ def triggers(t, x, want_m, gap, price, eligible, is_shortfall, is_price, trigger
 
 
 @njit(cache=CACHE, error_model="numpy")
-def market_day(t, funds, ac, acm, as_, c1, s1, cm, wc, flags, active, restricted, buy_on, sup_c, cap_noise,
-               cap_expected, demand, expected, critical_t, critical_expected, row_demand, p_cut_value, lead, domestic,
-               claim_classes, ring_m, ring_r, share, market_stock_level, trig, eligible, is_shortfall, is_price,
-               trigger_price_usd, is_cover, trigger_cover, de_tot, fired, p_pending, p_arrivals, p_major, p_flipped,
-               p_major_price_usd, p_major_loss, has_reserve, p_state, rec):
+def market_day(t, funds, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, claim_classes, ring,
+               p_pending, fired, rec):
     """Steps 1-5 and the start of step 6 in one call (one dispatch instead of four).
 
     The same as :func:`supply_and_demand`; the funds cap (the reserve orders only what ``funds`` can
-    pay for); :func:`clear_and_ship`; and, if ``trig``, :func:`triggers` and (with parties, flag
-    F_PARTIES) the parties' morning (:func:`sim.model.party_kernels.morning`: buy-back from today's
-    arrivals, major disruptions; its ``p_*`` arrays). Used when nothing in Python must happen between
-    them (no allies' draws to serve, no other public stocks).
+    pay for); :func:`clear_and_ship`; and, if a reserve holds anything (flag F_RESERVE),
+    :func:`triggers` and (with parties, flag F_PARTIES) the parties' morning
+    (:func:`sim.model.party_kernels.morning`: buy-back from today's arrivals of the drawn tonnes in
+    ``p_pending`` [C, K], major disruptions). Used when nothing in Python must happen between them
+    (no allies' draws to serve, no other public stocks).
 
     Returns:
         (cost of today's purchases in USD, whether the release trigger holds anywhere, whether a major
         disruption started or ended today).
 
     """
-    cost = supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, active, restricted, buy_on, sup_c, cap_noise,
-                             cap_expected, demand, expected, critical_t, critical_expected, row_demand, p_cut_value,
-                             rec)
+    cost = supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, rec)
     if cost > funds:
         f = funds / cost
         for c in range(ac.shape[2]):
             ac[I_WANT_R, 0, c] *= f
-    paid = clear_and_ship(t, ac, acm, as_, wc, sup_c, lead, domestic, claim_classes, ring_m, ring_r, cap_expected,
-                          share, market_stock_level, rec)
+    paid = clear_and_ship(t, ac, acm, as_, wc, sb, si, claim_classes, ring, hs, hc, hcm, rec)
     fired_any = False
-    if trig:
-        fired_any = triggers(t, acm[I_X], acm[I_WANT_M], acm[I_GAP], ac[I_PRICE], eligible, is_shortfall, is_price,
-                             trigger_price_usd, is_cover, trigger_cover, de_tot, fired)
     flipped = False
-    if trig and flags[F_PARTIES]:
-        flipped = morning(ac[I_ARR_R, 0], ac[I_PRICE, 0], ac[I_SUPPLY_LOST, 0], p_pending, p_arrivals, p_major,
-                          p_flipped, p_major_price_usd, p_major_loss, has_reserve, p_state)
+    if flags[F_RESERVE]:
+        fired_any = triggers(t, acm[I_X], acm[I_WANT_M], acm[I_GAP], ac[I_PRICE], cm[I_ELIGIBLE], cb[I_IS_SHORTFALL],
+                             cb[I_IS_PRICE], wc[W_TRIGGER_PRICE_USD], cb[I_IS_COVER], wc[W_TRIGGER_COVER],
+                             hc[D_DE_TOT], fired)
+        if flags[F_PARTIES]:
+            flipped = morning(ac[I_ARR_R, 0], ac[I_PRICE, 0], ac[I_SUPPLY_LOST, 0], p_pending, c1[I_P_ARRIVALS],
+                              cb[I_MAJOR], cb[I_FLIPPED], wc[W_MAJOR_PRICE_USD], wc[W_MAJOR_LOSS, 0],
+                              cb[I_HAS_RESERVE], flags[F_PENDING_ON:F_OUTSTANDING + 1])
     return paid, fired_any, flipped

@@ -126,7 +126,9 @@ class Ledger:
         """Record ``amount`` USD on ``line`` on the day containing time ``now``."""
         if amount == 0.0:
             return
-        day = min(int(now), self.horizon_days - 1)
+        day = int(now)
+        if day >= self.horizon_days:
+            day = self.horizon_days - 1
         self.flows[day, self._col[line]] += amount
 
     def column(self, line: str) -> np.ndarray:

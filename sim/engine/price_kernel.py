@@ -22,7 +22,9 @@ from sim.engine.kernels import (
     ENTITLEMENT_DRAWN,
     ENTITLEMENT_OUTSTANDING,
     F_NEWTON,
+    F_OUTSTANDING,
     F_PARTIES,
+    F_PENDING_ON,
     I_BOUGHT,
     I_CLEARING,
     I_CRIT_E_SUM,
@@ -35,6 +37,8 @@ from sim.engine.kernels import (
     I_MSTOCK,
     I_ORDER,
     I_OTHER_REL,
+    I_P_DRAWN_TODAY,
+    I_P_ENT_ENTITLED,
     I_PRICE,
     I_Q0,
     I_RELEASES,
@@ -81,19 +85,20 @@ from sim.engine.kernels import (
     W_ROW_ELASTICITY,
 )
 from sim.model.party_kernels import book
+from sim.model.world import D_ROW_DEMAND, D_SHARE
 
 
 @njit(cache=CACHE, error_model="numpy")
-def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, sup_c, cap_expected, share, row_demand, p_loss,
-                      p_demand_value, p_consumed_value, p_ent_entitled, p_drawn_today, p_out_swap, p_pending,
-                      p_entitled, p_state, rec):  # noqa: PLR0915
+def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_value, p_ck, p_entitled,
+                      rec):  # noqa: PLR0915
     """Steps 7 and 9: consumption and the bloc's loss (welfare.py); the price moves toward clearing.
 
     The price closes part of the gap to the price that clears the world market; it clears expected
     flows (daily noise is absorbed by stocks, not priced) plus stock building. With parties, each
-    manufacturer's loss and its desired and consumed value are booked into ``p_loss`` [H, A, M],
-    ``p_demand_value`` and ``p_consumed_value`` [A, M], and the day's entitlement series are
-    recorded (:func:`sim.model.party_kernels.book`, from the other ``p_*`` arrays).
+    manufacturer's loss and its desired and consumed value are booked into ``p_loss`` [H, A, M] and
+    ``p_value`` [2, A, M] (desired, consumed), and the day's entitlement series are recorded
+    (:func:`sim.model.party_kernels.book`, from the swaps outstanding and the tonnes awaiting buy-back
+    in ``p_ck`` [2, C, K], the entitled holders ``p_entitled`` [K] and the PACK_C rows ``p_*``).
 
     Returns:
         Storage cost accrued today by the reserve arm (USD).
@@ -113,6 +118,8 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, sup_c, cap_expected, s
     price_adjust, price_floor, price_cap = wc[W_PRICE_ADJUST], wc[W_PRICE_FLOOR], wc[W_PRICE_CAP]
     dwl_a, dwl_g1, dwl_xc, dwl_log, hold = wc[W_DWL_A], wc[W_DWL_G1], wc[W_DWL_XC], wc[W_DWL_LOG], wc[W_HOLD]
     has_parties, newton = flags[F_PARTIES], flags[F_NEWTON]
+    share, row_demand = hcm[D_SHARE], hc[D_ROW_DEMAND]
+    p_demand_value, p_consumed_value = p_value[0], p_value[1]
     A, C = price.shape
     M = want_m.shape[2]
     storage = 0.0
@@ -186,8 +193,9 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, sup_c, cap_expected, s
             rec[LOSS_CRITICAL, t, a, c] = crit_loss
             rec[LOSS, t, a, c] = dwl + import_loss + crit_loss
     if has_parties:
-        book(t, p_ent_entitled, p_drawn_today, p_out_swap, p_pending, p_entitled, p_state, rec[ENTITLEMENT],
-             rec[ENTITLEMENT_DRAWN], rec[ENTITLEMENT_OUTSTANDING])
+        book(t, c1[I_P_ENT_ENTITLED], c1[I_P_DRAWN_TODAY], p_ck[0], p_ck[1], p_entitled,
+             flags[F_PENDING_ON:F_OUTSTANDING + 1], rec[ENTITLEMENT], rec[ENTITLEMENT_DRAWN],
+             rec[ENTITLEMENT_OUTSTANDING])
     return storage
 
 

@@ -106,6 +106,8 @@ class FacilityState:
         self.commitment = float(self.spec.commitment_usd)
         self._avail_end = self.close + self.spec.availability_years * 365.0
         self._draw_end = min(self._avail_end, self.close + self.spec.tenor_years * 365.0)
+        self._rate = self.spec.interest_rate
+        self._fee_share = self.spec.commitment_fee_share
 
     def available_until(self) -> float:
         return self._avail_end
@@ -117,14 +119,15 @@ class FacilityState:
         return max(0.0, self.commitment - self.drawn)
 
     def accrue(self, now: float) -> None:
+        """Accrue interest and the commitment fee up to ``now`` (called at every draw: kept lean)."""
         dt = now - self.t_last
         if dt > 0:
             if self.balance > 0:
-                self.accrued_interest += self.balance * self.spec.interest_rate * dt / 365.0
-            if self.spec.commitment_fee_share > 0 and self.t_last < self.available_until():
-                span = min(now, self.available_until()) - max(self.t_last, self.close)
+                self.accrued_interest += self.balance * self._rate * dt / 365.0
+            if self._fee_share > 0 and self.t_last < self._avail_end:
+                span = min(now, self._avail_end) - max(self.t_last, self.close)
                 if span > 0:
-                    self.accrued_fee += self.undrawn() * self.spec.commitment_fee_share * span / 365.0
+                    self.accrued_fee += max(0.0, self.commitment - self.drawn) * self._fee_share * span / 365.0
             self.t_last = now
 
 

@@ -15,6 +15,14 @@ from sim.engine.rng import Streams, lognormal_noise
 from sim.scenario.schema import Scenario
 
 ARMS = ("reserve", "counterfactual")
+#: The world's daily arrays, packed by shape: [pack row, day, commodity, manufacturer], [row, day,
+#: commodity], [row, day, supplier]; the World's fields of the same names are views into the packs.
+DAILY_CM = ("demand", "expected", "critical_t", "critical_expected", "share")
+D_DEMAND, D_EXPECTED, D_CRITICAL_T, D_CRITICAL_EXPECTED, D_SHARE = range(5)
+DAILY_C = ("row_demand", "market_stock_level", "de_tot")
+D_ROW_DEMAND, D_MARKET_STOCK, D_DE_TOT = range(3)
+DAILY_S = ("cap_noise", "cap_expected")
+D_CAP_NOISE, D_CAP_EXPECTED = range(2)
 #: Longest extra delay a logistics shock may add, days (keeps the pipeline ring finite).
 MAX_EXTRA_DELAY_DAYS = 365
 
@@ -93,16 +101,27 @@ class World:
     cap_expected: np.ndarray = field(init=False)  # [H, S] capacity x growth, t/day (what the market expects)
 
     def __post_init__(self) -> None:
-        self.de_tot = self.expected.sum(-1)
-        self.critical_t = self.demand * self.critical  # [H, C, M] critical tonnes per day
-        M = self.expected.shape[-1]
-        self.share = np.where(
+        # the daily arrays live in three packs by shape (DAILY_CM, DAILY_C, DAILY_S), so the engine's
+        # compiled day takes three arguments instead of ten; the named fields are views into them
+        H, C, M = self.expected.shape
+        self.daily_cm = np.empty((len(DAILY_CM), H, C, M))
+        self.daily_c = np.empty((len(DAILY_C), H, C))
+        self.daily_s = np.empty((len(DAILY_S), H, len(self.sup_c)))
+        self.daily_cm[D_DEMAND], self.daily_cm[D_EXPECTED] = self.demand, self.expected
+        self.daily_c[D_ROW_DEMAND] = self.row_demand
+        self.demand, self.expected = self.daily_cm[D_DEMAND], self.daily_cm[D_EXPECTED]
+        self.row_demand = self.daily_c[D_ROW_DEMAND]
+        self.de_tot = np.sum(self.expected, -1, out=self.daily_c[D_DE_TOT])
+        self.critical_t = np.multiply(self.demand, self.critical, out=self.daily_cm[D_CRITICAL_T])  # t/day
+        self.share = self.daily_cm[D_SHARE]
+        self.share[:] = np.where(
             self.de_tot[..., None] > 0, self.expected / np.maximum(self.de_tot, 1e-300)[..., None], 1.0 / max(M, 1)
         )
-        self.cap_noise = self.sup_noise * self.sup_cap_tpd
-        self.cap_expected = self.sup_growth * self.sup_cap_tpd
-        self.critical_expected = self.expected * self.critical  # [H, C, M]
-        self.market_stock_level = (self.de_tot + self.row_demand) * self.market_stock_days  # [H, C] t
+        self.cap_noise = np.multiply(self.sup_noise, self.sup_cap_tpd, out=self.daily_s[D_CAP_NOISE])
+        self.cap_expected = np.multiply(self.sup_growth, self.sup_cap_tpd, out=self.daily_s[D_CAP_EXPECTED])
+        self.critical_expected = np.multiply(self.expected, self.critical, out=self.daily_cm[D_CRITICAL_EXPECTED])
+        self.market_stock_level = np.multiply(self.de_tot + self.row_demand, self.market_stock_days,
+                                              out=self.daily_c[D_MARKET_STOCK])  # [H, C] t
         self.r_buy_ceiling_usd = self.r_buy_ceiling * self.ref_price
         self.r_trigger_price_usd = self.r_trigger_price * self.ref_price
         # every policy releases against an actual shortfall; 'price' and 'cover' also release earlier
