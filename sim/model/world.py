@@ -111,12 +111,15 @@ class World:
         self.daily_c[D_ROW_DEMAND] = self.row_demand
         self.demand, self.expected = self.daily_cm[D_DEMAND], self.daily_cm[D_EXPECTED]
         self.row_demand = self.daily_c[D_ROW_DEMAND]
-        self.de_tot = np.sum(self.expected, -1, out=self.daily_c[D_DE_TOT])
+        # the sum over manufacturers written out: numpy's reduction over a short last axis is slow, and for
+        # fewer than 8 terms it adds in this same order (so the bits are the same)
+        self.de_tot = self.daily_c[D_DE_TOT]
+        self.de_tot[:] = 0.0
+        for m in range(M):
+            self.de_tot += self.expected[..., m]
         self.critical_t = np.multiply(self.demand, self.critical, out=self.daily_cm[D_CRITICAL_T])  # t/day
-        self.share = self.daily_cm[D_SHARE]
-        self.share[:] = np.where(
-            self.de_tot[..., None] > 0, self.expected / np.maximum(self.de_tot, 1e-300)[..., None], 1.0 / max(M, 1)
-        )
+        self.share = np.divide(self.expected, np.maximum(self.de_tot, 1e-300)[..., None], out=self.daily_cm[D_SHARE])
+        self.share[self.de_tot <= 0] = 1.0 / max(M, 1)  # nobody expects to use it: shared equally
         self.cap_noise = np.multiply(self.sup_noise, self.sup_cap_tpd, out=self.daily_s[D_CAP_NOISE])
         self.cap_expected = np.multiply(self.sup_growth, self.sup_cap_tpd, out=self.daily_s[D_CAP_EXPECTED])
         self.critical_expected = np.multiply(self.expected, self.critical, out=self.daily_cm[D_CRITICAL_EXPECTED])
@@ -167,15 +170,17 @@ def build_world(s: Scenario, streams: Streams) -> World:
     sup_cap = np.array([r[2] for r in rows], dtype=float) / 365.0
     sup_lead = np.array([r[3] for r in rows], dtype=np.intp)
     years = np.arange(H) / 365.0
-    sup_noise = np.empty((H, S))  # output noise x capacity growth, as a multiple of day-0 capacity
-    sup_growth = np.empty((H, S))
+    # filled a supplier per row, then transposed to [H, S] once (column writes touch every row)
+    sup_noise = np.empty((S, H))  # output noise x capacity growth, as a multiple of day-0 capacity
+    sup_growth = np.empty((S, H))
     growth_of: dict[float, np.ndarray] = {}  # suppliers mostly share a few growth rates
     for j, r in enumerate(rows):
         name = f"output:{r[0]}" if r[0].startswith("project:") else f"supplier:{r[0]}"
         if r[5] not in growth_of:
             growth_of[r[5]] = (1.0 + r[5]) ** years
-        sup_growth[:, j] = growth_of[r[5]]
-        sup_noise[:, j] = lognormal_noise(streams.stream(name), r[4], H) * sup_growth[:, j]
+        sup_growth[j] = growth_of[r[5]]
+        np.multiply(lognormal_noise(streams.stream(name), r[4], H), sup_growth[j], out=sup_noise[j])
+    sup_noise, sup_growth = np.ascontiguousarray(sup_noise.T), np.ascontiguousarray(sup_growth.T)
     domestic = np.array(
         [(s.suppliers[r[0]].country if r[0] in s.suppliers else s.projects[r[0].split(":", 1)[1]].country)
          == s.bloc.country for r in rows],
