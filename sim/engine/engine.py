@@ -28,6 +28,7 @@ from sim.engine.kernels import (
 from sim.engine.ledger import Ledger
 from sim.engine.price_kernel import consume_and_price
 from sim.engine.rng import Streams
+from sim.model import finance_kernel as fk
 from sim.model.finance import Finance
 from sim.model.market import allocate
 from sim.model.parties import Parties
@@ -218,7 +219,11 @@ class Engine:
         self._sd_args = (*packs, self._p_cut_value)
         self._cs_args = (self._ac, self._acm, self._as, self._wc, self._sb, self._si, self.claim_classes, self._ring,
                          w.daily_s, w.daily_c, w.daily_cm, self.rec_all)
-        self._md_args = (*packs, self._p_cut_value, self.claim_classes, self._ring, p_ck[1], self._fired, self.rec_all)
+        fin = self.finance
+        if p is not None:
+            fin.money[fk.M_PARTIES_FEE_SHARE] = p.proc_share  # the parties' fee rides on purchases, paid after them
+        self._md_args = (*packs, self._p_cut_value, self.claim_classes, self._ring, p_ck[1], self._fired, fin.money,
+                         fin.fac, self.ledger.flows, fin.draws_out, self.rec_all)
         self._cp_args = (self._ac, self._acm, self._as, self._c, self._cm, self._wc, self._flags, w.daily_c,
                          w.daily_cm, *p_books, self.rec_all)
         self._trigger_args = (self._cm[k.I_ELIGIBLE], self._cb[k.I_IS_SHORTFALL], self._cb[k.I_IS_PRICE],
@@ -424,9 +429,10 @@ class Engine:
                 np.multiply(parties.owed, parties.calm[:, None], out=self._owed_calm)
                 parties.owed_changed = False
         flipped = False
-        if self._one_call:  # nothing in Python between the steps: one compiled call does 1-5 and 6's start
-            funds = max(self.finance.funds(now, "reserve"), 0.0) if self._flags[k.F_BUYING] else 0.0
-            cost, any_fired, flipped = market_day(t, funds, *self._md_args)
+        if self._one_call:  # nothing in Python between the steps: one compiled call does 1-5, pays, starts 6
+            cost, any_fired, flipped = market_day(t, *self._md_args)
+            if cost > 0:
+                self.finance.after_compiled_payment(now)
         else:
             cost = supply_and_demand(t, *self._sd_args, self.rec_all)
             if parties is not None and parties.has_allies:  # allies' draws serve rest-of-world buyers
@@ -438,10 +444,10 @@ class Engine:
                     self.want_r[0] *= funds / cost
             # 3-5. the world market in tiers, shipments into the pipeline, arrivals shared out (kernel)
             cost = clear_and_ship(t, *self._cs_args)
-        if cost > 0:
-            self.finance.spend(now, "purchases_usd", cost, "reserve")
-            if parties is not None:  # traders' fees; allies pay their stakes' shares
-                parties.on_purchase(now, cost, self.buy[0], self.price[0])
+            if cost > 0:
+                self.finance.spend(now, "purchases_usd", cost, "reserve")
+                if parties is not None:  # traders' fees; allies pay their stakes' shares
+                    parties.on_purchase(now, cost, self.buy[0], self.price[0])
         if flipped:  # the kernel's morning declared or ended a major disruption
             parties.log_flips(now, self.price[0])
         if self.projects.rows.size:  # project companies sell the share of their output produced today

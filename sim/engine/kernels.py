@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.model.finance_kernel import funds as finance_funds
+from sim.model.finance_kernel import pay_purchases
 from sim.model.parties import PARTY_SERIES
 from sim.model.party_kernels import morning
 from sim.model.world import (
@@ -431,28 +433,34 @@ def triggers(t, x, want_m, gap, price, eligible, is_shortfall, is_price, trigger
 
 
 @njit(cache=CACHE, error_model="numpy")
-def market_day(t, funds, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, claim_classes, ring,
-               p_pending, fired, rec):
+def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, claim_classes, ring,
+               p_pending, fired, money, fac, flows, draws_out, rec):
     """Steps 1-5 and the start of step 6 in one call (one dispatch instead of four).
 
-    The same as :func:`supply_and_demand`; the funds cap (the reserve orders only what ``funds`` can
-    pay for); :func:`clear_and_ship`; and, if a reserve holds anything (flag F_RESERVE),
+    The same as :func:`supply_and_demand`; the funds cap (the reserve orders only what its cash and
+    loans can pay for); :func:`clear_and_ship`; the payment for today's purchases
+    (:func:`sim.model.finance_kernel.pay_purchases` on the finance's ``money``, ``fac``, the ledger's
+    ``flows`` and ``draws_out``); and, if a reserve holds anything (flag F_RESERVE),
     :func:`triggers` and (with parties, flag F_PARTIES) the parties' morning
     (:func:`sim.model.party_kernels.morning`: buy-back from today's arrivals of the drawn tonnes in
     ``p_pending`` [C, K], major disruptions). Used when nothing in Python must happen between them
     (no allies' draws to serve, no other public stocks).
 
     Returns:
-        (cost of today's purchases in USD, whether the release trigger holds anywhere, whether a major
-        disruption started or ended today).
+        (cost of today's purchases in USD, paid, whether the release trigger holds anywhere, whether a
+        major disruption started or ended today).
 
     """
+    now = t + 0.5
+    funds = max(finance_funds(now, money, fac), 0.0) if flags[F_BUYING] else 0.0
     cost = supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, rec)
     if cost > funds:
         f = funds / cost
         for c in range(ac.shape[2]):
             ac[I_WANT_R, 0, c] *= f
     paid = clear_and_ship(t, ac, acm, as_, wc, sb, si, claim_classes, ring, hs, hc, hcm, rec)
+    if paid > 0:
+        pay_purchases(now, paid, money, fac, flows, draws_out)
     fired_any = False
     flipped = False
     if flags[F_RESERVE]:

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
+import numpy as np
 import simpy
 
 from sim.engine.ledger import Ledger, LoanBook
+from sim.model import finance_kernel as fk
 from sim.scenario.schema import Facility, Financing
 
 EventLog = Callable[[float, str, str, str, float], None]
@@ -86,28 +87,48 @@ def schedule_after(
     return out
 
 
-@dataclass
+def _state(col: int, doc: str) -> property:
+    """A float field of a facility kept in its row of the finance's state array (the compiled payment reads it)."""
+
+    def get(self: FacilityState) -> float:
+        return float(self.row[col])
+
+    def set_(self: FacilityState, value: float) -> None:
+        self.row[col] = value
+
+    return property(get, set_, doc=doc)
+
+
 class FacilityState:
-    """Running state of one loan facility."""
+    """Running state of one loan facility.
 
-    fid: str
-    spec: Facility
-    balance: float = 0.0
-    drawn: float = 0.0
-    accrued_interest: float = 0.0
-    accrued_fee: float = 0.0
-    arrears: float = 0.0  # unpaid interest and fees, due at the next payment date
-    principal_arrears: float = 0.0  # unpaid principal (part of balance), due at the next date
-    t_last: float = 0.0
-    book: LoanBook | None = None  # the loan's book on the ledger (set by Finance)
+    The balances live in ``row``, the facility's row of :attr:`Finance.fac` (columns ``FAC_*`` of
+    :mod:`sim.model.finance_kernel`), so the engine's compiled day can pay for purchases.
+    """
 
-    def __post_init__(self) -> None:
-        self.close = float(self.spec.close_day)
-        self.commitment = float(self.spec.commitment_usd)
-        self._avail_end = self.close + self.spec.availability_years * 365.0
-        self._draw_end = min(self._avail_end, self.close + self.spec.tenor_years * 365.0)
-        self._rate = self.spec.interest_rate
-        self._fee_share = self.spec.commitment_fee_share
+    balance = _state(fk.FAC_BALANCE, "Principal outstanding, USD.")
+    drawn = _state(fk.FAC_DRAWN, "Drawn to date, USD.")
+    accrued_interest = _state(fk.FAC_ACCRUED_INTEREST, "Interest accrued since the last payment, USD.")
+    accrued_fee = _state(fk.FAC_ACCRUED_FEE, "Commitment fee accrued since the last payment, USD.")
+    t_last = _state(fk.FAC_T_LAST, "Time accrued to, days.")
+
+    def __init__(self, fid: str, spec: Facility, row: np.ndarray, eligible_reserve: bool):
+        self.fid = fid
+        self.spec = spec
+        self.row = row
+        self.arrears = 0.0  # unpaid interest and fees, due at the next payment date
+        self.principal_arrears = 0.0  # unpaid principal (part of balance), due at the next date
+        self.book: LoanBook | None = None  # the loan's book on the ledger (set by Finance)
+        self.close = float(spec.close_day)
+        self.commitment = float(spec.commitment_usd)
+        self._avail_end = self.close + spec.availability_years * 365.0
+        self._draw_end = min(self._avail_end, self.close + spec.tenor_years * 365.0)
+        self._rate = spec.interest_rate
+        self._fee_share = spec.commitment_fee_share
+        row[fk.FAC_T_LAST] = self.close
+        row[fk.FAC_CLOSE], row[fk.FAC_DRAW_END], row[fk.FAC_AVAIL_END] = self.close, self._draw_end, self._avail_end
+        row[fk.FAC_COMMITMENT], row[fk.FAC_RATE], row[fk.FAC_FEE_SHARE] = self.commitment, self._rate, self._fee_share
+        row[fk.FAC_FOR_RESERVE] = eligible_reserve
 
     def available_until(self) -> float:
         return self._avail_end
@@ -119,16 +140,20 @@ class FacilityState:
         return max(0.0, self.commitment - self.drawn)
 
     def accrue(self, now: float) -> None:
-        """Accrue interest and the commitment fee up to ``now`` (called at every draw: kept lean)."""
-        dt = now - self.t_last
+        """Accrue interest and the commitment fee up to ``now`` (as :func:`sim.model.finance_kernel.accrue`)."""
+        row = self.row
+        t_last = row[fk.FAC_T_LAST]
+        dt = now - t_last
         if dt > 0:
-            if self.balance > 0:
-                self.accrued_interest += self.balance * self._rate * dt / 365.0
-            if self._fee_share > 0 and self.t_last < self._avail_end:
-                span = min(now, self._avail_end) - max(self.t_last, self.close)
+            balance = row[fk.FAC_BALANCE]
+            if balance > 0:
+                row[fk.FAC_ACCRUED_INTEREST] += balance * self._rate * dt / 365.0
+            if self._fee_share > 0 and t_last < self._avail_end:
+                span = min(now, self._avail_end) - max(t_last, self.close)
                 if span > 0:
-                    self.accrued_fee += max(0.0, self.commitment - self.drawn) * self._fee_share * span / 365.0
-            self.t_last = now
+                    undrawn = max(0.0, self.commitment - row[fk.FAC_DRAWN])
+                    row[fk.FAC_ACCRUED_FEE] += undrawn * self._fee_share * span / 365.0
+            row[fk.FAC_T_LAST] = now
 
 
 class Finance:
@@ -139,12 +164,16 @@ class Finance:
         self.ledger = ledger
         self.log = log
         self.n_members = n_members
-        self.cash = 0.0
-        self.facilities = {
-            fid: FacilityState(fid, f, t_last=float(f.close_day))
-            for fid, f in spec.facilities.items()
-            if f.purpose != "projects"
-        }
+        # cash and the money settings the compiled purchase payment reads (MONEY_* of finance_kernel)
+        self.money = np.zeros(len(fk.MONEY))
+        self.money[fk.M_FEE_SHARE] = spec.procurement_fee_share
+        self.money[fk.M_LOAN_SHARE] = spec.loan_share_of_spend
+        own = {fid: f for fid, f in spec.facilities.items() if f.purpose != "projects"}
+        self.fac = np.zeros((len(own), len(fk.FAC)))  # one row per facility (FAC_* of finance_kernel)
+        self.facilities = {fid: FacilityState(fid, f, self.fac[i], f.purpose in ("reserve", "any"))
+                           for i, (fid, f) in enumerate(own.items())}
+        # the compiled payment's draws (facility row, USD): three payments, two draws each, on every facility
+        self.draws_out = np.zeros((6 * max(len(own), 1), 2))
         for fid, f in self.facilities.items():
             f.book = ledger.loans[fid] = LoanBook(
                 fid, "programme", f.spec.lender, f.spec.federal_credit, f.spec.interest_rate, f.spec.payments_per_year
@@ -156,6 +185,15 @@ class Finance:
             self._eligible(purpose)
 
     # ------------------------------------------------------------------ balances
+    @property
+    def cash(self) -> float:
+        """Cash held, USD."""
+        return float(self.money[fk.M_CASH])
+
+    @cash.setter
+    def cash(self, value: float) -> None:
+        self.money[fk.M_CASH] = value
+
     @property
     def debt(self) -> float:
         """Principal outstanding over all facilities."""
@@ -229,6 +267,19 @@ class Finance:
         if paid < amount - 1e-6:
             self._default(now, f"{line} unpaid", amount - paid)
         return paid
+
+    def after_compiled_payment(self, now: float) -> None:
+        """Write the draws of the engine's compiled purchase payment into the loans' books; log what went unpaid."""
+        money = self.money
+        n = int(money[fk.M_N_DRAWS])
+        if n:
+            rows = list(self.facilities.values())
+            for i, take in self.draws_out[:n]:
+                rows[int(i)].book.flows.append((float(now), "draw", float(take)))
+        for col, line in ((fk.M_UNPAID_FEE, "procurement_fees_usd"), (fk.M_UNPAID_PURCHASE, "purchases_usd"),
+                          (fk.M_UNPAID_PARTIES_FEE, "procurement_fees_usd")):
+            if money[col] > 0:  # booked as a default by the kernel; logged here, as _default does
+                self.log(now, "default", "finance", f"{line} unpaid", float(money[col]))
 
     def _default(self, now: float, what: str, amount: float) -> None:
         self.ledger.book(now, "defaults_usd", amount)

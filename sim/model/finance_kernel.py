@@ -1,0 +1,127 @@
+"""The reserve's daily purchase payment, compiled (the engine's one-call market day makes it).
+
+While the reserve buys, it pays for its purchases every day: the traders' fee, the purchase
+itself and (with parties) the parties' procurement fee, each drawn partly on its loans. In
+Python that was a dozen calls a day; here it is part of the compiled day
+(:func:`sim.engine.kernels.market_day`). The arithmetic, and its order, is that of
+:meth:`sim.model.finance.Finance.spend`, ``draw`` and ``FacilityState.accrue``, which stay the
+readable statement (and serve every other payment); ``tests/test_finance.py`` holds the two to
+the same bits.
+
+The finance's state is shared with Python: ``money`` (MONEY: cash and the settings the payment
+needs), ``fac`` [facility, FAC] (one row per programme facility) and the ledger's ``flows``
+[day, line]. Draws made here are reported in ``draws_out`` [draw, 2] (facility row, USD)
+for Python to write into the loans' books, and unpaid amounts in ``money`` for it to log.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from sim.engine.ledger import LINES
+
+#: Money state and settings, one float each.
+MONEY = ("cash", "fee_share", "loan_share", "parties_fee_share", "unpaid_fee", "unpaid_purchase",
+         "unpaid_parties_fee", "n_draws")
+(M_CASH, M_FEE_SHARE, M_LOAN_SHARE, M_PARTIES_FEE_SHARE, M_UNPAID_FEE, M_UNPAID_PURCHASE, M_UNPAID_PARTIES_FEE,
+ M_N_DRAWS) = range(8)
+#: Columns of a facility's row: balances, then fixed terms.
+FAC = ("balance", "drawn", "accrued_interest", "accrued_fee", "t_last", "close", "draw_end", "avail_end",
+       "commitment", "rate", "fee_share", "for_reserve")
+(FAC_BALANCE, FAC_DRAWN, FAC_ACCRUED_INTEREST, FAC_ACCRUED_FEE, FAC_T_LAST, FAC_CLOSE, FAC_DRAW_END, FAC_AVAIL_END,
+ FAC_COMMITMENT, FAC_RATE, FAC_FEE_SHARE, FAC_FOR_RESERVE) = range(12)
+COL_DRAWS = LINES.index("draws_usd")
+COL_PURCHASES = LINES.index("purchases_usd")
+COL_PROCUREMENT_FEES = LINES.index("procurement_fees_usd")
+COL_DEFAULTS = LINES.index("defaults_usd")
+
+
+@njit(cache=True, error_model="numpy")
+def funds(now, money, fac):
+    """Cash plus what the reserve's facilities may still lend today (``Finance.funds(now, "reserve")``)."""
+    room = 0.0
+    for i in range(fac.shape[0]):
+        if fac[i, FAC_FOR_RESERVE] > 0.0 and fac[i, FAC_CLOSE] <= now < fac[i, FAC_DRAW_END]:
+            room += max(0.0, fac[i, FAC_COMMITMENT] - fac[i, FAC_DRAWN])
+    return money[M_CASH] + room
+
+
+@njit(cache=True, error_model="numpy")
+def accrue(fac, i, now):
+    """Accrue facility ``i``'s interest and commitment fee up to ``now`` (``FacilityState.accrue``)."""
+    t_last = fac[i, FAC_T_LAST]
+    dt = now - t_last
+    if dt > 0:
+        balance = fac[i, FAC_BALANCE]
+        if balance > 0:
+            fac[i, FAC_ACCRUED_INTEREST] += balance * fac[i, FAC_RATE] * dt / 365.0
+        if fac[i, FAC_FEE_SHARE] > 0 and t_last < fac[i, FAC_AVAIL_END]:
+            span = min(now, fac[i, FAC_AVAIL_END]) - max(t_last, fac[i, FAC_CLOSE])
+            if span > 0:
+                undrawn = max(0.0, fac[i, FAC_COMMITMENT] - fac[i, FAC_DRAWN])
+                fac[i, FAC_ACCRUED_FEE] += undrawn * fac[i, FAC_FEE_SHARE] * span / 365.0
+        fac[i, FAC_T_LAST] = now
+
+
+@njit(cache=True, error_model="numpy")
+def draw(now, day, amount, money, fac, flows, draws_out):
+    """Draw up to ``amount`` on the reserve's facilities in order (``Finance.draw``); returns what was drawn."""
+    got = 0.0
+    for i in range(fac.shape[0]):
+        if fac[i, FAC_FOR_RESERVE] == 0.0:
+            continue
+        if got >= amount:
+            break
+        if not fac[i, FAC_CLOSE] <= now < fac[i, FAC_DRAW_END]:
+            continue
+        take = min(amount - got, max(0.0, fac[i, FAC_COMMITMENT] - fac[i, FAC_DRAWN]))
+        if take <= 0:
+            continue
+        accrue(fac, i, now)
+        fac[i, FAC_BALANCE] += take
+        fac[i, FAC_DRAWN] += take
+        money[M_CASH] += take
+        flows[day, COL_DRAWS] += take
+        n = int(money[M_N_DRAWS])
+        draws_out[n, 0] = i
+        draws_out[n, 1] = take
+        money[M_N_DRAWS] = n + 1
+        got += take
+    return got
+
+
+@njit(cache=True, error_model="numpy")
+def spend(now, day, col, amount, money, fac, flows, draws_out):
+    """Pay ``amount`` on ledger line ``col`` from cash, drawing on loans (``Finance.spend``); returns what is unpaid."""
+    if amount <= 0:
+        return 0.0
+    if money[M_LOAN_SHARE] > 0:
+        draw(now, day, amount * money[M_LOAN_SHARE], money, fac, flows, draws_out)
+    cash = money[M_CASH]
+    if cash < amount:
+        draw(now, day, amount - max(cash, 0.0), money, fac, flows, draws_out)
+        cash = money[M_CASH]
+    paid = min(amount, max(cash, 0.0))
+    money[M_CASH] = cash - paid
+    if paid != 0.0:
+        flows[day, col] += paid
+    if paid < amount - 1e-6:
+        flows[day, COL_DEFAULTS] += amount - paid
+        return amount - paid
+    return 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def pay_purchases(now, cost, money, fac, flows, draws_out):
+    """Pay for a day's purchases: the traders' fee, the purchase, the parties' fee (in that order)."""
+    day = min(int(now), flows.shape[0] - 1)
+    money[M_N_DRAWS] = 0.0
+    money[M_UNPAID_FEE] = 0.0
+    money[M_UNPAID_PARTIES_FEE] = 0.0
+    if money[M_FEE_SHARE] > 0:
+        money[M_UNPAID_FEE] = spend(now, day, COL_PROCUREMENT_FEES, cost * money[M_FEE_SHARE], money, fac, flows,
+                                    draws_out)
+    money[M_UNPAID_PURCHASE] = spend(now, day, COL_PURCHASES, cost, money, fac, flows, draws_out)
+    if money[M_PARTIES_FEE_SHARE] > 0:
+        money[M_UNPAID_PARTIES_FEE] = spend(now, day, COL_PROCUREMENT_FEES, cost * money[M_PARTIES_FEE_SHARE], money,
+                                            fac, flows, draws_out)
