@@ -339,15 +339,17 @@ class Engine:
         return releases
 
     def _draw(self, now: float, t: int, fired: np.ndarray, gap: np.ndarray, x: np.ndarray, want_m: np.ndarray,
-              safety: np.ndarray, can: np.ndarray, row_gap: np.ndarray) -> np.ndarray:
-        """Parties: members' and allies' draws and sales to non-members (reserve arm), see model/parties.py."""
+              safety: np.ndarray, can: np.ndarray) -> np.ndarray:
+        """Parties: members' and allies' draws and sales to non-members (reserve arm, ``can`` [C] above the floor)."""
         w = self.world
         need = gap[0]
         if w.any_early:
             need = need + w.r_early[:, None] * np.maximum(0.0, safety[0] - np.maximum(x[0] - want_m[0], 0.0))
-        room = np.minimum(self.drawdown_capacity()[0], can[0])
-        to_makers, to_allies = self.parties.draw(now, t, fired[0], need * w.r_offset[:, None], row_gap[0],
-                                                 self.price[0], room, can[0])
+        room = np.minimum(self.drawdown_capacity()[0], can)
+        # rest-of-world demand the world market left unmet today (allies' draws serve it)
+        row_gap = self.row_want[0] - self.row_got[0] - self.row_own[0] if self.parties.has_allies else None
+        to_makers, to_allies = self.parties.draw(now, t, fired[0], need * w.r_offset[:, None], row_gap,
+                                                 self.price[0], room, can)
         if to_makers is self.parties._no_draw:
             return self._zeros
         releases = np.zeros_like(self._zeros)
@@ -459,7 +461,7 @@ class Engine:
         # 6. other public stocks serve their users first (both arms); then the reserve decides: it releases
         # when its trigger holds, capped and delivered after a lag (with parties: members draw, allies too)
         if not self._one_call or any_fired or self._deliveries_due(t):
-            self._reserve_decides(now, t)
+            self._reserve_decides(now, t, any_fired if self._one_call else None)
         elif self._mid_dirty:  # yesterday's releases and deliveries are not today's
             self._mid[:] = 0.0
             self._mid_dirty = False
@@ -485,8 +487,11 @@ class Engine:
             return t <= self.parties._last_due
         return bool(self.ring_rel[:, :, t % self.world.ring].any())
 
-    def _reserve_decides(self, now: float, t: int) -> None:
-        """Step 6: other public stocks, the reserve's releases or the parties' draws, and deliveries due."""
+    def _reserve_decides(self, now: float, t: int, any_fired: bool | None) -> None:
+        """Step 6: other public stocks, the reserve's releases or the parties' draws, and deliveries due.
+
+        ``any_fired`` is whether the trigger holds, when the one-call market day has tested it (else None).
+        """
         w, parties = self.world, self.parties
         x, gap, want_m, safety = self.x, self.gap, self.want_m, self.safety
         other = self._zeros
@@ -497,20 +502,18 @@ class Engine:
         releases = self._zeros
         if self._has_reserve:
             fired = self._fired
-            if self._one_call:  # the kernel ran the trigger and the parties' morning
-                any_fired = bool(fired.any())
-            else:
+            if any_fired is None:  # the one-call kernel ran the trigger and the parties' morning
                 any_fired = triggers(t, x, want_m, gap, self.price, *self._trigger_args)
                 if parties is not None:  # arrivals buy back drawn tonnes; major disruptions declared or ended
                     parties.morning(now, self.arr_r[0], self.price[0], self.supply_lost[0])
             if any_fired:
                 self.triggered |= fired[0]
-                can = np.maximum(0.0, self.rstock - w.r_floor_share * self.target)
                 if parties is None:
+                    can = np.maximum(0.0, self.rstock - w.r_floor_share * self.target)
                     releases = self._release(now, t, fired, gap, x, want_m, safety, can)
-                else:
-                    row_gap = self.row_want - self.row_got - self.row_own
-                    releases = self._draw(now, t, fired, gap, x, want_m, safety, can, row_gap)
+                else:  # the parties draw from the reserve arm's stock only
+                    can = np.maximum(0.0, self.rstock[0] - w.r_floor_share * self.target)
+                    releases = self._draw(now, t, fired, gap, x, want_m, safety, can)
         if parties is None:
             delivered_rel = self._deliver_releases(t % w.ring, x, want_m, safety)
         else:

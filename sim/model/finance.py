@@ -172,6 +172,7 @@ class Finance:
         self.fac = np.zeros((len(own), len(fk.FAC)))  # one row per facility (FAC_* of finance_kernel)
         self.facilities = {fid: FacilityState(fid, f, self.fac[i], f.purpose in ("reserve", "any"))
                            for i, (fid, f) in enumerate(own.items())}
+        self._rows = list(self.facilities.values())
         # the compiled payment's draws (facility row, USD): three payments, two draws each, on every facility
         self.draws_out = np.zeros((6 * max(len(own), 1), 2))
         for fid, f in self.facilities.items():
@@ -270,16 +271,15 @@ class Finance:
 
     def after_compiled_payment(self, now: float) -> None:
         """Write the draws of the engine's compiled purchase payment into the loans' books; log what went unpaid."""
-        money = self.money
-        n = int(money[fk.M_N_DRAWS])
-        if n:
-            rows = list(self.facilities.values())
-            for i, take in self.draws_out[:n]:
-                rows[int(i)].book.flows.append((float(now), "draw", float(take)))
-        for col, line in ((fk.M_UNPAID_FEE, "procurement_fees_usd"), (fk.M_UNPAID_PURCHASE, "purchases_usd"),
-                          (fk.M_UNPAID_PARTIES_FEE, "procurement_fees_usd")):
-            if money[col] > 0:  # booked as a default by the kernel; logged here, as _default does
-                self.log(now, "default", "finance", f"{line} unpaid", float(money[col]))
+        fee, purchase, parties_fee, n_draws = self.money[fk.M_UNPAID_FEE: fk.M_N_DRAWS + 1].tolist()
+        if n_draws:
+            for i, take in self.draws_out[: int(n_draws)].tolist():
+                self._rows[int(i)].book.flows.append((now, "draw", take))
+        if fee or purchase or parties_fee:  # booked as defaults by the kernel; logged here, as _default does
+            for amount, line in ((fee, "procurement_fees_usd"), (purchase, "purchases_usd"),
+                                 (parties_fee, "procurement_fees_usd")):
+                if amount > 0:
+                    self.log(now, "default", "finance", f"{line} unpaid", amount)
 
     def _default(self, now: float, what: str, amount: float) -> None:
         self.ledger.book(now, "defaults_usd", amount)
