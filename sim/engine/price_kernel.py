@@ -14,7 +14,6 @@ from numba import njit
 from sim.engine.kernels import (
     _TINY,
     _TINY_W,
-    CACHE,
     CLEARING_PRICE,
     CRITICAL_SHORTFALL,
     DELIVERED,
@@ -59,6 +58,7 @@ from sim.engine.kernels import (
     I_WANT_TOT,
     I_X,
     IN_TRANSIT,
+    JIT,
     LOSS,
     LOSS_CRITICAL,
     LOSS_IMPORT,
@@ -88,7 +88,7 @@ from sim.model.party_kernels import book
 from sim.model.world import D_ROW_DEMAND, D_SHARE
 
 
-@njit(cache=CACHE, error_model="numpy")
+@njit(**JIT)
 def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_value, p_ck, p_entitled,
                       rec):  # noqa: PLR0915
     """Steps 7 and 9: consumption and the bloc's loss (welfare.py); the price moves toward clearing.
@@ -199,7 +199,7 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
     return storage
 
 
-@njit(cache=CACHE, error_model="numpy")
+@njit(**JIT)
 def _clearing_ratio(resp_b, resp_w, e_b, e_w, residual, guess, floor, cap, newton):
     """Price ratio at which responsive demand equals the supply left for it (market.clearing_price_ratio).
 

@@ -36,7 +36,7 @@ COL_PROCUREMENT_FEES = LINES.index("procurement_fees_usd")
 COL_DEFAULTS = LINES.index("defaults_usd")
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
 def funds(now, money, fac):
     """Cash plus what the reserve's facilities may still lend today (``Finance.funds(now, "reserve")``)."""
     room = 0.0
@@ -46,7 +46,7 @@ def funds(now, money, fac):
     return money[M_CASH] + room
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
 def accrue(fac, i, now):
     """Accrue facility ``i``'s interest and commitment fee up to ``now`` (``FacilityState.accrue``)."""
     t_last = fac[i, FAC_T_LAST]
@@ -63,7 +63,7 @@ def accrue(fac, i, now):
         fac[i, FAC_T_LAST] = now
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
 def draw(now, day, amount, money, fac, flows, draws_out):
     """Draw up to ``amount`` on the reserve's facilities in order (``Finance.draw``); returns what was drawn."""
     got = 0.0
@@ -90,7 +90,7 @@ def draw(now, day, amount, money, fac, flows, draws_out):
     return got
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
 def spend(now, day, col, amount, money, fac, flows, draws_out):
     """Pay ``amount`` on ledger line ``col`` from cash, drawing on loans (``Finance.spend``); returns what is unpaid."""
     if amount <= 0:
@@ -111,7 +111,7 @@ def spend(now, day, col, amount, money, fac, flows, draws_out):
     return 0.0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
 def pay_purchases(now, cost, money, fac, flows, draws_out):
     """Pay for a day's purchases: the traders' fee, the purchase, the parties' fee (in that order)."""
     day = min(int(now), flows.shape[0] - 1)

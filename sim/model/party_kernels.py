@@ -19,7 +19,7 @@ from numba import njit
 _TINY = 1e-12
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
 def draw_tonnes(need, transit, fired, ent, out_swap, pending, entitled, major, can, room, free_stock_sales, d):
     """Draws and sales of each holder today [C, K], written into ``d``.
 
@@ -94,7 +94,7 @@ def draw_tonnes(need, transit, fired, ent, out_swap, pending, entitled, major, c
 
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
 def morning(arrived, price, lost, pending, flows_arrivals, major, flipped, major_price_usd, major_loss, has_reserve,
             state):
     """Buy back drawn tonnes from today's arrivals; declare major disruptions.
@@ -143,7 +143,7 @@ def morning(arrived, price, lost, pending, flows_arrivals, major, flipped, major
     return changed
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
 def book(t, ent_entitled, drawn_today, out_swap, pending, entitled, state, rec_ent, rec_drawn, rec_outstanding):
     """The day's entitlement series [C]: entitlements, drawn today, outstanding (swaps and buy-backs)."""
     C, K = pending.shape
@@ -159,7 +159,7 @@ def book(t, ent_entitled, drawn_today, out_swap, pending, entitled, state, rec_e
             rec_outstanding[t, 0, c] = out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
 def book_draws(t, d, lag, ring, transit, flows_drawn, tonnes_draws, tonnes_sale, party_of, is_member, is_ally,
                entitled, swap, premium, out_swap, owed, pending, locked_price, price, ref_price, value_in_t, pay_draw,
                pay_buy, principal, owed_new):
