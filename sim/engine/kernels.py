@@ -388,15 +388,18 @@ def clear_and_ship(t, ac, acm, as_, wc, sb, si, claim_classes, ring, hs, hc, hcm
             before_k = 0.0
             for m in range(M):
                 x[a, c, m] = 0.0
-            for k in range(K):
+            for k in range(K):  # claim j = h * M + m is manufacturer m's critical (h = 0) or other (h = 1) use
                 tot_k = 0.0
-                for j in range(2 * M):
-                    tot_k += need[j // M, j % M] * claim_classes[k, j]
+                for h in range(2):
+                    for m in range(M):
+                        tot_k += need[h, m] * claim_classes[k, h * M + m]
                 frac = min(1.0, max(am - before_k, 0.0) / max(tot_k, _TINY))
                 before_k += tot_k
-                for j in range(2 * M):
-                    if claim_classes[k, j] != 0.0:
-                        x[a, c, j % M] += need[j // M, j % M] * frac * claim_classes[k, j]
+                for h in range(2):
+                    for m in range(M):
+                        share_k = claim_classes[k, h * M + m]
+                        if share_k != 0.0:
+                            x[a, c, m] += need[h, m] * frac * share_k
             for m in range(M):
                 given_tot += x[a, c, m]
             leftover = am - given_tot
