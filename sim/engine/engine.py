@@ -18,19 +18,14 @@ import numpy as np
 import simpy
 
 from sim.engine import kernels as k
-from sim.engine.kernels import (
-    SERIES,
-    clear_and_ship,
-    market_day,
-    supply_and_demand,
-    triggers,
-)
+from sim.engine.day_kernel import market_day
+from sim.engine.kernels import SERIES, clear_and_ship, supply_and_demand
 from sim.engine.ledger import Ledger
 from sim.engine.price_kernel import consume_and_price
+from sim.engine.reserve_step import ReserveStep
 from sim.engine.rng import Streams
 from sim.model import finance_kernel as fk
 from sim.model.finance import Finance
-from sim.model.market import allocate
 from sim.model.parties import Parties
 from sim.model.projects import ProjectCompanies
 from sim.model.public_stocks import PublicStocks
@@ -57,7 +52,7 @@ class CountingEnvironment(simpy.Environment):
         super().step()
 
 
-class Engine:
+class Engine(ReserveStep):
     """State and daily step of one paired replication."""
 
     def __init__(self, scenario: Scenario, world: World, streams: Streams):
@@ -159,7 +154,9 @@ class Engine:
         self._cb[k.I_BUY_ON] = self.buy_on
         self._cb[k.I_HAS_RESERVE], self._cb[k.I_IS_SHORTFALL] = w.has_reserve, w.r_is_shortfall
         self._cb[k.I_IS_PRICE], self._cb[k.I_IS_COVER] = w.r_is_price, w.r_is_cover
-        self.buy_on = self._cb[k.I_BUY_ON]
+        self._cb[k.I_TRIGGERED] = self.triggered
+        self.buy_on, self.triggered = self._cb[k.I_BUY_ON], self._cb[k.I_TRIGGERED]
+        self._drawdown = self._ac[k.I_DRAWDOWN]
         self._sb = np.zeros((len(k.PACK_SB), S), dtype=bool)
         self._sb[k.I_ACTIVE:k.I_ACTIVE + 2], self._sb[k.I_RESTRICTED] = self.active, self.restricted
         self._sb[k.I_DOMESTIC] = w.sup_domestic
@@ -174,7 +171,8 @@ class Engine:
         self._cm[k.I_VOLL_M] = w.voll[:, None] * w.loss_mult  # USD per critical tonne not served
         self._cm[k.I_SAFETY_DAYS] = w.safety_days
         self._cm[k.I_ELIGIBLE] = w.r_eligible
-        self._flags = np.zeros(8, dtype=bool)
+        self._flags = np.zeros(10, dtype=bool)
+        self._flags[k.F_EARLY] = w.any_early
         self._flags[k.F_SUBSTITUTION] = w.any_substitution
         self._flags[k.F_SUPPLY_RESPONSE] = w.any_supply_response
         self._flags[k.F_PARTIES] = p is not None
@@ -195,14 +193,19 @@ class Engine:
             p.major, p._flipped = self._cb[k.I_MAJOR], self._cb[k.I_FLIPPED]
             self._flags[k.F_PENDING_ON:k.F_OUTSTANDING + 1] = p.state
             p.state = self._flags[k.F_PENDING_ON:k.F_OUTSTANDING + 1]
-            p_ck = np.stack([p.out_swap, p.pending])
-            p.out_swap, p.pending = p_ck
+            p_ck = np.zeros((len(k.PACK_CK), *p.out_swap.shape))
+            p_ck[k.K_OUT_SWAP], p_ck[k.K_PENDING], p_ck[k.K_ENT] = p.out_swap, p.pending, p._ent
+            p_ck[k.K_TRANSIT], p_ck[k.K_ENTITLED] = p.transit, p.entitled
+            p.out_swap, p.pending, p._ent, p.transit = p_ck[k.K_OUT_SWAP], p_ck[k.K_PENDING], p_ck[k.K_ENT], \
+                p_ck[k.K_TRANSIT]
+            p._need, p._d = p_ck[k.K_NEED], p_ck[k.K_D]
+            self._flags[k.F_FREE_STOCK_SALES] = p.free_stock_sales
             p_value = np.stack([p.demand_value, p.consumed_value])
             p.demand_value, p.consumed_value = p_value
             p_books = (p.loss, p_value, p_ck, p.entitled)
             self._p_cut_value = p.cut_value
         else:  # placeholders of the right types: the kernels skip the parties' parts (flag F_PARTIES)
-            p_ck = np.zeros((2, C, 1))
+            p_ck = np.zeros((len(k.PACK_CK), C, 1))
             p_books = (np.zeros((1, 2, M)), np.zeros((2, 2, M)), p_ck, np.zeros(1, dtype=bool))
             self._p_cut_value = np.zeros((1, M))
         self._wc = np.array([np.broadcast_to(fixed[name] if name in fixed else getattr(w, name), C)
@@ -222,7 +225,7 @@ class Engine:
         fin = self.finance
         if p is not None:
             fin.money[fk.M_PARTIES_FEE_SHARE] = p.proc_share  # the parties' fee rides on purchases, paid after them
-        self._md_args = (*packs, self._p_cut_value, self.claim_classes, self._ring, p_ck[1], self._fired, fin.money,
+        self._md_args = (*packs, self._p_cut_value, self.claim_classes, self._ring, p_ck, self._fired, fin.money,
                          fin.fac, self.ledger.flows, fin.draws_out, self.rec_all)
         self._cp_args = (self._ac, self._acm, self._as, self._c, self._cm, self._wc, self._flags, w.daily_c,
                          w.daily_cm, *p_books, self.rec_all)
@@ -314,74 +317,7 @@ class Engine:
         self._reviewed = False
         np.minimum(self.target, w.r_capacity, out=self.r_room_cap)
         from_target = np.where(np.isinf(w.r_drawdown_days), np.inf, self.target / w.r_drawdown_days)
-        self._drawdown = np.where(np.isnan(w.r_release_max_tpd), from_target, w.r_release_max_tpd)
-
-    def _release(self, now: float, t: int, fired: np.ndarray, gap: np.ndarray, x: np.ndarray, want_m: np.ndarray,
-                 safety: np.ndarray, can: np.ndarray) -> np.ndarray:
-        """Release to cover the eligible gap (and early triggers' refill); sold at the release price."""
-        w = self.world
-        rel_need = (gap * w.r_eligible).sum(-1)
-        if w.any_early:
-            refill = (np.maximum(0.0, safety - np.maximum(x - want_m, 0.0)) * w.r_eligible).sum(-1)
-            rel_need = rel_need + w.r_early * refill
-        releases = np.minimum(
-            np.minimum(self.drawdown_capacity(), can),
-            np.maximum(0.0, rel_need * w.r_offset - self.transit_rel),
-        ) * fired
-        if releases.any():
-            self.rstock -= releases
-            self.transit_rel += releases
-            rel_slot = (t + w.r_release_lag) % w.ring
-            self.ring_rel[:, np.arange(len(w.ref_price)), rel_slot] += releases
-            if releases[0].any():
-                rel_price = np.where(np.isnan(w.r_release_price), self.price[0], w.r_release_price * w.ref_price)
-                self.finance.receive(now, "sales_usd", float(releases[0] @ rel_price))
-        return releases
-
-    def _draw(self, now: float, t: int, fired: np.ndarray, gap: np.ndarray, x: np.ndarray, want_m: np.ndarray,
-              safety: np.ndarray, can: np.ndarray) -> np.ndarray:
-        """Parties: members' and allies' draws and sales to non-members (reserve arm, ``can`` [C] above the floor)."""
-        w = self.world
-        need = gap[0]
-        if w.any_early:
-            need = need + w.r_early[:, None] * np.maximum(0.0, safety[0] - np.maximum(x[0] - want_m[0], 0.0))
-        room = np.minimum(self.drawdown_capacity()[0], can)
-        # rest-of-world demand the world market left unmet today (allies' draws serve it)
-        row_gap = self.row_want[0] - self.row_got[0] - self.row_own[0] if self.parties.has_allies else None
-        to_makers, to_allies = self.parties.draw(now, t, fired[0], need * w.r_offset[:, None], row_gap,
-                                                 self.price[0], room, can)
-        if to_makers is self.parties._no_draw:
-            return self._zeros
-        releases = np.zeros_like(self._zeros)
-        releases[0] = to_makers + to_allies
-        self.rstock -= releases
-        self.transit_rel[0] += to_makers  # allies' draws travel in the parties' books (not manufacturers' pipeline)
-        return releases
-
-    def _deliver_releases(self, slot: int, x: np.ndarray, want_m: np.ndarray, safety: np.ndarray) -> np.ndarray:
-        """Releases due today go to manufacturers' stocks ``x`` (in place) by the allocation rule; tonnes [A, C]."""
-        w = self.world
-        delivered = self.ring_rel[:, :, slot]
-        if not delivered.any():
-            return self._zeros
-        delivered = delivered.copy()
-        self.ring_rel[:, :, slot] = 0.0
-        self.transit_rel -= delivered
-        rel_need_m = np.maximum(0.0, want_m + safety - x)
-        given = allocate(delivered, rel_need_m, w.r_release_classes)
-        x += given + (delivered - given.sum(-1))[..., None] * w.r_eligible_share
-        return delivered
-
-    def _deliver_draws(self, t: int, x: np.ndarray) -> np.ndarray:
-        """Parties: each holder's draws due today go to its stock ``x`` (in place); tonnes [A, C]."""
-        given = self.parties.deliver(t)
-        if given is None:
-            return self._zeros
-        x[0] += given
-        delivered = np.zeros_like(self._zeros)
-        delivered[0] = given.sum(-1)
-        self.transit_rel[0] -= delivered[0]
-        return delivered
+        self._drawdown[:] = np.where(np.isnan(w.r_release_max_tpd), from_target, w.r_release_max_tpd)
 
     # ------------------------------------------------------------------ run
     def run(self) -> None:
@@ -430,9 +366,9 @@ class Engine:
             if parties.owed_changed:
                 np.multiply(parties.owed, parties.calm[:, None], out=self._owed_calm)
                 parties.owed_changed = False
-        flipped = False
+        any_fired = flipped = drew = False
         if self._one_call:  # nothing in Python between the steps: one compiled call does 1-5, pays, starts 6
-            cost, any_fired, flipped = market_day(t, *self._md_args)
+            cost, any_fired, flipped, drew = market_day(t, *self._md_args)
             if cost > 0:
                 self.finance.after_compiled_payment(now)
         else:
@@ -460,8 +396,8 @@ class Engine:
 
         # 6. other public stocks serve their users first (both arms); then the reserve decides: it releases
         # when its trigger holds, capped and delivered after a lag (with parties: members draw, allies too)
-        if not self._one_call or any_fired or self._deliveries_due(t):
-            self._reserve_decides(now, t, any_fired if self._one_call else None)
+        if not self._one_call or drew or (any_fired and parties is None) or self._deliveries_due(t):
+            self._reserve_decides(now, t, any_fired, drew)
         elif self._mid_dirty:  # yesterday's releases and deliveries are not today's
             self._mid[:] = 0.0
             self._mid_dirty = False
@@ -480,45 +416,3 @@ class Engine:
                 parties.on_storage_bill(now)
         if parties is not None and parties.has_allies:
             parties.book_allies(t, self.rec)
-
-    def _deliveries_due(self, t: int) -> bool:
-        """Whether released or drawn tonnes may reach manufacturers today (else step 6 has nothing to do)."""
-        if self.parties is not None:
-            return t <= self.parties._last_due
-        return bool(self.ring_rel[:, :, t % self.world.ring].any())
-
-    def _reserve_decides(self, now: float, t: int, any_fired: bool | None) -> None:
-        """Step 6: other public stocks, the reserve's releases or the parties' draws, and deliveries due.
-
-        ``any_fired`` is whether the trigger holds, when the one-call market day has tested it (else None).
-        """
-        w, parties = self.world, self.parties
-        x, gap, want_m, safety = self.x, self.gap, self.want_m, self.safety
-        other = self._zeros
-        if self.public is not None:
-            other = self.public.release(t, gap)
-            x += self.public.deliver(t)
-            np.maximum(0.0, want_m - x - self.public.transit_m, out=gap)
-        releases = self._zeros
-        if self._has_reserve:
-            fired = self._fired
-            if any_fired is None:  # the one-call kernel ran the trigger and the parties' morning
-                any_fired = triggers(t, x, want_m, gap, self.price, *self._trigger_args)
-                if parties is not None:  # arrivals buy back drawn tonnes; major disruptions declared or ended
-                    parties.morning(now, self.arr_r[0], self.price[0], self.supply_lost[0])
-            if any_fired:
-                self.triggered |= fired[0]
-                if parties is None:
-                    can = np.maximum(0.0, self.rstock - w.r_floor_share * self.target)
-                    releases = self._release(now, t, fired, gap, x, want_m, safety, can)
-                else:  # the parties draw from the reserve arm's stock only
-                    can = np.maximum(0.0, self.rstock[0] - w.r_floor_share * self.target)
-                    releases = self._draw(now, t, fired, gap, x, want_m, safety, can)
-        if parties is None:
-            delivered_rel = self._deliver_releases(t % w.ring, x, want_m, safety)
-        else:
-            delivered_rel = self._deliver_draws(t, x)
-        self.releases[:] = releases
-        self.other_rel[:] = other
-        self.delivered_rel[:] = delivered_rel
-        self._mid_dirty = True

@@ -1,12 +1,12 @@
 """The day's arithmetic, compiled: the market parts of "One day in the model" (DESIGN.md).
 
 The engine's daily step (``Engine.step``) calls ``supply_and_demand`` and ``clear_and_ship``
-(or both at once, ``market_day``), then ``triggers`` and, last, ``consume_and_price``
-(:mod:`sim.engine.price_kernel`), with the parts that touch money, parties and events (funds,
-purchases, releases, draws) in Python between them. Each kernel is one compiled loop over
-arms, commodities and manufacturers (or suppliers), so a day costs a few calls instead of a
-hundred numpy calls on arrays of a few dozen numbers (issue 12: call overhead, not arithmetic,
-was the cost). The formulas are
+(or, with more of the day, ``market_day`` of :mod:`sim.engine.day_kernel`), then ``triggers``
+and, last, ``consume_and_price`` (:mod:`sim.engine.price_kernel`), with the parts that touch
+money, parties and events (funds, purchases, releases, draws) in Python between them. Each
+kernel is one compiled loop over arms, commodities and manufacturers (or suppliers), so a day
+costs a few calls instead of a hundred numpy calls on arrays of a few dozen numbers (issue 12:
+call overhead, not arithmetic, was the cost). The formulas are
 those of :mod:`sim.model.market`, :mod:`sim.model.demand` and :mod:`sim.model.welfare`,
 which stay the readable, vectorised reference (tests compare the two).
 
@@ -19,16 +19,12 @@ from __future__ import annotations
 
 from numba import njit
 
-from sim.model.finance_kernel import funds as finance_funds
-from sim.model.finance_kernel import pay_purchases
 from sim.model.parties import PARTY_SERIES
-from sim.model.party_kernels import morning
 from sim.model.world import (
     D_CAP_EXPECTED,
     D_CAP_NOISE,
     D_CRITICAL_EXPECTED,
     D_CRITICAL_T,
-    D_DE_TOT,
     D_DEMAND,
     D_EXPECTED,
     D_MARKET_STOCK,
@@ -80,22 +76,27 @@ PACK_AC = ("price", "substitution", "peak_substitution", "supply_factor", "trans
            "rstock", "wstock", "output", "supply", "reach", "want_tot", "row_want", "row_crit", "order", "want_r",
            "crit_e_sum", "resp_e", "keep", "row_own", "buy", "row_got", "produced", "shipped", "imports", "arr_m",
            "arr_r", "src", "m_share", "clearing", "releases", "other_rel", "delivered_rel", "expected_supply",
-           "supply_lost")  # [A, C] each
+           "supply_lost", "drawdown")  # [A, C] each
 (I_PRICE, I_SUBSTITUTION, I_PEAK_SUBSTITUTION, I_SUPPLY_FACTOR, I_TRANSIT_M, I_TRANSIT_REL, I_TRANSIT_R, I_RSTOCK,
  I_WSTOCK, I_OUTPUT, I_SUPPLY, I_REACH, I_WANT_TOT, I_ROW_WANT, I_ROW_CRIT, I_ORDER, I_WANT_R, I_CRIT_E_SUM, I_RESP_E,
  I_KEEP, I_ROW_OWN, I_BUY, I_ROW_GOT, I_PRODUCED, I_SHIPPED, I_IMPORTS, I_ARR_M, I_ARR_R, I_SRC, I_M_SHARE,
- I_CLEARING, I_RELEASES, I_OTHER_REL, I_DELIVERED_REL, I_EXPECTED_SUPPLY, I_SUPPLY_LOST) = range(36)
+ I_CLEARING, I_RELEASES, I_OTHER_REL, I_DELIVERED_REL, I_EXPECTED_SUPPLY, I_SUPPLY_LOST, I_DRAWDOWN) = range(37)
 PACK_ACM = ("mstock", "want_m", "crit_q", "q0", "safety", "x", "gap", "bought", "need_crit",
             "need_rest")  # [A, C, M] each
 I_MSTOCK, I_WANT_M, I_CRIT_Q, I_Q0, I_SAFETY, I_X, I_GAP, I_BOUGHT, I_NEED_CRIT, I_NEED_REST = range(10)
 PACK_AS = ("out_s", "reach_s", "factor", "ship_s")  # [A, S] each
 I_OUT_S, I_REACH_S, I_FACTOR, I_SHIP_S = range(4)
 PACK_C = ("surge", "restricted_c", "target", "r_room_cap", "p_arrivals", "p_ent_entitled",
-          "p_drawn_today", "normal_supply", "supply_left")  # [C] each: engine and parties' state per commodity
+          "p_drawn_today", "normal_supply", "supply_left", "can", "room")  # [C] each: engine and parties' state
 (I_SURGE, I_RESTRICTED_C, I_TARGET, I_ROOM_CAP, I_P_ARRIVALS, I_P_ENT_ENTITLED, I_P_DRAWN_TODAY, I_NORMAL_SUPPLY,
- I_SUPPLY_LEFT) = range(9)
-PACK_CB = ("buy_on", "major", "flipped", "has_reserve", "is_shortfall", "is_price", "is_cover")  # [C] bool each
-I_BUY_ON, I_MAJOR, I_FLIPPED, I_HAS_RESERVE, I_IS_SHORTFALL, I_IS_PRICE, I_IS_COVER = range(7)
+ I_SUPPLY_LEFT, I_CAN, I_ROOM) = range(11)
+PACK_CB = ("buy_on", "major", "flipped", "has_reserve", "is_shortfall", "is_price", "is_cover",
+           "triggered")  # [C] bool each
+I_BUY_ON, I_MAJOR, I_FLIPPED, I_HAS_RESERVE, I_IS_SHORTFALL, I_IS_PRICE, I_IS_COVER, I_TRIGGERED = range(8)
+#: The parties' [C, K] arrays (K holders): swaps out, drawn tonnes awaiting buy-back, entitlements, draws on
+#: their way, and the draw decision's requests and draws; ``entitled`` is each holder's 0/1 in every row.
+PACK_CK = ("out_swap", "pending", "ent", "transit", "need", "d", "entitled")
+K_OUT_SWAP, K_PENDING, K_ENT, K_TRANSIT, K_NEED, K_D, K_ENTITLED = range(7)
 PACK_SB = ("active_reserve", "active_counterfactual", "restricted", "domestic")  # [S] bool each
 I_ACTIVE, I_RESTRICTED, I_DOMESTIC = 0, 2, 3  # the two arms' active rows are sb[I_ACTIVE:I_ACTIVE + 2]
 PACK_SI = ("sup_c", "lead")  # [S] int each: commodity and days from shipment to arrival (incl. delays)
@@ -108,15 +109,18 @@ WORLD_C = ("ref_price", "elasticity", "row_elasticity", "row_critical", "long_ru
            "supply_elasticity", "supply_rate", "supply_max", "precaution_days", "pipeline_days", "restock_rate",
            "r_buy_ceiling_usd", "price_adjust", "price_floor", "price_cap", "dwl_a", "dwl_g1", "dwl_xc", "dwl_log",
            "r_hold_usd_per_t_day", "r_buy_compete", "buy_max_reserve", "buy_max_counterfactual",
-           "r_trigger_price_usd", "r_trigger_cover", "major_price_usd", "major_loss")  # [C] each, fixed
+           "r_trigger_price_usd", "r_trigger_cover", "major_price_usd", "major_loss", "r_floor_share", "r_offset",
+           "r_early")  # [C] each, fixed
 (W_REF_PRICE, W_ELASTICITY, W_ROW_ELASTICITY, W_ROW_CRITICAL, W_LONG_RUN_GAP, W_HYSTERESIS, W_SUBST_RATE,
  W_SUPPLY_ELASTICITY, W_SUPPLY_RATE, W_SUPPLY_MAX, W_PRECAUTION_DAYS, W_PIPELINE_DAYS, W_RESTOCK_RATE,
  W_BUY_CEILING_USD, W_PRICE_ADJUST, W_PRICE_FLOOR, W_PRICE_CAP, W_DWL_A, W_DWL_G1, W_DWL_XC, W_DWL_LOG, W_HOLD,
  W_COMPETE, W_BUY_MAX_RESERVE, W_BUY_MAX_COUNTERFACTUAL, W_TRIGGER_PRICE_USD, W_TRIGGER_COVER, W_MAJOR_PRICE_USD,
- W_MAJOR_LOSS) = range(29)
+ W_MAJOR_LOSS, W_FLOOR_SHARE, W_OFFSET, W_EARLY) = range(32)
 #: Flags: substitution on, supply response on, parties, reserve buying, Newton (bloc and world elasticities
-#: differ), a reserve holds something; the parties' state flags (drawn tonnes await buy-back, a draw was made).
-F_SUBSTITUTION, F_SUPPLY_RESPONSE, F_PARTIES, F_BUYING, F_NEWTON, F_RESERVE, F_PENDING_ON, F_OUTSTANDING = range(8)
+#: differ), a reserve holds something; the parties' state flags (drawn tonnes await buy-back, a draw was made);
+#: some reserve releases early (price or cover trigger); non-members may buy free stock.
+(F_SUBSTITUTION, F_SUPPLY_RESPONSE, F_PARTIES, F_BUYING, F_NEWTON, F_RESERVE, F_PENDING_ON, F_OUTSTANDING, F_EARLY,
+ F_FREE_STOCK_SALES) = range(10)
 _TINY = 1e-12
 _TINY_W = 1e-300  # welfare.py's guard
 CACHE = True  # compiled code is cached next to this module, so a fresh worker loads it instead of compiling
@@ -416,67 +420,3 @@ def clear_and_ship(t, ac, acm, as_, wc, sb, si, claim_classes, ring, hs, hc, hcm
             rec[IMPORTS, t, a, c] = imports[a, c]
             rec[RESERVE_PURCHASES, t, a, c] = buy[a, c]
     return cost
-
-
-@njit(**JIT)
-def triggers(t, x, want_m, gap, price, eligible, is_shortfall, is_price, trigger_price_usd, is_cover,
-             trigger_cover, de_tot, fired):
-    """Step 6: where the reserve's release trigger holds today [A, C] (written into ``fired``)."""
-    A, C, M = x.shape
-    anyf = False
-    for a in range(A):
-        for c in range(C):
-            g = 0.0
-            after = 0.0
-            for m in range(M):
-                if eligible[c, m]:
-                    g += gap[a, c, m]
-                after += max(x[a, c, m] - want_m[a, c, m], 0.0)
-            f = is_shortfall[c] and g > 1e-9
-            f = f or (is_price[c] and price[a, c] >= trigger_price_usd[c])
-            f = f or (is_cover[c] and after < trigger_cover[c] * de_tot[t, c])
-            fired[a, c] = f
-            anyf = anyf or f
-    return anyf
-
-
-@njit(**JIT)
-def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, claim_classes, ring,
-               p_pending, fired, money, fac, flows, draws_out, rec):
-    """Steps 1-5 and the start of step 6 in one call (one dispatch instead of four).
-
-    The same as :func:`supply_and_demand`; the funds cap (the reserve orders only what its cash and
-    loans can pay for); :func:`clear_and_ship`; the payment for today's purchases
-    (:func:`sim.model.finance_kernel.pay_purchases` on the finance's ``money``, ``fac``, the ledger's
-    ``flows`` and ``draws_out``); and, if a reserve holds anything (flag F_RESERVE),
-    :func:`triggers` and (with parties, flag F_PARTIES) the parties' morning
-    (:func:`sim.model.party_kernels.morning`: buy-back from today's arrivals of the drawn tonnes in
-    ``p_pending`` [C, K], major disruptions). Used when nothing in Python must happen between them
-    (no allies' draws to serve, no other public stocks).
-
-    Returns:
-        (cost of today's purchases in USD, paid, whether the release trigger holds anywhere, whether a
-        major disruption started or ended today).
-
-    """
-    now = t + 0.5
-    funds = max(finance_funds(now, money, fac), 0.0) if flags[F_BUYING] else 0.0
-    cost = supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, rec)
-    if cost > funds:
-        f = funds / cost
-        for c in range(ac.shape[2]):
-            ac[I_WANT_R, 0, c] *= f
-    paid = clear_and_ship(t, ac, acm, as_, wc, sb, si, claim_classes, ring, hs, hc, hcm, rec)
-    if paid > 0:
-        pay_purchases(now, paid, money, fac, flows, draws_out)
-    fired_any = False
-    flipped = False
-    if flags[F_RESERVE]:
-        fired_any = triggers(t, acm[I_X], acm[I_WANT_M], acm[I_GAP], ac[I_PRICE], cm[I_ELIGIBLE], cb[I_IS_SHORTFALL],
-                             cb[I_IS_PRICE], wc[W_TRIGGER_PRICE_USD], cb[I_IS_COVER], wc[W_TRIGGER_COVER],
-                             hc[D_DE_TOT], fired)
-        if flags[F_PARTIES]:
-            flipped = morning(ac[I_ARR_R, 0], ac[I_PRICE, 0], ac[I_SUPPLY_LOST, 0], p_pending, c1[I_P_ARRIVALS],
-                              cb[I_MAJOR], cb[I_FLIPPED], wc[W_MAJOR_PRICE_USD], wc[W_MAJOR_LOSS, 0],
-                              cb[I_HAS_RESERVE], flags[F_PENDING_ON:F_OUTSTANDING + 1])
-    return paid, fired_any, flipped

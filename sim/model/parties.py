@@ -150,6 +150,7 @@ class Parties:
         self.state = np.zeros(2, dtype=bool)
         self._flipped = np.zeros(C, dtype=bool)
         self._ent_entitled = np.zeros(C)
+        self._ent = np.zeros((C, self.K))
         self._no_draw = np.zeros(C)  # read only: what draw() returns on a day nothing is drawn
         # accounts: money paid to the vehicle by party [H, parties] per line; tonnes by party [C, parties]
         n_p = len(self.party_ids)
@@ -184,7 +185,7 @@ class Parties:
     def refresh(self) -> None:
         """Work out what follows from the entitlements once after they change (the engine calls it before its day)."""
         self.stale = False
-        self._ent = self.ent_fixed + self.ent_share * self.target[:, None]
+        np.add(self.ent_fixed, self.ent_share * self.target[:, None], out=self._ent)  # in place: the kernels read it
         self._ent_entitled[:] = (self._ent * self.entitled).sum(-1)  # in place: the engine's kernel reads it
         self.crowd_cut[:] = self.crowding_cut()  # in place: the engine's kernel reads it
 
@@ -251,6 +252,14 @@ class Parties:
         if not drew:  # nothing drawn (d is all zero): the usual case while the trigger holds
             self.drawn_today[:] = 0.0
             return self._no_draw, self._no_draw
+        return self.book_decided(now, t, price)
+
+    def book_decided(self, now: float, t: int, price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Book the draws decided today (``self._d`` [C, K], not all zero); the tonnes [C] for manufacturers, allies.
+
+        Called by :meth:`draw`, or by the engine when its compiled day has made the decision.
+        """
+        d = self._d
         self.drawn_today[:] = (d * self.entitled).sum(-1)
         d = d.copy()
         self._book_draws(now, t, d, price)

@@ -1,0 +1,171 @@
+"""The compiled market day: steps 1-5 and the start of step 6 in one call (DESIGN.md, "One day in the model").
+
+When nothing in Python must act between the market's steps (no allies' draws to serve, no
+other public stocks), ``Engine.step`` makes one call, :func:`market_day`, that runs steps 1-5
+(:mod:`sim.engine.kernels`), pays for the day's purchases (:mod:`sim.model.finance_kernel`),
+tests the reserve's release trigger (:func:`triggers`), runs the parties' morning (buy-back,
+major disruptions: :func:`sim.model.party_kernels.morning`) and, when the trigger holds, their
+draw decision (:func:`decide_draws`). Python then only books what was decided (draws' money,
+swap returns, events) on the days something was. The readable, step-by-step form of the same
+day is in ``Engine`` (used with allies or other public stocks); ``tests/test_compiled_day.py``
+holds the two to the same bits.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from sim.engine.kernels import (
+    F_BUYING,
+    F_EARLY,
+    F_FREE_STOCK_SALES,
+    F_OUTSTANDING,
+    F_PARTIES,
+    F_PENDING_ON,
+    F_RESERVE,
+    I_ARR_R,
+    I_CAN,
+    I_DRAWDOWN,
+    I_ELIGIBLE,
+    I_FLIPPED,
+    I_GAP,
+    I_HAS_RESERVE,
+    I_IS_COVER,
+    I_IS_PRICE,
+    I_IS_SHORTFALL,
+    I_MAJOR,
+    I_P_ARRIVALS,
+    I_P_DRAWN_TODAY,
+    I_PRICE,
+    I_ROOM,
+    I_RSTOCK,
+    I_SAFETY,
+    I_SUPPLY_LOST,
+    I_TARGET,
+    I_TRIGGERED,
+    I_WANT_M,
+    I_WANT_R,
+    I_X,
+    JIT,
+    K_D,
+    K_ENT,
+    K_ENTITLED,
+    K_NEED,
+    K_OUT_SWAP,
+    K_PENDING,
+    K_TRANSIT,
+    W_EARLY,
+    W_FLOOR_SHARE,
+    W_MAJOR_LOSS,
+    W_MAJOR_PRICE_USD,
+    W_OFFSET,
+    W_TRIGGER_COVER,
+    W_TRIGGER_PRICE_USD,
+    clear_and_ship,
+    supply_and_demand,
+)
+from sim.model.finance_kernel import funds as finance_funds
+from sim.model.finance_kernel import pay_purchases
+from sim.model.party_kernels import draw_tonnes, morning
+from sim.model.world import D_DE_TOT
+
+
+@njit(**JIT)
+def triggers(t, x, want_m, gap, price, eligible, is_shortfall, is_price, trigger_price_usd, is_cover,
+             trigger_cover, de_tot, fired):
+    """Step 6: where the reserve's release trigger holds today [A, C] (written into ``fired``)."""
+    A, C, M = x.shape
+    anyf = False
+    for a in range(A):
+        for c in range(C):
+            g = 0.0
+            after = 0.0
+            for m in range(M):
+                if eligible[c, m]:
+                    g += gap[a, c, m]
+                after += max(x[a, c, m] - want_m[a, c, m], 0.0)
+            f = is_shortfall[c] and g > 1e-9
+            f = f or (is_price[c] and price[a, c] >= trigger_price_usd[c])
+            f = f or (is_cover[c] and after < trigger_cover[c] * de_tot[t, c])
+            fired[a, c] = f
+            anyf = anyf or f
+    return anyf
+
+
+@njit(**JIT)
+def decide_draws(ac, acm, c1, wc, flags, cb, p_ck, fired):
+    """The parties' draw decision while the trigger holds (``Engine._draw`` and ``Parties.draw``, no allies).
+
+    Manufacturers ask for their gap (and, with an early trigger, the refill of their safety stock)
+    times the release offset; the vehicle can release its stock above the floor, at most its
+    drawdown capacity. The draws are written into ``p_ck[K_D]``.
+
+    Returns:
+        Whether anyone draws or buys anything.
+
+    """
+    gap, x, want_m, safety = acm[I_GAP, 0], acm[I_X, 0], acm[I_WANT_M, 0], acm[I_SAFETY, 0]
+    need, can, room = p_ck[K_NEED], c1[I_CAN], c1[I_ROOM]
+    C, M = gap.shape
+    for c in range(C):
+        for m in range(M):
+            n = gap[c, m]
+            if flags[F_EARLY]:
+                n = n + wc[W_EARLY, c] * max(0.0, safety[c, m] - max(x[c, m] - want_m[c, m], 0.0))
+            need[c, m] = n * wc[W_OFFSET, c]
+        cn = max(0.0, ac[I_RSTOCK, 0, c] - wc[W_FLOOR_SHARE, c] * c1[I_TARGET, c])
+        can[c] = cn
+        room[c] = min(ac[I_DRAWDOWN, 0, c], cn)
+    drew = draw_tonnes(need, p_ck[K_TRANSIT], fired, p_ck[K_ENT], p_ck[K_OUT_SWAP], p_ck[K_PENDING],
+                       p_ck[K_ENTITLED, 0], cb[I_MAJOR], can, room, flags[F_FREE_STOCK_SALES], p_ck[K_D])
+    if not drew:  # what Parties.draw books on a day nothing is drawn
+        for c in range(C):
+            c1[I_P_DRAWN_TODAY, c] = 0.0
+    return drew
+
+
+@njit(**JIT)
+def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, claim_classes, ring,
+               p_ck, fired, money, fac, flows, draws_out, rec):
+    """Steps 1-5 and the start of step 6 in one call.
+
+    The same as :func:`supply_and_demand`; the funds cap (the reserve orders only what its cash and
+    loans can pay for); :func:`clear_and_ship`; the payment for today's purchases
+    (:func:`sim.model.finance_kernel.pay_purchases` on the finance's ``money``, ``fac``, the ledger's
+    ``flows`` and ``draws_out``); and, if a reserve holds anything (flag F_RESERVE),
+    :func:`triggers`, with parties (flag F_PARTIES) their morning and, where the trigger holds, their
+    draw decision (:func:`decide_draws`, on the parties' ``p_ck`` pack, PACK_CK).
+
+    Returns:
+        (cost of today's purchases in USD, paid; whether the release trigger holds anywhere; whether
+        a major disruption started or ended today; whether the parties draw anything).
+
+    """
+    now = t + 0.5
+    funds = max(finance_funds(now, money, fac), 0.0) if flags[F_BUYING] else 0.0
+    cost = supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, rec)
+    if cost > funds:
+        f = funds / cost
+        for c in range(ac.shape[2]):
+            ac[I_WANT_R, 0, c] *= f
+    paid = clear_and_ship(t, ac, acm, as_, wc, sb, si, claim_classes, ring, hs, hc, hcm, rec)
+    if paid > 0:
+        pay_purchases(now, paid, money, fac, flows, draws_out)
+    fired_any = False
+    flipped = False
+    drew = False
+    if flags[F_RESERVE]:
+        fired_any = triggers(t, acm[I_X], acm[I_WANT_M], acm[I_GAP], ac[I_PRICE], cm[I_ELIGIBLE], cb[I_IS_SHORTFALL],
+                             cb[I_IS_PRICE], wc[W_TRIGGER_PRICE_USD], cb[I_IS_COVER], wc[W_TRIGGER_COVER],
+                             hc[D_DE_TOT], fired)
+        if flags[F_PARTIES]:
+            flipped = morning(ac[I_ARR_R, 0], ac[I_PRICE, 0], ac[I_SUPPLY_LOST, 0], p_ck[K_PENDING], c1[I_P_ARRIVALS],
+                              cb[I_MAJOR], cb[I_FLIPPED], wc[W_MAJOR_PRICE_USD], wc[W_MAJOR_LOSS, 0],
+                              cb[I_HAS_RESERVE], flags[F_PENDING_ON:F_OUTSTANDING + 1])
+        if fired_any:
+            for c in range(ac.shape[2]):
+                if fired[0, c]:
+                    cb[I_TRIGGERED, c] = True
+            if flags[F_PARTIES]:
+                drew = decide_draws(ac, acm, c1, wc, flags, cb, p_ck, fired[0])
+    return paid, fired_any, flipped, drew
