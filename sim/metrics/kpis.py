@@ -50,29 +50,42 @@ def _arm_kpis(rec: dict[str, np.ndarray], w: World, a: int, disc: np.ndarray) ->
     loss = rec["loss_usd"][:, a, :]
     parts = {k: rec[f"loss_{k}_usd"][:, a, :] for k in LOSS_COMPONENTS}
     end_daily = np.maximum(w.expected[-1].sum(-1), 1e-300)
+
+    def by_commodity(x: np.ndarray) -> list[float]:
+        # each commodity's sum over days, from a [C, H] copy: one call instead of C, and the same
+        # pairwise summation (so the same bits) as summing each strided column
+        return np.ascontiguousarray(x.T).sum(axis=1).tolist()
+
+    sums = {name: by_commodity(x) for name, x in (
+        ("demand", demand), ("delivered", delivered), ("short", short), ("loss", loss),
+        ("critical", rec["critical_shortfall_t"][:, a, :]),
+        ("row_short", rec["row_demand_t"][:, a, :] - rec["row_consumption_t"][:, a, :]),
+        ("purchases", rec["reserve_purchases_t"][:, a, :]), ("releases", rec["reserve_releases_t"][:, a, :]))}
+    mean_price = np.ascontiguousarray(price_ratio.T).mean(axis=1).tolist()
+    peak_price, peak_stock = price_ratio.max(axis=0).tolist(), stock.max(axis=0).tolist()
     for c in range(C):
         k = f"{ARMS[a]}.{w.commodity_ids[c]}."
-        dem = float(demand[:, c].sum())
+        dem = sums["demand"][c]
         flags = short[:, c] > SHORTFALL_EPS_T
         out[k + "demand_t"] = dem
-        out[k + "delivered_t"] = float(delivered[:, c].sum())
-        out[k + "shortfall_t"] = float(short[:, c].sum())
-        out[k + "fill_rate"] = float(delivered[:, c].sum() / dem) if dem > 0 else 1.0
+        out[k + "delivered_t"] = sums["delivered"][c]
+        out[k + "shortfall_t"] = sums["short"][c]
+        out[k + "fill_rate"] = sums["delivered"][c] / dem if dem > 0 else 1.0
         out[k + "shortfall_days"] = int(flags.sum())
         out[k + "longest_shortfall_days"] = longest_run(flags)
-        out[k + "loss_usd"] = float(loss[:, c].sum())
+        out[k + "loss_usd"] = sums["loss"][c]
         out[k + "loss_npv_usd"] = float(loss[:, c] @ disc)
         for part, series in parts.items():
             out[k + f"loss_{part}_npv_usd"] = float(series[:, c] @ disc)
-        out[k + "critical_shortfall_t"] = float(rec["critical_shortfall_t"][:, a, c].sum())
-        out[k + "row_shortfall_t"] = float((rec["row_demand_t"][:, a, c] - rec["row_consumption_t"][:, a, c]).sum())
-        out[k + "peak_price_ratio"] = float(price_ratio[:, c].max())
-        out[k + "mean_price_ratio"] = float(price_ratio[:, c].mean())
-        out[k + "reserve_peak_t"] = float(stock[:, c].max())
+        out[k + "critical_shortfall_t"] = sums["critical"][c]
+        out[k + "row_shortfall_t"] = sums["row_short"][c]
+        out[k + "peak_price_ratio"] = peak_price[c]
+        out[k + "mean_price_ratio"] = mean_price[c]
+        out[k + "reserve_peak_t"] = peak_stock[c]
         out[k + "reserve_end_t"] = float(stock[-1, c])
         out[k + "days_of_cover_end"] = float(stock[-1, c] / end_daily[c])
-        out[k + "purchases_t"] = float(rec["reserve_purchases_t"][:, a, c].sum())
-        out[k + "releases_t"] = float(rec["reserve_releases_t"][:, a, c].sum())
+        out[k + "purchases_t"] = sums["purchases"][c]
+        out[k + "releases_t"] = sums["releases"][c]
     k = f"{ARMS[a]}.total."
     dem = float(demand.sum())
     flags = (short > SHORTFALL_EPS_T).any(axis=1)
