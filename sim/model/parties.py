@@ -39,7 +39,7 @@ import simpy
 
 from sim.engine.ledger import Ledger
 from sim.model.finance import Finance
-from sim.model.party_kernels import book_draws, draw_tonnes, morning
+from sim.model.party_kernels import book_draws, draw_tonnes, morning, swap_return
 from sim.model.world import World
 from sim.scenario.schema import Parties as PartiesSpec
 from sim.scenario.schema import Scenario
@@ -339,26 +339,14 @@ class Parties:
             return
         yield env.timeout(day - env.now)
         eng = self._stocks
-        held = np.maximum(0.0, eng.mstock[0] - self.base_safety)
-        ret = np.minimum(owed, held)
-        late = owed - ret
-        eng.mstock[0] -= ret
-        eng.rstock[0] += ret.sum(-1)
-        self.flows["returned"] += ret.sum(-1)
-        ret_principal = np.minimum(ret, principal)
-        late_principal = principal - ret_principal
-        self.owed = np.maximum(0.0, self.owed - owed)
+        ret, late = np.empty_like(owed), np.empty_like(owed)
+        cash = np.zeros(len(self.party_ids))
+        tn = self.tonnes
+        swap_return(eng.mstock[0], eng.rstock[0], self.base_safety, self.owed, owed, principal, self.out_swap,
+                    self.pending, self.flows["returned"], self.party_of, w.ref_price, eng.price[0], tn["returns"],
+                    tn["premium"], tn["late"], tn["settled"], self.value_in[day], cash, ret, late)
         self.owed_changed = True
-        M = self.M  # members' columns come first; the by-party sums take them alone
-        self.out_swap[:, :M] -= principal
-        self.pending[:, :M] += late_principal
         self.state[0] = True
-        self.tonnes["returns"] += self._by_party(ret_principal)
-        self.tonnes["premium"] += self._by_party(ret - ret_principal)
-        self.tonnes["late"] += self._by_party(late)
-        self.tonnes["settled"] += self._by_party(late_principal)
-        self.value_in[day] -= self._by_party((ret + late) * w.ref_price[:, None]).sum(0)
-        cash = self._by_party(late * eng.price[0][:, None]).sum(0)
         self._receive(env.now, "settlements", "sales_usd", cash)
         for c, m in zip(*np.nonzero(owed > 1e-12)):
             who = w.manufacturer_ids[m]
