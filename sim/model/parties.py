@@ -342,9 +342,11 @@ class Parties:
         ret, late = np.empty_like(owed), np.empty_like(owed)
         cash = np.zeros(len(self.party_ids))
         tn = self.tonnes
-        swap_return(eng.mstock[0], eng.rstock[0], self.base_safety, self.owed, owed, principal, self.out_swap,
-                    self.pending, self.flows["returned"], self.party_of, w.ref_price, eng.price[0], tn["returns"],
-                    tn["premium"], tn["late"], tn["settled"], self.value_in[day], cash, ret, late)
+        swap_return(eng.mstock[0], self.base_safety, self.owed, owed, principal, self.out_swap, self.pending,
+                    self.party_of, w.ref_price, eng.price[0], tn["returns"], tn["premium"], tn["late"], tn["settled"],
+                    self.value_in[day], cash, ret, late)
+        eng.rstock[0] += ret.sum(-1)
+        self.flows["returned"] += ret.sum(-1)
         self.owed_changed = True
         self.state[0] = True
         self._receive(env.now, "settlements", "sales_usd", cash)

@@ -214,60 +214,18 @@ def book_draws(t, d, lag, ring, transit, flows_drawn, tonnes_draws, tonnes_sale,
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
-def pairwise_sum(a):
-    """``a.sum()`` of a 1-D array with numpy's own pairwise order, so a compiled sum has the same bits."""
-    n = a.shape[0]
-    if n < 8:
-        res = 0.0
-        for i in range(n):
-            res += a[i]
-        return 0.0 + res
-    return 0.0 + _pairwise(a, 0, n)
-
-
-@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
-def _pairwise(a, lo, n):
-    if n < 8:
-        res = 0.0
-        for i in range(n):
-            res += a[lo + i]
-        return res
-    if n <= 128:
-        r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-        r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-        i = 8
-        while i < n - n % 8:
-            r0 += a[lo + i]
-            r1 += a[lo + i + 1]
-            r2 += a[lo + i + 2]
-            r3 += a[lo + i + 3]
-            r4 += a[lo + i + 4]
-            r5 += a[lo + i + 5]
-            r6 += a[lo + i + 6]
-            r7 += a[lo + i + 7]
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            res += a[lo + i]
-            i += 1
-        return res
-    n2 = n // 2
-    n2 -= n2 % 8
-    return _pairwise(a, lo, n2) + _pairwise(a, lo + n2, n - n2)
-
-
-@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
-def swap_return(mstock, rstock, base_safety, owed_all, owed, principal, out_swap, pending, returned, party_of,
-                ref_price, price, t_returns, t_premium, t_late, t_settled, value_in_day, cash, ret, late):
+def swap_return(mstock, base_safety, owed_all, owed, principal, out_swap, pending, party_of, ref_price, price,
+                t_returns, t_premium, t_late, t_settled, value_in_day, cash, ret, late):
     """Members return swaps falling due today (``Parties._due``): the arithmetic, in place.
 
     Each member returns what it holds above its own safety stock (``mstock`` [C, M] of the reserve
     arm less ``base_safety``), up to what it owes (``owed`` [C, M], principal and premium); the rest
-    is late and paid at today's ``price``. Updates the stocks, what members owe (``owed_all``), the
-    swaps out and tonnes awaiting buy-back ([C, K], members' columns), the vehicle's ``returned``
-    account and the parties' tonnes [C, parties]; writes ``ret`` and ``late`` [C, M], the reference
-    value handed back into ``value_in_day`` and the cash due into ``cash`` [parties]. Sums over
-    members follow numpy's order (``pairwise_sum``; by party, member by member as in ``_by_party``).
+    is late and paid at today's ``price``. Updates members' stocks, what they owe (``owed_all``), the
+    swaps out and tonnes awaiting buy-back ([C, K], members' columns) and the parties' tonnes
+    [C, parties]; writes ``ret`` and ``late`` [C, M], the reference value handed back into
+    ``value_in_day`` and the cash due into ``cash`` [parties]. Sums by party add member by member,
+    as ``Parties._by_party``'s product does; the caller adds the tonnes returned to the vehicle's
+    stock (numpy's sum over members, whose order a loop would not keep for many members).
     """
     C, M = owed.shape
     P = cash.shape[0]
@@ -278,9 +236,6 @@ def swap_return(mstock, rstock, base_safety, owed_all, owed, principal, out_swap
             ret[c, m] = r
             late[c, m] = owed[c, m] - r
             mstock[c, m] -= r
-        total = pairwise_sum(ret[c])
-        rstock[c] += total
-        returned[c] += total
     for c in range(C):
         for m in range(M):
             owed_all[c, m] = max(0.0, owed_all[c, m] - owed[c, m])
