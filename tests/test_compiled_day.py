@@ -9,6 +9,10 @@ the one used with allies or other public stocks. Both must give identical runs.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -63,3 +67,24 @@ def test_one_call_day_equals_the_step_by_step_day(overrides, monkeypatch):
         assert (fast.events["event"] == "default").any()
         assert fast.summary["finance.procurement_fees_usd"] > 0
         assert fast.finance["draws_usd"].sum() > 6.0e8  # more than EXIM lends: the second facility drew too
+
+
+def test_compiled_day_runs_from_numba_cache_in_a_fresh_process():
+    """Kernels loaded from numba's on-disk cache (as sweep and Dask workers load them) run the whole day.
+
+    A recursive kernel once compiled and ran in the process that cached it, then crashed every
+    worker that loaded it. By the time this runs, earlier tests have written the cache.
+    """
+    code = (
+        "from sim import load_scenario, simulate\n"
+        "s = load_scenario(None, overrides={'run.horizon_years': 4})\n"
+        "r = simulate(s, seed=3, replication=0)\n"
+        "kinds = set(r.events['event'])\n"
+        "assert {'draw', 'return'} <= kinds, kinds\n"
+        "print('ok')\n"
+    )
+    for _ in range(2):  # the second process surely loads what the first compiled or loaded
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                             cwd=Path(__file__).resolve().parents[1])
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.strip().endswith("ok")
