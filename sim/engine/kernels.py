@@ -123,7 +123,12 @@ WORLD_C = ("ref_price", "elasticity", "row_elasticity", "row_critical", "long_ru
  F_FREE_STOCK_SALES) = range(10)
 _TINY = 1e-12
 _TINY_W = 1e-300  # welfare.py's guard
-CACHE = True  # compiled code is cached next to this module, so a fresh worker loads it instead of compiling
+#: Compiled code is cached next to each module (``__pycache__``), so a fresh worker loads it instead of
+#: compiling. numba keys a module's cache on that module's file only: after changing a pack layout or
+#: constant here, delete the ``*.nbi``/``*.nbc`` files of the modules that import it (day_kernel,
+#: price_kernel), or they run with the old indices. A clean checkout (CI) compiles everything afresh.
+#: Kernels must not recurse: a recursive kernel loaded from the cache crashed (segfault) in workers.
+CACHE = True
 #: Options of every compiled kernel of the day. Without numba's reference-counted runtime (``_nrt``),
 #: passing an array or taking a view of a pack costs no allocation and no atomic count; measured at
 #: about 6% of a run with it. Kernels therefore allocate nothing: scratch space lives in the packs.
