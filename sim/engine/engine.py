@@ -171,7 +171,7 @@ class Engine(ReserveStep):
         self._cm[k.I_VOLL_M] = w.voll[:, None] * w.loss_mult  # USD per critical tonne not served
         self._cm[k.I_SAFETY_DAYS] = w.safety_days
         self._cm[k.I_ELIGIBLE] = w.r_eligible
-        self._flags = np.zeros(10, dtype=bool)
+        self._flags = np.zeros(12, dtype=bool)
         self._flags[k.F_EARLY] = w.any_early
         self._flags[k.F_SUBSTITUTION] = w.any_substitution
         self._flags[k.F_SUPPLY_RESPONSE] = w.any_supply_response
@@ -227,8 +227,10 @@ class Engine(ReserveStep):
             fin.money[fk.M_PARTIES_FEE_SHARE] = p.proc_share  # the parties' fee rides on purchases, paid after them
         self._md_args = (*packs, self._p_cut_value, self.claim_classes, self._ring, p_ck, self._fired, fin.money,
                          fin.fac, self.ledger.flows, fin.draws_out, self.rec_all)
+        self._flags[k.F_KERNEL_DELIVERS] = self._one_call and p is not None
+        p_ring = p.ring if p is not None else np.zeros((C, 1, 1))
         self._cp_args = (self._ac, self._acm, self._as, self._c, self._cm, self._wc, self._flags, w.daily_c,
-                         w.daily_cm, *p_books, self.rec_all)
+                         w.daily_cm, *p_books, p_ring, self.rec_all)
         self._trigger_args = (self._cm[k.I_ELIGIBLE], self._cb[k.I_IS_SHORTFALL], self._cb[k.I_IS_PRICE],
                               self._wc[k.W_TRIGGER_PRICE_USD], self._cb[k.I_IS_COVER], self._wc[k.W_TRIGGER_COVER],
                               w.de_tot, self._fired)
@@ -396,7 +398,7 @@ class Engine(ReserveStep):
 
         # 6. other public stocks serve their users first (both arms); then the reserve decides: it releases
         # when its trigger holds, capped and delivered after a lag (with parties: members draw, allies too)
-        if not self._one_call or drew or (any_fired and parties is None) or self._deliveries_due(t):
+        if not self._one_call or drew or (parties is None and (any_fired or self._deliveries_due(t))):
             self._reserve_decides(now, t, any_fired, drew)
         elif self._mid_dirty:  # yesterday's releases and deliveries are not today's
             self._mid[:] = 0.0
@@ -404,6 +406,8 @@ class Engine(ReserveStep):
 
         # 7-9. consumption and the bloc's loss (welfare.py); storage accrues; the price moves (kernel);
         # with parties, the day's entitlement series
+        if self._flags[k.F_KERNEL_DELIVERS]:  # members' draws due today are delivered by the kernel
+            self._flags[k.F_DELIVERIES] = t <= parties._last_due
         storage = consume_and_price(t, *self._cp_args)
         # storage accrues daily and is invoiced every STORAGE_BILLING_DAYS and on the last day
         self.storage_due += storage

@@ -118,9 +118,10 @@ WORLD_C = ("ref_price", "elasticity", "row_elasticity", "row_critical", "long_ru
  W_MAJOR_LOSS, W_FLOOR_SHARE, W_OFFSET, W_EARLY) = range(32)
 #: Flags: substitution on, supply response on, parties, reserve buying, Newton (bloc and world elasticities
 #: differ), a reserve holds something; the parties' state flags (drawn tonnes await buy-back, a draw was made);
-#: some reserve releases early (price or cover trigger); non-members may buy free stock.
+#: some reserve releases early (price or cover trigger); non-members may buy free stock; the kernel delivers the
+#: parties' draws (the one-call day), and draws may be due today.
 (F_SUBSTITUTION, F_SUPPLY_RESPONSE, F_PARTIES, F_BUYING, F_NEWTON, F_RESERVE, F_PENDING_ON, F_OUTSTANDING, F_EARLY,
- F_FREE_STOCK_SALES) = range(10)
+ F_FREE_STOCK_SALES, F_KERNEL_DELIVERS, F_DELIVERIES) = range(12)
 _TINY = 1e-12
 _TINY_W = 1e-300  # welfare.py's guard
 #: Compiled code is cached next to each module (``__pycache__``), so a fresh worker loads it instead of

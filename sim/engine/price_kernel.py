@@ -20,6 +20,8 @@ from sim.engine.kernels import (
     ENTITLEMENT,
     ENTITLEMENT_DRAWN,
     ENTITLEMENT_OUTSTANDING,
+    F_DELIVERIES,
+    F_KERNEL_DELIVERS,
     F_NEWTON,
     F_OUTSTANDING,
     F_PARTIES,
@@ -34,6 +36,7 @@ from sim.engine.kernels import (
     I_IMPORTS,
     I_KEEP,
     I_MSTOCK,
+    I_NEED_CRIT,
     I_ORDER,
     I_OTHER_REL,
     I_P_DRAWN_TODAY,
@@ -59,6 +62,7 @@ from sim.engine.kernels import (
     I_X,
     IN_TRANSIT,
     JIT,
+    K_TRANSIT,
     LOSS,
     LOSS_CRITICAL,
     LOSS_IMPORT,
@@ -84,12 +88,12 @@ from sim.engine.kernels import (
     W_REF_PRICE,
     W_ROW_ELASTICITY,
 )
-from sim.model.party_kernels import book
+from sim.model.party_kernels import book, deliver_draws
 from sim.model.world import D_ROW_DEMAND, D_SHARE
 
 
 @njit(**JIT)
-def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_value, p_ck, p_entitled,
+def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_value, p_ck, p_entitled, p_ring,
                       rec):  # noqa: PLR0915
     """Steps 7 and 9: consumption and the bloc's loss (welfare.py); the price moves toward clearing.
 
@@ -98,7 +102,9 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
     manufacturer's loss and its desired and consumed value are booked into ``p_loss`` [H, A, M] and
     ``p_value`` [2, A, M] (desired, consumed), and the day's entitlement series are recorded
     (:func:`sim.model.party_kernels.book`, from the swaps outstanding and the tonnes awaiting buy-back
-    in ``p_ck`` [2, C, K], the entitled holders ``p_entitled`` [K] and the PACK_C rows ``p_*``).
+    in ``p_ck`` [PACK_CK, C, K], the entitled holders ``p_entitled`` [K] and the PACK_C rows ``p_*``).
+    On the one-call day (flag F_KERNEL_DELIVERS) the members' draws due today in ``p_ring``
+    [C, K, R] are delivered first (:func:`sim.model.party_kernels.deliver_draws`).
 
     Returns:
         Storage cost accrued today by the reserve arm (USD).
@@ -123,6 +129,13 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
     A, C = price.shape
     M = want_m.shape[2]
     storage = 0.0
+    if flags[F_KERNEL_DELIVERS]:  # the one-call day: members' draws due today reach them first (step 6's end)
+        if flags[F_DELIVERIES]:
+            deliver_draws(t, p_ring, p_ck[K_TRANSIT], acm[I_X, 0], ac[I_DELIVERED_REL, 0], ac[I_TRANSIT_REL, 0],
+                          acm[I_NEED_CRIT, 0])
+        else:
+            for c in range(C):
+                ac[I_DELIVERED_REL, 0, c] = 0.0
     for a in range(A):
         for c in range(C):
             clearing_supply = ac[I_EXPECTED_SUPPLY, a, c]

@@ -90,9 +90,7 @@ class ReserveStep:
         return delivered
 
     def _deliveries_due(self, t: int) -> bool:
-        """Whether released or drawn tonnes may reach manufacturers today (else step 6 has nothing to do)."""
-        if self.parties is not None:
-            return t <= self.parties._last_due
+        """Whether released tonnes reach manufacturers today (no parties; else step 6 may have nothing to do)."""
         return bool(self.ring_rel[:, :, t % self.world.ring].any())
 
     def _reserve_decides(self, now: float, t: int, any_fired: bool, drew: bool) -> None:
@@ -129,6 +127,8 @@ class ReserveStep:
                     releases = self._draw(now, t, fired, gap, x, want_m, safety, can)
         if parties is None:
             delivered_rel = self._deliver_releases(t % w.ring, x, want_m, safety)
+        elif self._one_call:  # consume_and_price delivers them (after today's draws, as here)
+            delivered_rel = self._zeros
         else:
             delivered_rel = self._deliver_draws(t, x)
         self.releases[:] = releases

@@ -271,3 +271,65 @@ def swap_return(mstock, base_safety, owed_all, owed, principal, out_swap, pendin
             due += a_cash
         value_in_day[p] -= value
         cash[p] = due
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
+def numpy_sum(a):
+    """``a.sum()`` of a short 1-D array in numpy's own order (up to 128 values), so a compiled sum keeps its bits.
+
+    numpy adds fewer than 8 values one by one, and up to 128 in eight interleaved partial sums;
+    beyond that it splits in halves (not done here: the caller's arrays are a few manufacturers).
+    """
+    n = a.shape[0]
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[i]
+        return 0.0 + res
+    r0, r1, r2, r3, r4, r5, r6, r7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+    i = 8
+    while i < n - n % 8:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[i]
+        i += 1
+    return 0.0 + res
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
+def deliver_draws(t, ring, transit, x, delivered, transit_rel, scratch):
+    """Members' draws due today reach their stocks (``Parties.deliver`` and ``Engine._deliver_draws``).
+
+    ``ring`` [C, K, R] holds draws by arrival day, ``transit`` [C, K] those on their way, ``x``
+    [C, M] the manufacturers' stocks; ``delivered`` [C] gets the tonnes delivered and
+    ``transit_rel`` [C] loses them; ``scratch`` [C, M] is work space.
+    """
+    C, M = x.shape
+    slot = t % ring.shape[2]
+    anything = False
+    for c in range(C):
+        for m in range(M):
+            if ring[c, m, slot] != 0.0:
+                anything = True
+    for c in range(C):
+        if not anything:
+            delivered[c] = 0.0
+            continue
+        for m in range(M):
+            g = ring[c, m, slot]
+            ring[c, m, slot] = 0.0
+            transit[c, m] -= g
+            x[c, m] += g
+            scratch[c, m] = g
+        got = numpy_sum(scratch[c])
+        delivered[c] = got
+        transit_rel[c] -= got
