@@ -33,14 +33,7 @@ BANK = {"lender": "bank", "purpose": "reserve", "commitment_usd": 2.0e8, "commit
 
 
 def _run(scenario, split: bool, monkeypatch: pytest.MonkeyPatch):
-    if split:
-        bind = engine_module.Engine._bind_kernels
-
-        def bind_split(self):
-            bind(self)
-            self._one_call = False
-
-        monkeypatch.setattr(engine_module.Engine, "_bind_kernels", bind_split)
+    monkeypatch.setattr(engine_module.Engine, "step_by_step", split)
     result = simulate(scenario, seed=11, replication=1)
     monkeypatch.undo()
     return result

@@ -55,6 +55,10 @@ class CountingEnvironment(simpy.Environment):
 class Engine(ReserveStep):
     """State and daily step of one paired replication."""
 
+    #: Run every day step by step, with the finance and parties in Python, even where one compiled call
+    #: could do the day (the readable form; tests hold the two to the same bits).
+    step_by_step = False
+
     def __init__(self, scenario: Scenario, world: World, streams: Streams):
         self.scenario = scenario
         self.world = w = world
@@ -215,7 +219,7 @@ class Engine(ReserveStep):
         self._mid = self._ac[k.I_RELEASES:k.I_DELIVERED_REL + 1]  # releases, other_rel, delivered_rel: step 6's
         self._mid_dirty = False
         # allies' draws and other public stocks act between the market's steps; otherwise one call does them
-        self._one_call = (p is None or not p.has_allies) and self.public is None
+        self._one_call = (p is None or not p.has_allies) and self.public is None and not self.step_by_step
         # every argument of the daily kernels after the day, bound once: the arrays are updated in place
         packs = (self._ac, self._acm, self._as, self._c, self._s, self._cm, self._wc, self._flags, self._cb, self._sb,
                  self._si, w.daily_s, w.daily_c, w.daily_cm)
