@@ -23,8 +23,10 @@ from sim.engine.kernels import (
     F_PARTIES,
     F_PENDING_ON,
     F_RESERVE,
+    F_WHOLE_DAY,
     I_ARR_R,
     I_CAN,
+    I_DELIVERED_REL,
     I_DRAWDOWN,
     I_ELIGIBLE,
     I_FLIPPED,
@@ -34,9 +36,11 @@ from sim.engine.kernels import (
     I_IS_PRICE,
     I_IS_SHORTFALL,
     I_MAJOR,
+    I_OTHER_REL,
     I_P_ARRIVALS,
     I_P_DRAWN_TODAY,
     I_PRICE,
+    I_RELEASES,
     I_ROOM,
     I_RSTOCK,
     I_SAFETY,
@@ -64,6 +68,7 @@ from sim.engine.kernels import (
     clear_and_ship,
     supply_and_demand,
 )
+from sim.engine.price_kernel import consume_and_price
 from sim.model.finance_kernel import funds as finance_funds
 from sim.model.finance_kernel import pay_purchases
 from sim.model.party_kernels import draw_tonnes, morning
@@ -126,19 +131,24 @@ def decide_draws(ac, acm, c1, wc, flags, cb, p_ck, fired):
 
 @njit(**JIT)
 def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, claim_classes, ring,
-               p_ck, fired, money, fac, flows, draws_out, rec):
-    """Steps 1-5 and the start of step 6 in one call.
+               p_ck, fired, money, fac, flows, draws_out, p_loss, p_value, p_entitled, p_ring, rec):
+    """Steps 1-5 and the start of step 6 in one call; on a quiet day, the whole day.
 
     The same as :func:`supply_and_demand`; the funds cap (the reserve orders only what its cash and
     loans can pay for); :func:`clear_and_ship`; the payment for today's purchases
     (:func:`sim.model.finance_kernel.pay_purchases` on the finance's ``money``, ``fac``, the ledger's
     ``flows`` and ``draws_out``); and, if a reserve holds anything (flag F_RESERVE),
     :func:`triggers`, with parties (flag F_PARTIES) their morning and, where the trigger holds, their
-    draw decision (:func:`decide_draws`, on the parties' ``p_ck`` pack, PACK_CK).
+    draw decision (:func:`decide_draws`, on the parties' ``p_ck`` pack, PACK_CK). If then nothing
+    is left for Python before consumption (flag F_WHOLE_DAY: parties, no project companies; and
+    no draw and no major disruption declared or ended today), it also runs steps 7-9
+    (:func:`sim.engine.price_kernel.consume_and_price` with the parties' ``p_loss``, ``p_value``,
+    ``p_entitled`` and ``p_ring``).
 
     Returns:
         (cost of today's purchases in USD, paid; whether the release trigger holds anywhere; whether
-        a major disruption started or ended today; whether the parties draw anything).
+        a major disruption started or ended today; whether the parties draw anything; whether steps
+        7-9 ran; the storage cost they accrued, USD).
 
     """
     now = t + 0.5
@@ -168,4 +178,13 @@ def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, 
                     cb[I_TRIGGERED, c] = True
             if flags[F_PARTIES]:
                 drew = decide_draws(ac, acm, c1, wc, flags, cb, p_ck, fired[0])
-    return paid, fired_any, flipped, drew
+    if flags[F_WHOLE_DAY] and not drew and not flipped:  # step 6 has nothing for Python: releases are nil
+        for a in range(ac.shape[1]):
+            for c in range(ac.shape[2]):
+                ac[I_RELEASES, a, c] = 0.0
+                ac[I_OTHER_REL, a, c] = 0.0
+                ac[I_DELIVERED_REL, a, c] = 0.0
+        storage = consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_value, p_ck, p_entitled,
+                                    p_ring, rec)
+        return paid, fired_any, flipped, drew, True, storage
+    return paid, fired_any, flipped, drew, False, 0.0

@@ -175,7 +175,7 @@ class Engine(ReserveStep):
         self._cm[k.I_VOLL_M] = w.voll[:, None] * w.loss_mult  # USD per critical tonne not served
         self._cm[k.I_SAFETY_DAYS] = w.safety_days
         self._cm[k.I_ELIGIBLE] = w.r_eligible
-        self._flags = np.zeros(12, dtype=bool)
+        self._flags = np.zeros(13, dtype=bool)
         self._flags[k.F_EARLY] = w.any_early
         self._flags[k.F_SUBSTITUTION] = w.any_substitution
         self._flags[k.F_SUPPLY_RESPONSE] = w.any_supply_response
@@ -229,10 +229,13 @@ class Engine(ReserveStep):
         fin = self.finance
         if p is not None:
             fin.money[fk.M_PARTIES_FEE_SHARE] = p.proc_share  # the parties' fee rides on purchases, paid after them
-        self._md_args = (*packs, self._p_cut_value, self.claim_classes, self._ring, p_ck, self._fired, fin.money,
-                         fin.fac, self.ledger.flows, fin.draws_out, self.rec_all)
-        self._flags[k.F_KERNEL_DELIVERS] = self._one_call and p is not None
         p_ring = p.ring if p is not None else np.zeros((C, 1, 1))
+        self._flags[k.F_KERNEL_DELIVERS] = self._one_call and p is not None
+        # the whole quiet day in one call: with parties (their draws are delivered by the kernel) and no project
+        # companies (they sell at the day's price before it moves, in Python)
+        self._flags[k.F_WHOLE_DAY] = self._flags[k.F_KERNEL_DELIVERS] and not self.projects.rows.size
+        self._md_args = (*packs, self._p_cut_value, self.claim_classes, self._ring, p_ck, self._fired, fin.money,
+                         fin.fac, self.ledger.flows, fin.draws_out, *p_books[:2], p_books[3], p_ring, self.rec_all)
         self._cp_args = (self._ac, self._acm, self._as, self._c, self._cm, self._wc, self._flags, w.daily_c,
                          w.daily_cm, *p_books, p_ring, self.rec_all)
         self._trigger_args = (self._cm[k.I_ELIGIBLE], self._cb[k.I_IS_SHORTFALL], self._cb[k.I_IS_PRICE],
@@ -372,9 +375,11 @@ class Engine(ReserveStep):
             if parties.owed_changed:
                 np.multiply(parties.owed, parties.calm[:, None], out=self._owed_calm)
                 parties.owed_changed = False
-        any_fired = flipped = drew = False
+        any_fired = flipped = drew = consumed = False
+        if self._flags[k.F_KERNEL_DELIVERS]:  # members' draws due today are delivered by the kernel
+            self._flags[k.F_DELIVERIES] = t <= parties._last_due
         if self._one_call:  # nothing in Python between the steps: one compiled call does 1-5, pays, starts 6
-            cost, any_fired, flipped, drew = market_day(t, *self._md_args)
+            cost, any_fired, flipped, drew, consumed, storage = market_day(t, *self._md_args)
             if cost > 0:
                 self.finance.after_compiled_payment(now)
         else:
@@ -402,7 +407,9 @@ class Engine(ReserveStep):
 
         # 6. other public stocks serve their users first (both arms); then the reserve decides: it releases
         # when its trigger holds, capped and delivered after a lag (with parties: members draw, allies too)
-        if not self._one_call or drew or (parties is None and (any_fired or self._deliveries_due(t))):
+        if consumed:  # the kernel ran steps 6-9 too (nothing for Python in step 6 today)
+            self._mid_dirty = False
+        elif not self._one_call or drew or (parties is None and (any_fired or self._deliveries_due(t))):
             self._reserve_decides(now, t, any_fired, drew)
         elif self._mid_dirty:  # yesterday's releases and deliveries are not today's
             self._mid[:] = 0.0
@@ -410,9 +417,10 @@ class Engine(ReserveStep):
 
         # 7-9. consumption and the bloc's loss (welfare.py); storage accrues; the price moves (kernel);
         # with parties, the day's entitlement series
-        if self._flags[k.F_KERNEL_DELIVERS]:  # members' draws due today are delivered by the kernel
-            self._flags[k.F_DELIVERIES] = t <= parties._last_due
-        storage = consume_and_price(t, *self._cp_args)
+        if not consumed:
+            if self._flags[k.F_KERNEL_DELIVERS]:  # today's draws may be due today
+                self._flags[k.F_DELIVERIES] = t <= parties._last_due
+            storage = consume_and_price(t, *self._cp_args)
         # storage accrues daily and is invoiced every STORAGE_BILLING_DAYS and on the last day
         self.storage_due += storage
         if parties is not None and parties.has_allies:

@@ -119,9 +119,10 @@ WORLD_C = ("ref_price", "elasticity", "row_elasticity", "row_critical", "long_ru
 #: Flags: substitution on, supply response on, parties, reserve buying, Newton (bloc and world elasticities
 #: differ), a reserve holds something; the parties' state flags (drawn tonnes await buy-back, a draw was made);
 #: some reserve releases early (price or cover trigger); non-members may buy free stock; the kernel delivers the
-#: parties' draws (the one-call day), and draws may be due today.
+#: parties' draws (the one-call day), and draws may be due today; the one-call day may also consume and price
+#: (steps 7-9) when step 6 leaves Python nothing to do.
 (F_SUBSTITUTION, F_SUPPLY_RESPONSE, F_PARTIES, F_BUYING, F_NEWTON, F_RESERVE, F_PENDING_ON, F_OUTSTANDING, F_EARLY,
- F_FREE_STOCK_SALES, F_KERNEL_DELIVERS, F_DELIVERIES) = range(12)
+ F_FREE_STOCK_SALES, F_KERNEL_DELIVERS, F_DELIVERIES, F_WHOLE_DAY) = range(13)
 _TINY = 1e-12
 _TINY_W = 1e-300  # welfare.py's guard
 #: Compiled code is cached next to each module (``__pycache__``), so a fresh worker loads it instead of
