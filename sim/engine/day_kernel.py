@@ -146,9 +146,9 @@ def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, 
     ``p_entitled`` and ``p_ring``).
 
     Returns:
-        (cost of today's purchases in USD, paid; whether the release trigger holds anywhere; whether
-        a major disruption started or ended today; whether the parties draw anything; whether steps
-        7-9 ran; the storage cost they accrued, USD).
+        (whether today's payment left draws or defaults for Python to book; whether the release
+        trigger holds anywhere; whether a major disruption started or ended today; whether the
+        parties draw anything; whether steps 7-9 ran; the storage cost they accrued, USD).
 
     """
     now = t + 0.5
@@ -159,8 +159,9 @@ def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, 
         for c in range(ac.shape[2]):
             ac[I_WANT_R, 0, c] *= f
     paid = clear_and_ship(t, ac, acm, as_, wc, sb, si, claim_classes, ring, hs, hc, hcm, rec)
+    to_book = False
     if paid > 0:
-        pay_purchases(now, paid, money, fac, flows, draws_out)
+        to_book = pay_purchases(now, paid, money, fac, flows, draws_out)
     fired_any = False
     flipped = False
     drew = False
@@ -186,5 +187,5 @@ def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, 
                 ac[I_DELIVERED_REL, a, c] = 0.0
         storage = consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_value, p_ck, p_entitled,
                                     p_ring, rec)
-        return paid, fired_any, flipped, drew, True, storage
-    return paid, fired_any, flipped, drew, False, 0.0
+        return to_book, fired_any, flipped, drew, True, storage
+    return to_book, fired_any, flipped, drew, False, 0.0

@@ -379,8 +379,8 @@ class Engine(ReserveStep):
         if self._flags[k.F_KERNEL_DELIVERS]:  # members' draws due today are delivered by the kernel
             self._flags[k.F_DELIVERIES] = t <= parties._last_due
         if self._one_call:  # nothing in Python between the steps: one compiled call does 1-5, pays, starts 6
-            cost, any_fired, flipped, drew, consumed, storage = market_day(t, *self._md_args)
-            if cost > 0:
+            to_book, any_fired, flipped, drew, consumed, storage = market_day(t, *self._md_args)
+            if to_book:
                 self.finance.after_compiled_payment(now)
         else:
             cost = supply_and_demand(t, *self._sd_args, self.rec_all)

@@ -113,7 +113,12 @@ def spend(now, day, col, amount, money, fac, flows, draws_out):
 
 @njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
 def pay_purchases(now, cost, money, fac, flows, draws_out):
-    """Pay for a day's purchases: the traders' fee, the purchase, the parties' fee (in that order)."""
+    """Pay for a day's purchases: the traders' fee, the purchase, the parties' fee (in that order).
+
+    Returns:
+        Whether anything was drawn or left unpaid (then ``Finance.after_compiled_payment`` books it).
+
+    """
     day = min(int(now), flows.shape[0] - 1)
     money[M_N_DRAWS] = 0.0
     money[M_UNPAID_FEE] = 0.0
@@ -125,3 +130,6 @@ def pay_purchases(now, cost, money, fac, flows, draws_out):
     if money[M_PARTIES_FEE_SHARE] > 0:
         money[M_UNPAID_PARTIES_FEE] = spend(now, day, COL_PROCUREMENT_FEES, cost * money[M_PARTIES_FEE_SHARE], money,
                                             fac, flows, draws_out)
+    # whether Python has books to write: draws for the loans' books, unpaid amounts for the event log
+    return money[M_N_DRAWS] > 0 or money[M_UNPAID_FEE] > 0 or money[M_UNPAID_PURCHASE] > 0 or \
+        money[M_UNPAID_PARTIES_FEE] > 0
