@@ -5,8 +5,10 @@ other public stocks), ``Engine.step`` makes one call, :func:`market_day`, that r
 (:mod:`sim.engine.kernels`), pays for the day's purchases (:mod:`sim.model.finance_kernel`),
 tests the reserve's release trigger (:func:`triggers`), runs the parties' morning (buy-back,
 major disruptions: :func:`sim.model.party_kernels.morning`) and, when the trigger holds, their
-draw decision (:func:`decide_draws`). Python then only books what was decided (draws' money,
-swap returns, events) on the days something was. The readable, step-by-step form of the same
+draw decision (:func:`decide_draws`). On a quiet day (nothing drawn, no major disruption
+declared or ended) it goes on through steps 7-9 (:mod:`sim.engine.price_kernel`), so the whole
+day is one call. Python then only books what was decided (draws' money, swap returns, events)
+on the days something was. The readable, step-by-step form of the same
 day is in ``Engine`` (used with allies or other public stocks); ``tests/test_compiled_day.py``
 holds the two to the same bits.
 """
