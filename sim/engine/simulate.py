@@ -8,7 +8,9 @@ workers call this function directly.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -16,7 +18,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.engine.engine import SERIES, Engine
-from sim.engine.ledger import LINES
+from sim.engine.ledger import LINES, Ledger
 from sim.engine.rng import Streams
 from sim.metrics.kpis import compute_kpis, discount_factors
 from sim.metrics.party_kpis import party_kpis
@@ -64,13 +66,16 @@ def check_finite(eng: Engine | None = None, summary: dict[str, Any] | None = Non
     reach ``summary.json`` as an empty value. KPIs in ``UNDEFINED_OK_KPIS`` may be NaN.
     """
     bad: list[str] = []
-    if eng is not None:
+    # one sum says all series are finite (a NaN or an infinity anywhere makes it non-finite); only
+    # then is it worth finding the first bad value of each series
+    if eng is not None and not np.isfinite(np.add.reduce(eng.rec_all, axis=None)):
         w = eng.world
         for name, arr in eng.rec.items():
             at = _first_bad(arr)
             if at is not None:
                 day, a, c = at
                 bad.append(f"series {name} is {arr[at]} for {w.commodity_ids[c]} ({ARMS[a]}) on day {day}")
+    if eng is not None:
         at = _first_bad(eng.ledger.flows)
         if at is not None:
             bad.append(f"finance line {LINES[at[1]]} is {eng.ledger.flows[at]} on day {at[0]}")
@@ -130,14 +135,30 @@ class RunResult:
 
     """
 
-    def __init__(self, series: SeriesRecord, finance: pd.DataFrame, events: pd.DataFrame, summary: dict[str, Any],
+    def __init__(self, series: SeriesRecord, finance: pd.DataFrame | Callable[[], pd.DataFrame],
+                 events: pd.DataFrame | Callable[[], pd.DataFrame], summary: dict[str, Any],
                  meta: dict[str, Any] | None = None):
         self.series = series
-        self.finance = finance
-        self.events = events
+        # the finance and event tables may come as builders (picklable partials), built on first use
+        self._finance = finance
+        self._events = events
         self.summary = summary
         self.meta = meta if meta is not None else {}
         self._timeseries: pd.DataFrame | None = None
+
+    @property
+    def finance(self) -> pd.DataFrame:
+        """The programme's money, one row per day (built once, on first use)."""
+        if not isinstance(self._finance, pd.DataFrame):
+            self._finance = self._finance()
+        return self._finance
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """The event log (built once, on first use)."""
+        if not isinstance(self._events, pd.DataFrame):
+            self._events = self._events()
+        return self._events
 
     @property
     def timeseries(self) -> pd.DataFrame:
@@ -194,19 +215,22 @@ def check_conservation(eng: Engine) -> dict[str, float]:
     return out
 
 
-def _finance(eng: Engine, dates: pd.DatetimeIndex) -> pd.DataFrame:
-    led = eng.ledger
-    df = pd.DataFrame(led.flows, columns=list(LINES))
-    df.insert(0, "date", dates)
+def _finance(flows: np.ndarray, start: pd.Timestamp) -> pd.DataFrame:
+    """The finance table of a run from its ledger's daily ``flows`` [day, line]."""
+    led = Ledger(len(flows))
+    led.flows = flows
+    df = pd.DataFrame(flows, columns=list(LINES))
+    df.insert(0, "date", pd.date_range(start, periods=len(flows), freq="D"))
     df.insert(0, "day", np.arange(led.horizon_days))
     df["cash_usd"] = led.cash_series()
     df["debt_usd"] = led.debt_series()
     return df
 
 
-def _events(eng: Engine, start: pd.Timestamp) -> pd.DataFrame:
+def _events(events: list[tuple[float, str, str, str, float]], start: pd.Timestamp) -> pd.DataFrame:
+    """The event table of a run from its event log."""
     cols = ["time_days", "event", "source", "detail", "value"]
-    df = pd.DataFrame(eng.events, columns=cols)
+    df = pd.DataFrame(events, columns=cols)
     df["day"] = df["time_days"].astype(int)
     df["date"] = start + pd.to_timedelta(df["day"], unit="D")
     return df[["day", "date", "time_days", "event", "source", "detail", "value"]]
@@ -249,11 +273,10 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0) 
                                   summary["difference.total.loss_avoided_npv_usd"]))
     check_finite(summary=summary)
     start = pd.Timestamp(scenario.run.start_date)
-    dates = pd.date_range(start, periods=world.horizon, freq="D")
     result = RunResult(
         series=SeriesRecord(eng.rec_all, SERIES, world.commodity_ids, start),
-        finance=_finance(eng, dates),
-        events=_events(eng, start),
+        finance=partial(_finance, eng.ledger.flows, start),
+        events=partial(_events, eng.events, start),
         summary=summary,
         meta={
             "scenario": scenario.meta.name,
