@@ -175,7 +175,7 @@ class Engine(ReserveStep):
         self._cm[k.I_VOLL_M] = w.voll[:, None] * w.loss_mult  # USD per critical tonne not served
         self._cm[k.I_SAFETY_DAYS] = w.safety_days
         self._cm[k.I_ELIGIBLE] = w.r_eligible
-        self._flags = np.zeros(13, dtype=bool)
+        self._flags = np.zeros(k.N_FLAGS, dtype=bool)
         self._flags[k.F_EARLY] = w.any_early
         self._flags[k.F_SUBSTITUTION] = w.any_substitution
         self._flags[k.F_SUPPLY_RESPONSE] = w.any_supply_response
@@ -306,7 +306,8 @@ class Engine(ReserveStep):
         price_ok = self.price[0, cs] <= w.r_buy_ceiling[cs] * w.ref_price[cs]
         below = self.rstock[0, cs] + self.transit_r[0, cs] < self.target[cs]
         on = calm & price_ok & below & (w.r_buy_max_tpd[0, cs] > 0)
-        for c, c_on in zip(cs[on != self.buy_on[cs]], on[on != self.buy_on[cs]], strict=True):
+        changed = on != self.buy_on[cs]
+        for c, c_on in zip(cs[changed], on[changed], strict=True):
             self.log(t, "buy_start" if c_on else "buy_stop", w.commodity_ids[c], "review", self.target[c])
         self.buy_on[cs] = on
         self._flags[k.F_BUYING] = self.buy_on.any()
@@ -378,7 +379,7 @@ class Engine(ReserveStep):
         any_fired = flipped = drew = consumed = False
         if self._flags[k.F_KERNEL_DELIVERS]:  # members' draws due today are delivered by the kernel
             self._flags[k.F_DELIVERIES] = t <= parties._last_due
-        if self._one_call:  # nothing in Python between the steps: one compiled call does 1-5, pays, starts 6
+        if self._one_call:  # one compiled call: steps 1-5, the payment, step 6's decisions, on a quiet day 7-9 too
             to_book, any_fired, flipped, drew, consumed, storage = market_day(t, *self._md_args)
             if to_book:
                 self.finance.after_compiled_payment(now)

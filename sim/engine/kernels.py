@@ -123,6 +123,7 @@ WORLD_C = ("ref_price", "elasticity", "row_elasticity", "row_critical", "long_ru
 #: (steps 7-9) when step 6 leaves Python nothing to do.
 (F_SUBSTITUTION, F_SUPPLY_RESPONSE, F_PARTIES, F_BUYING, F_NEWTON, F_RESERVE, F_PENDING_ON, F_OUTSTANDING, F_EARLY,
  F_FREE_STOCK_SALES, F_KERNEL_DELIVERS, F_DELIVERIES, F_WHOLE_DAY) = range(13)
+N_FLAGS = 13
 _TINY = 1e-12
 _TINY_W = 1e-300  # welfare.py's guard
 #: Compiled code is cached next to each module (``__pycache__``), so a fresh worker loads it instead of

@@ -180,10 +180,6 @@ class Finance:
                 fid, "programme", f.spec.lender, f.spec.federal_credit, f.spec.interest_rate, f.spec.payments_per_year
             )
         self._by_purpose: dict[str, list[FacilityState]] = {}
-        self._loan_share = spec.loan_share_of_spend
-        self._fee_share = spec.procurement_fee_share
-        for purpose in ("reserve", "projects", "any"):
-            self._eligible(purpose)
 
     # ------------------------------------------------------------------ balances
     @property
@@ -212,10 +208,9 @@ class Finance:
     def funds(self, now: float, purpose: str) -> float:
         """Cash plus what may still be drawn for ``purpose`` today."""
         room = 0.0
-        facilities = self._by_purpose.get(purpose)
-        for f in facilities if facilities is not None else self._eligible(purpose):  # inlined: called daily
-            if f.close <= now < f._draw_end:
-                room += max(0.0, f.commitment - f.drawn)
+        for f in self._eligible(purpose):
+            if f.can_draw(now):
+                room += f.undrawn()
         return self.cash + room
 
     # ------------------------------------------------------------------ movements
@@ -227,14 +222,12 @@ class Finance:
     def draw(self, now: float, amount: float, purpose: str, only: str | None = None) -> float:
         """Draw up to ``amount`` from eligible facilities; returns what was drawn."""
         got = 0.0
-        # inlined (can_draw, undrawn, the ledger's book): called several times a day while the reserve buys
-        facilities = self._by_purpose.get(purpose) if only is None else None
-        for f in facilities if facilities is not None else self._eligible(purpose, only):
+        for f in self._eligible(purpose, only):
             if got >= amount:
                 break
-            if not f.close <= now < f._draw_end:
+            if not f.can_draw(now):
                 continue
-            take = min(amount - got, max(0.0, f.commitment - f.drawn))
+            take = min(amount - got, f.undrawn())
             if take <= 0:
                 continue
             f.accrue(now)
@@ -242,7 +235,7 @@ class Finance:
             f.drawn += take
             self.cash += take
             self.ledger.book(now, "draws_usd", take)
-            f.book.flows.append((float(now), "draw", float(take)))
+            f.book.add(now, "draw", take)
             got += take
         return got
 
@@ -253,11 +246,11 @@ class Finance:
         """
         if amount <= 0:
             return 0.0
-        if self._fee_share > 0 and line == "purchases_usd":
+        if line == "purchases_usd" and self.spec.procurement_fee_share > 0:
             # the traders' fee rides on every purchase, paid like it
-            self.spend(now, "procurement_fees_usd", amount * self._fee_share, purpose, only)
-        if self._loan_share > 0 and line != "fees_usd":
-            self.draw(now, amount * self._loan_share, purpose, only)
+            self.spend(now, "procurement_fees_usd", amount * self.spec.procurement_fee_share, purpose, only)
+        if self.spec.loan_share_of_spend > 0 and line != "fees_usd":
+            self.draw(now, amount * self.spec.loan_share_of_spend, purpose, only)
         cash = self.cash
         if cash < amount:
             self.draw(now, amount - max(cash, 0.0), purpose, only)
