@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim import __version__
-from sim.engine.engine import SERIES, Engine
+from sim.engine.engine import SERIES, Engine, collector_paused
 from sim.engine.ledger import LINES, Ledger
 from sim.engine.rng import Streams
 from sim.metrics.kpis import compute_kpis, discount_factors
@@ -253,6 +253,11 @@ def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0) 
         NonFiniteError: if a series, balance or KPI is NaN or infinite.
 
     """
+    with collector_paused():
+        return _simulate(scenario, seed, replication)
+
+
+def _simulate(scenario: Scenario, seed: int | None, replication: int) -> RunResult:
     t0 = time.perf_counter()
     seed = scenario.run.seed if seed is None else int(seed)
     streams = Streams(seed, replication)
