@@ -251,10 +251,13 @@ class Engine(ReserveStep):
         if p is not None:
             fin.money[fk.M_PARTIES_FEE_SHARE] = p.proc_share  # the parties' fee rides on purchases, paid after them
         p_ring = p.ring if p is not None else np.zeros((C, 1, 1))
-        self._flags[k.F_KERNEL_DELIVERS] = self._one_call and p is not None
+        self._kernel_delivers = self._one_call and p is not None
+        self._flags[k.F_KERNEL_DELIVERS] = self._kernel_delivers
         # the whole quiet day in one call: with parties (their draws are delivered by the kernel) and no project
         # companies (they sell at the day's price before it moves, in Python)
-        self._flags[k.F_WHOLE_DAY] = self._flags[k.F_KERNEL_DELIVERS] and not self.projects.rows.size
+        self._has_projects = bool(self.projects.rows.size)
+        self._flags[k.F_WHOLE_DAY] = self._kernel_delivers and not self._has_projects
+        self._allies = p is not None and p.has_allies  # (plain booleans: the day tests them 5,475 times a run)
         self._md_args = (*packs, self._p_cut_value, self.claim_classes, self._ring, p_ck, self._fired, fin.money,
                          fin.fac, self.ledger.flows, fin.draws_out, *p_books[:2], p_books[3], p_ring, self.rec_all)
         self._cp_args = (self._ac, self._acm, self._as, self._c, self._cm, self._wc, self._flags, w.daily_c,
@@ -399,7 +402,7 @@ class Engine(ReserveStep):
                 np.multiply(parties.owed, parties.calm[:, None], out=self._owed_calm)
                 parties.owed_changed = False
         any_fired = flipped = drew = consumed = False
-        if self._flags[k.F_KERNEL_DELIVERS]:  # members' draws due today are delivered by the kernel
+        if self._kernel_delivers:  # members' draws due today are delivered by the kernel
             self._flags[k.F_DELIVERIES] = t <= parties._last_due
         if self._one_call:  # one compiled call: steps 1-5, the payment, step 6's decisions, on a quiet day 7-9 too
             to_book, any_fired, flipped, drew, consumed, storage = market_day(t, *self._md_args)
@@ -407,7 +410,7 @@ class Engine(ReserveStep):
                 self.finance.after_compiled_payment(now)
         else:
             cost = supply_and_demand(t, *self._sd_args, self.rec_all)
-            if parties is not None and parties.has_allies:  # allies' draws serve rest-of-world buyers
+            if self._allies:  # allies' draws serve rest-of-world buyers
                 self.row_own[0] = parties.allied_deliveries(t, self.row_want[0])
             # the reserve orders only what it can pay for today (an unfunded order would still move the price)
             if cost > 0:
@@ -422,7 +425,7 @@ class Engine(ReserveStep):
                     parties.on_purchase(now, cost, self.buy[0], self.price[0])
         if flipped:  # the kernel's morning declared or ended a major disruption
             parties.log_flips(now, self.price[0])
-        if self.projects.rows.size:  # project companies sell the share of their output produced today
+        if self._has_projects:  # project companies sell the share of their output produced today
             sold = np.clip(self.produced / np.maximum(self.output, _TINY), 0.0, 1.0)[0, self.projects.commodity]
             proj_out = self.out_s[0, self.projects.rows] * sold
             self.projects.output_t[t] = proj_out
@@ -441,17 +444,17 @@ class Engine(ReserveStep):
         # 7-9. consumption and the bloc's loss (welfare.py); storage accrues; the price moves (kernel);
         # with parties, the day's entitlement series
         if not consumed:
-            if self._flags[k.F_KERNEL_DELIVERS]:  # today's draws may be due today
+            if self._kernel_delivers:  # today's draws may be due today
                 self._flags[k.F_DELIVERIES] = t <= parties._last_due
             storage = consume_and_price(t, *self._cp_args)
         # storage accrues daily and is invoiced every STORAGE_BILLING_DAYS and on the last day
         self.storage_due += storage
-        if parties is not None and parties.has_allies:
+        if self._allies:
             parties.accrue_storage(self.rstock[0])
-        if self.storage_due > 0 and ((t + 1) % STORAGE_BILLING_DAYS == 0 or t == w.horizon - 1):
+        if ((t + 1) % STORAGE_BILLING_DAYS == 0 or t == w.horizon - 1) and self.storage_due > 0:
             self.finance.spend(now, "storage_cost_usd", self.storage_due, "reserve")
             self.storage_due = 0.0
             if parties is not None:  # allies pay their stakes' shares of the bill
                 parties.on_storage_bill(now)
-        if parties is not None and parties.has_allies:
+        if self._allies:
             parties.book_allies(t, self.rec)

@@ -223,7 +223,8 @@ def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc
             kp = 1.0 - subst[a, c]
             keep[a, c] = kp
             curve = ratio ** (-elasticity[c]) * kp
-            row_curve = ratio ** (-row_elasticity[c]) * kp
+            # the same power when the world's elasticity is the bloc's (the usual case): one pow less
+            row_curve = curve if row_elasticity[c] == elasticity[c] else ratio ** (-row_elasticity[c]) * kp
             ce = 0.0
             qe = 0.0
             qsum = 0.0
