@@ -5,12 +5,12 @@ other public stocks), ``Engine.step`` makes one call, :func:`market_day`, that r
 (:mod:`sim.engine.kernels`), pays for the day's purchases (:mod:`sim.model.finance_kernel`),
 tests the reserve's release trigger (:func:`triggers`), runs the parties' morning (buy-back,
 major disruptions: :func:`sim.model.party_kernels.morning`) and, when the trigger holds, their
-draw decision (:func:`decide_draws`). On a quiet day (nothing drawn, no major disruption
-declared or ended) it goes on through steps 7-9 (:mod:`sim.engine.price_kernel`), so the whole
-day is one call. Python then only books what was decided (draws' money, swap returns, events)
-on the days something was. The readable, step-by-step form of the same
-day is in ``Engine`` (used with allies or other public stocks); ``tests/test_compiled_day.py``
-holds the two to the same bits.
+draw decision (:func:`decide_draws`). With parties and no project companies, and unless a major
+disruption was declared or ended, it goes on to book the draws (:func:`take_draws`) and through
+steps 7-9 (:mod:`sim.engine.price_kernel`), so the whole day is one call. Python then books only
+the money and events of the draws, on the days there are any. The readable, step-by-step form of
+the same day is in ``Engine`` (used with allies or other public stocks);
+``tests/test_compiled_day.py`` holds the two to the same bits.
 """
 
 from __future__ import annotations
@@ -19,13 +19,19 @@ from numba import njit
 
 from sim.engine.kernels import (
     F_BUYING,
+    F_DELIVERIES,
     F_EARLY,
     F_FREE_STOCK_SALES,
     F_OUTSTANDING,
     F_PARTIES,
     F_PENDING_ON,
     F_RESERVE,
+    F_SWAP,
     F_WHOLE_DAY,
+    H_IS_ALLY,
+    H_IS_MEMBER,
+    H_LAG,
+    H_PARTY_OF,
     I_ARR_R,
     I_CAN,
     I_DELIVERED_REL,
@@ -40,6 +46,7 @@ from sim.engine.kernels import (
     I_MAJOR,
     I_OTHER_REL,
     I_P_ARRIVALS,
+    I_P_DRAWN,
     I_P_DRAWN_TODAY,
     I_PRICE,
     I_RELEASES,
@@ -48,6 +55,7 @@ from sim.engine.kernels import (
     I_SAFETY,
     I_SUPPLY_LOST,
     I_TARGET,
+    I_TRANSIT_REL,
     I_TRIGGERED,
     I_WANT_M,
     I_WANT_R,
@@ -60,11 +68,15 @@ from sim.engine.kernels import (
     K_OUT_SWAP,
     K_PENDING,
     K_TRANSIT,
+    K_WORK,
     W_EARLY,
     W_FLOOR_SHARE,
+    W_LOCKED_PRICE_USD,
     W_MAJOR_LOSS,
     W_MAJOR_PRICE_USD,
     W_OFFSET,
+    W_PREMIUM_SHARE,
+    W_REF_PRICE,
     W_TRIGGER_COVER,
     W_TRIGGER_PRICE_USD,
     clear_and_ship,
@@ -73,7 +85,7 @@ from sim.engine.kernels import (
 from sim.engine.price_kernel import consume_and_price
 from sim.model.finance_kernel import funds as finance_funds
 from sim.model.finance_kernel import pay_purchases
-from sim.model.party_kernels import draw_tonnes, morning
+from sim.model.party_kernels import book_draws, draw_tonnes, morning, numpy_sum
 from sim.model.world import D_DE_TOT
 
 
@@ -132,8 +144,54 @@ def decide_draws(ac, acm, c1, wc, flags, cb, p_ck, fired):
 
 
 @njit(**JIT)
+def take_draws(t, ac, c1, wc, flags, p_ck, p_hold, p_tonnes, p_pay, p_swap, value_in, p_ring):
+    """Book the draws decided today and take them from the reserve arm (``Parties.book_decided``, ``_take_draws``).
+
+    The same arithmetic in the same order as the Python: what entitled holders drew today, the draws into the
+    parties' books (:func:`sim.model.party_kernels.book_draws`: pipelines, swaps or buy-backs, tonnes, the
+    day's money by party in ``p_pay`` [3, parties] and new swaps in ``p_swap[1:]``), the reference value
+    received added to ``value_in[t]``; then the tonnes released leave the reserve arm's stock for the
+    manufacturers' pipeline. Python books the money and events after (``Parties.after_draws``).
+
+    Returns:
+        Whether any member drew a swap (Python starts its return process).
+
+    """
+    d, work, entitled = p_ck[K_D], p_ck[K_WORK], p_ck[K_ENTITLED, 0]
+    C, K = d.shape
+    M = p_swap.shape[2]
+    drawn_today = c1[I_P_DRAWN_TODAY]
+    for c in range(C):
+        for k in range(K):
+            work[c, k] = d[c, k] * entitled[k]
+        drawn_today[c] = numpy_sum(work[c])
+    for j in range(p_pay.shape[1]):
+        p_pay[0, j] = 0.0
+        p_pay[1, j] = 0.0
+        p_pay[2, j] = 0.0
+    any_swap = book_draws(t, d, p_hold[H_LAG, :C], p_ring, p_ck[K_TRANSIT], c1[I_P_DRAWN], p_tonnes[0], p_tonnes[1],
+                          p_hold[H_PARTY_OF, :K], p_hold[H_IS_MEMBER, :K], p_hold[H_IS_ALLY, :K], entitled,
+                          flags[F_SWAP], wc[W_PREMIUM_SHARE, 0], p_ck[K_OUT_SWAP], p_swap[0], p_ck[K_PENDING],
+                          wc[W_LOCKED_PRICE_USD], ac[I_PRICE, 0], wc[W_REF_PRICE], p_pay[0], p_pay[1], p_pay[2],
+                          p_swap[1], p_swap[2])
+    for j in range(p_pay.shape[1]):
+        value_in[t, j] += p_pay[0, j]
+    flags[F_PENDING_ON] = True  # draws await buy-back or return (Parties.state)
+    flags[F_OUTSTANDING] = True
+    flags[F_DELIVERIES] = True  # draws with no lag reach their holders today
+    for c in range(C):
+        to_makers = numpy_sum(d[c, :M])
+        released = to_makers + numpy_sum(d[c, M:])
+        ac[I_RELEASES, 0, c] = released
+        ac[I_RSTOCK, 0, c] -= released
+        ac[I_TRANSIT_REL, 0, c] += to_makers
+    return any_swap
+
+
+@njit(**JIT)
 def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, claim_classes, ring,
-               p_ck, fired, money, fac, flows, draws_out, p_loss, p_value, p_entitled, p_ring, rec):
+               p_ck, fired, money, fac, flows, draws_out, p_loss, p_value, p_entitled, p_ring, p_hold, p_tonnes, p_pay,
+               p_swap, value_in, rec):
     """Steps 1-5 and the start of step 6 in one call; on a quiet day, the whole day.
 
     The same as :func:`supply_and_demand`; the funds cap (the reserve orders only what its cash and
@@ -143,14 +201,16 @@ def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, 
     :func:`triggers`, with parties (flag F_PARTIES) their morning and, where the trigger holds, their
     draw decision (:func:`decide_draws`, on the parties' ``p_ck`` pack, PACK_CK). If then nothing
     is left for Python before consumption (flag F_WHOLE_DAY: parties, no project companies; and
-    no draw and no major disruption declared or ended today), it also runs steps 7-9
-    (:func:`sim.engine.price_kernel.consume_and_price` with the parties' ``p_loss``, ``p_value``,
-    ``p_entitled`` and ``p_ring``).
+    no major disruption declared or ended today), it books the day's draws (:func:`take_draws`, on
+    the parties' ``p_hold``, ``p_tonnes``, ``p_pay``, ``p_swap`` and ``value_in``) and runs steps
+    7-9 (:func:`sim.engine.price_kernel.consume_and_price` with the parties' ``p_loss``,
+    ``p_value``, ``p_entitled`` and ``p_ring``).
 
     Returns:
         (whether today's payment left draws or defaults for Python to book; whether the release
         trigger holds anywhere; whether a major disruption started or ended today; whether the
-        parties draw anything; whether steps 7-9 ran; the storage cost they accrued, USD).
+        parties draw anything; whether steps 7-9 ran (and so the draws were booked); the storage
+        cost they accrued, USD; whether a member drew a swap).
 
     """
     now = t + 0.5
@@ -181,13 +241,16 @@ def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, 
                     cb[I_TRIGGERED, c] = True
             if flags[F_PARTIES]:
                 drew = decide_draws(ac, acm, c1, wc, flags, cb, p_ck, fired[0])
-    if flags[F_WHOLE_DAY] and not drew and not flipped:  # step 6 has nothing for Python: releases are nil
+    if flags[F_WHOLE_DAY] and not flipped:  # step 6 leaves Python only the draws' money and events
         for a in range(ac.shape[1]):
             for c in range(ac.shape[2]):
                 ac[I_RELEASES, a, c] = 0.0
                 ac[I_OTHER_REL, a, c] = 0.0
                 ac[I_DELIVERED_REL, a, c] = 0.0
+        any_swap = False
+        if drew:
+            any_swap = take_draws(t, ac, c1, wc, flags, p_ck, p_hold, p_tonnes, p_pay, p_swap, value_in, p_ring)
         storage = consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_value, p_ck, p_entitled,
                                     p_ring, rec)
-        return to_book, fired_any, flipped, drew, True, storage
-    return to_book, fired_any, flipped, drew, False, 0.0
+        return to_book, fired_any, flipped, drew, True, storage, any_swap
+    return to_book, fired_any, flipped, drew, False, 0.0, False

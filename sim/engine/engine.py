@@ -205,14 +205,19 @@ class Engine(ReserveStep):
         self._flags[k.F_RESERVE] = self._has_reserve = bool(w.has_reserve.any())
         fixed = {"r_buy_ceiling_usd": w.r_buy_ceiling_usd, "dwl_a": dwl.a[:, 0], "dwl_g1": dwl.g1[:, 0],
                  "dwl_xc": dwl.xc[:, 0], "dwl_log": dwl.log_form[:, 0], "buy_max_reserve": w.r_buy_max_tpd[0],
-                 "buy_max_counterfactual": w.r_buy_max_tpd[1], "major_price_usd": np.inf, "major_loss": np.nan}
+                 "buy_max_counterfactual": w.r_buy_max_tpd[1], "major_price_usd": np.inf, "major_loss": np.nan,
+                 "locked_price_usd": 0.0, "premium_share": 0.0}
         if p is not None:  # the parties' arrays the kernels read and write become views into the packs too
             fixed["major_price_usd"], fixed["major_loss"] = p._major_price_usd, p._major_loss
+            fixed["locked_price_usd"], fixed["premium_share"] = p.locked_price, p.spec.draws.premium_share
+            self._flags[k.F_SWAP] = p.swap
             self._cm[k.I_CROWD_CUT] = p.crowd_cut
             p.crowd_cut, p.base_safety = self._cm[k.I_CROWD_CUT], self._cm[k.I_BASE_SAFETY]
             self._c[k.I_P_ARRIVALS] = p.flows["arrivals"]
             self._c[k.I_P_ENT_ENTITLED], self._c[k.I_P_DRAWN_TODAY] = p._ent_entitled, p.drawn_today
             p.flows["arrivals"] = self._c[k.I_P_ARRIVALS]
+            self._c[k.I_P_DRAWN] = p.flows["drawn"]
+            p.flows["drawn"] = self._c[k.I_P_DRAWN]
             p._ent_entitled, p.drawn_today = self._c[k.I_P_ENT_ENTITLED], self._c[k.I_P_DRAWN_TODAY]
             self._cb[k.I_MAJOR], self._cb[k.I_FLIPPED] = p.major, p._flipped
             p.major, p._flipped = self._cb[k.I_MAJOR], self._cb[k.I_FLIPPED]
@@ -228,10 +233,13 @@ class Engine(ReserveStep):
             p_value = np.stack([p.demand_value, p.consumed_value])
             p.demand_value, p.consumed_value = p_value
             p_books = (p.loss, p_value, p_ck, p.entitled)
+            p_draws = (p._hold, p._tonnes_drawn, p._pay, p._swap_cm, p.value_in)
             self._p_cut_value = p.cut_value
         else:  # placeholders of the right types: the kernels skip the parties' parts (flag F_PARTIES)
             p_ck = np.zeros((len(k.PACK_CK), C, 1))
             p_books = (np.zeros((1, 2, M)), np.zeros((2, 2, M)), p_ck, np.zeros(1, dtype=bool))
+            p_draws = (np.zeros((4, C), dtype=np.intp), np.zeros((2, C, 1)), np.zeros((3, 1)), np.zeros((3, C, M)),
+                       np.zeros((1, 1)))
             self._p_cut_value = np.zeros((1, M))
         self._wc = np.array([np.broadcast_to(fixed[name] if name in fixed else getattr(w, name), C)
                              for name in k.WORLD_C], dtype=float)
@@ -259,7 +267,8 @@ class Engine(ReserveStep):
         self._flags[k.F_WHOLE_DAY] = self._kernel_delivers and not self._has_projects
         self._allies = p is not None and p.has_allies  # (plain booleans: the day tests them 5,475 times a run)
         self._md_args = (*packs, self._p_cut_value, self.claim_classes, self._ring, p_ck, self._fired, fin.money,
-                         fin.fac, self.ledger.flows, fin.draws_out, *p_books[:2], p_books[3], p_ring, self.rec_all)
+                         fin.fac, self.ledger.flows, fin.draws_out, *p_books[:2], p_books[3], p_ring, *p_draws,
+                         self.rec_all)
         self._cp_args = (self._ac, self._acm, self._as, self._c, self._cm, self._wc, self._flags, w.daily_c,
                          w.daily_cm, *p_books, p_ring, self.rec_all)
         self._trigger_args = (self._cm[k.I_ELIGIBLE], self._cb[k.I_IS_SHORTFALL], self._cb[k.I_IS_PRICE],
@@ -405,7 +414,7 @@ class Engine(ReserveStep):
         if self._kernel_delivers:  # members' draws due today are delivered by the kernel
             self._flags[k.F_DELIVERIES] = t <= parties._last_due
         if self._one_call:  # one compiled call: steps 1-5, the payment, step 6's decisions, on a quiet day 7-9 too
-            to_book, any_fired, flipped, drew, consumed, storage = market_day(t, *self._md_args)
+            to_book, any_fired, flipped, drew, consumed, storage, any_swap = market_day(t, *self._md_args)
             if to_book:
                 self.finance.after_compiled_payment(now)
         else:
@@ -433,8 +442,10 @@ class Engine(ReserveStep):
 
         # 6. other public stocks serve their users first (both arms); then the reserve decides: it releases
         # when its trigger holds, capped and delivered after a lag (with parties: members draw, allies too)
-        if consumed:  # the kernel ran steps 6-9 too (nothing for Python in step 6 today)
-            self._mid_dirty = False
+        if consumed:  # the kernel ran steps 6-9 too and booked today's draws: their money and events are Python's
+            if drew:
+                parties.after_draws(now, t, parties._d, any_swap)
+            self._mid_dirty = drew
         elif not self._one_call or drew or (parties is None and (any_fired or self._deliveries_due(t))):
             self._reserve_decides(now, t, any_fired, drew)
         elif self._mid_dirty:  # yesterday's releases and deliveries are not today's

@@ -87,16 +87,21 @@ I_MSTOCK, I_WANT_M, I_CRIT_Q, I_Q0, I_SAFETY, I_X, I_GAP, I_BOUGHT, I_NEED_CRIT,
 PACK_AS = ("out_s", "reach_s", "factor", "ship_s")  # [A, S] each
 I_OUT_S, I_REACH_S, I_FACTOR, I_SHIP_S = range(4)
 PACK_C = ("surge", "restricted_c", "target", "r_room_cap", "p_arrivals", "p_ent_entitled",
-          "p_drawn_today", "normal_supply", "supply_left", "can", "room")  # [C] each: engine and parties' state
+          "p_drawn_today", "normal_supply", "supply_left", "can", "room", "p_drawn")  # [C] each: engine, parties
 (I_SURGE, I_RESTRICTED_C, I_TARGET, I_ROOM_CAP, I_P_ARRIVALS, I_P_ENT_ENTITLED, I_P_DRAWN_TODAY, I_NORMAL_SUPPLY,
- I_SUPPLY_LEFT, I_CAN, I_ROOM) = range(11)
+ I_SUPPLY_LEFT, I_CAN, I_ROOM, I_P_DRAWN) = range(12)
 PACK_CB = ("buy_on", "major", "flipped", "has_reserve", "is_shortfall", "is_price", "is_cover",
            "triggered")  # [C] bool each
 I_BUY_ON, I_MAJOR, I_FLIPPED, I_HAS_RESERVE, I_IS_SHORTFALL, I_IS_PRICE, I_IS_COVER, I_TRIGGERED = range(8)
 #: The parties' [C, K] arrays (K holders): swaps out, drawn tonnes awaiting buy-back, entitlements, draws on
-#: their way, and the draw decision's requests and draws; ``entitled`` is each holder's 0/1 in every row.
-PACK_CK = ("out_swap", "pending", "ent", "transit", "need", "d", "entitled")
-K_OUT_SWAP, K_PENDING, K_ENT, K_TRANSIT, K_NEED, K_D, K_ENTITLED = range(7)
+#: their way, and the draw decision's requests and draws; ``entitled`` is each holder's 0/1 in every row; ``work``
+#: is scratch space.
+PACK_CK = ("out_swap", "pending", "ent", "transit", "need", "d", "entitled", "work")
+K_OUT_SWAP, K_PENDING, K_ENT, K_TRANSIT, K_NEED, K_D, K_ENTITLED, K_WORK = range(8)
+#: The parties' fixed integers: each holder's party, whether it is a member, an ally [K]; each commodity's
+#: release lag, days [C] (rows padded to the longer of K and C).
+PACK_HOLD = ("party_of", "is_member", "is_ally", "lag")
+H_PARTY_OF, H_IS_MEMBER, H_IS_ALLY, H_LAG = range(4)
 PACK_SB = ("active_reserve", "active_counterfactual", "restricted", "domestic")  # [S] bool each
 I_ACTIVE, I_RESTRICTED, I_DOMESTIC = 0, 2, 3  # the two arms' active rows are sb[I_ACTIVE:I_ACTIVE + 2]
 PACK_SI = ("sup_c", "lead")  # [S] int each: commodity and days from shipment to arrival (incl. delays)
@@ -110,20 +115,20 @@ WORLD_C = ("ref_price", "elasticity", "row_elasticity", "row_critical", "long_ru
            "r_buy_ceiling_usd", "price_adjust", "price_floor", "price_cap", "dwl_a", "dwl_g1", "dwl_xc", "dwl_log",
            "r_hold_usd_per_t_day", "r_buy_compete", "buy_max_reserve", "buy_max_counterfactual",
            "r_trigger_price_usd", "r_trigger_cover", "major_price_usd", "major_loss", "r_floor_share", "r_offset",
-           "r_early")  # [C] each, fixed
+           "r_early", "locked_price_usd", "premium_share")  # [C] each, fixed
 (W_REF_PRICE, W_ELASTICITY, W_ROW_ELASTICITY, W_ROW_CRITICAL, W_LONG_RUN_GAP, W_HYSTERESIS, W_SUBST_RATE,
  W_SUPPLY_ELASTICITY, W_SUPPLY_RATE, W_SUPPLY_MAX, W_PRECAUTION_DAYS, W_PIPELINE_DAYS, W_RESTOCK_RATE,
  W_BUY_CEILING_USD, W_PRICE_ADJUST, W_PRICE_FLOOR, W_PRICE_CAP, W_DWL_A, W_DWL_G1, W_DWL_XC, W_DWL_LOG, W_HOLD,
  W_COMPETE, W_BUY_MAX_RESERVE, W_BUY_MAX_COUNTERFACTUAL, W_TRIGGER_PRICE_USD, W_TRIGGER_COVER, W_MAJOR_PRICE_USD,
- W_MAJOR_LOSS, W_FLOOR_SHARE, W_OFFSET, W_EARLY) = range(32)
+ W_MAJOR_LOSS, W_FLOOR_SHARE, W_OFFSET, W_EARLY, W_LOCKED_PRICE_USD, W_PREMIUM_SHARE) = range(34)
 #: Flags: substitution on, supply response on, parties, reserve buying, Newton (bloc and world elasticities
 #: differ), a reserve holds something; the parties' state flags (drawn tonnes await buy-back, a draw was made);
 #: some reserve releases early (price or cover trigger); non-members may buy free stock; the kernel delivers the
-#: parties' draws (the one-call day), and draws may be due today; the one-call day may also consume and price
-#: (steps 7-9) when step 6 leaves Python nothing to do.
+#: parties' draws (the one-call day), and draws may be due today; the one-call day may also book the draws and
+#: consume and price (steps 7-9), leaving Python only the draws' money and events; members' draws are swaps.
 (F_SUBSTITUTION, F_SUPPLY_RESPONSE, F_PARTIES, F_BUYING, F_NEWTON, F_RESERVE, F_PENDING_ON, F_OUTSTANDING, F_EARLY,
- F_FREE_STOCK_SALES, F_KERNEL_DELIVERS, F_DELIVERIES, F_WHOLE_DAY) = range(13)
-N_FLAGS = 13
+ F_FREE_STOCK_SALES, F_KERNEL_DELIVERS, F_DELIVERIES, F_WHOLE_DAY, F_SWAP) = range(14)
+N_FLAGS = 14
 _TINY = 1e-12
 _TINY_W = 1e-300  # welfare.py's guard
 #: Compiled code is cached next to each module (``__pycache__``), so a fresh worker loads it instead of

@@ -134,7 +134,9 @@ class Parties:
         self.out_swap = np.zeros((C, self.K))  # swaps drawn and not yet returned or settled
         self.pending = np.zeros((C, self.K))  # drawn, paid for or settled, not yet bought back
         self.transit = np.zeros((C, self.K))  # draws on their way to the holder
-        self.owed = np.zeros((C, M))  # swap tonnes (with premium) members owe
+        # swap tonnes (with premium) members owe; a day's new swaps: principal and tonnes owed (the return's) [C, M]
+        self._swap_cm = np.zeros((3, C, M))
+        self.owed = self._swap_cm[0]
         self.ring = np.zeros((C, self.K, w.ring))
         self.calm = np.ones(C, dtype=bool)
         self.owed_changed = False  # owed or calm changed: the engine's stock targets follow
@@ -155,7 +157,15 @@ class Parties:
         # accounts: money paid to the vehicle by party [H, parties] per line; tonnes by party [C, parties]
         n_p = len(self.party_ids)
         self.cash = {line: np.zeros((H, n_p)) for line in PARTY_LINES}
+        self._tonnes_drawn = np.zeros((2, C, n_p))  # drawn, drawn as sales (one pack for the compiled day)
         self.tonnes = {k: np.zeros((C, n_p)) for k in ("draws", "returns", "premium", "late", "settled", "sale_draws")}
+        self.tonnes["draws"], self.tonnes["sale_draws"] = self._tonnes_drawn
+        self._pay = np.zeros((3, n_p))  # a day's draws: value received, paid at the locked price, bought (scratch)
+        # the holders' parties and kinds [K], the commodities' release lags [C], as integers (PACK_HOLD)
+        self._hold = np.zeros((4, max(self.K, C)), dtype=np.intp)
+        self._hold[0, : self.K], self._hold[1, : self.K] = self.party_of, self.is_member
+        self._hold[2, : self.K], self._hold[3, :C] = self.is_ally, w.r_release_lag
+        self._max_lag = int(w.r_release_lag.max(initial=0))
         self.late_count = np.zeros(n_p, dtype=np.intp)
         self.value_in = np.zeros((H, n_p))  # reference value of tonnes received less tonnes handed back
         self.cut_value = np.zeros((H, M))  # reference value of each manufacturer's safety-stock cut, USD (kernel)
@@ -266,22 +276,27 @@ class Parties:
         return d[:, : self.M].sum(-1), d[:, self.M:].sum(-1)
 
     def _book_draws(self, now: float, t: int, d: np.ndarray, price: np.ndarray) -> None:
-        w, M = self.w, self.M
-        n_p = len(self.party_ids)
-        pay_draw, pay_buy, value_in = np.zeros(n_p), np.zeros(n_p), np.zeros(n_p)
-        principal, owed = np.zeros((len(price), M)), np.zeros((len(price), M))
+        w, pay = self.w, self._pay
+        pay[:] = 0.0
         any_swap = book_draws(t, d, w.r_release_lag, self.ring, self.transit, self.flows["drawn"], self.tonnes["draws"],
                               self.tonnes["sale_draws"], self.party_of, self.is_member, self.is_ally, self.entitled,
                               self.swap, self.spec.draws.premium_share, self.out_swap, self.owed, self.pending,
-                              self.locked_price, price, w.ref_price, value_in, pay_draw, pay_buy, principal, owed)
-        self.value_in[t] += value_in
-        self._last_due = max(self._last_due, t + int(w.r_release_lag.max(initial=0)))
+                              self.locked_price, price, w.ref_price, pay[0], pay[1], pay[2], self._swap_cm[1],
+                              self._swap_cm[2])
+        self.value_in[t] += pay[0]
         self.state[:] = True  # draws await buy-back (members' sales, allies) or return (swaps), may be settled late
+        self.after_draws(now, t, d, any_swap)
+
+    def after_draws(self, now: float, t: int, d: np.ndarray, any_swap: bool) -> None:
+        """What follows draws ``d`` [C, K] once booked (here or in the compiled day): money, events, returns."""
+        w, M = self.w, self.M
+        self._last_due = max(self._last_due, t + self._max_lag)
         if any_swap:
             self.owed_changed = True
-            self._env.process(self._due(t + self.spec.draws.return_days, principal, owed))
-        self._receive(now, "draw_payments", "sales_usd", pay_draw)
-        self._receive(now, "purchases", "sales_usd", pay_buy)
+            _, principal, owed = self._swap_cm
+            self._env.process(self._due(t + self.spec.draws.return_days, principal.copy(), owed.copy()))
+        self._receive(now, "draw_payments", "sales_usd", self._pay[1])
+        self._receive(now, "purchases", "sales_usd", self._pay[2])
         for c, k in zip(*np.nonzero(d)):
             kind = "sale" if not self.entitled[k] or not self.swap or self.is_ally[k] else "swap"
             holder = self.party_ids[self.party_of[k]] if k >= M else w.manufacturer_ids[k]
