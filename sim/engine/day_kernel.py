@@ -15,6 +15,8 @@ the same day is in ``Engine`` (used with allies or other public stocks);
 
 from __future__ import annotations
 
+import math
+
 from numba import njit
 
 from sim.engine.kernels import (
@@ -33,6 +35,7 @@ from sim.engine.kernels import (
     H_LAG,
     H_PARTY_OF,
     I_ARR_R,
+    I_BUY_ON,
     I_CAN,
     I_DELIVERED_REL,
     I_DRAWDOWN,
@@ -51,10 +54,12 @@ from sim.engine.kernels import (
     I_PRICE,
     I_RELEASES,
     I_ROOM,
+    I_ROOM_CAP,
     I_RSTOCK,
     I_SAFETY,
     I_SUPPLY_LOST,
     I_TARGET,
+    I_TRANSIT_R,
     I_TRANSIT_REL,
     I_TRIGGERED,
     I_WANT_M,
@@ -69,6 +74,8 @@ from sim.engine.kernels import (
     K_PENDING,
     K_TRANSIT,
     K_WORK,
+    W_BUY_CEILING_USD,
+    W_BUY_MAX_RESERVE,
     W_EARLY,
     W_FLOOR_SHARE,
     W_LOCKED_PRICE_USD,
@@ -87,6 +94,50 @@ from sim.model.finance_kernel import funds as finance_funds
 from sim.model.finance_kernel import pay_purchases
 from sim.model.party_kernels import book_draws, draw_tonnes, morning, numpy_sum
 from sim.model.world import D_DE_TOT
+
+
+@njit(**JIT)
+def review(t, cs, ac, c1, wc, cb, flags, target_t, target_days, expected, p_target, p_calm, changed):
+    """The reserve's review of commodities ``cs`` (``Engine.review``), in place.
+
+    ``changed`` [len(cs)] gets where buying switched on or off. Targets in days of demand follow
+    today's expected demand; the reserve buys until the next review while calm (its trigger has
+    not held since the last review), below its target and at or under its price ceiling. With
+    parties (``p_target``, ``p_calm``: ``Parties.target``, ``Parties.calm``), entitlements follow
+    the targets (held commodities only) and members learn which commodities are calm.
+    """
+    target, buy_on, triggered = c1[I_TARGET], cb[I_BUY_ON], cb[I_TRIGGERED]
+    day = min(t, expected.shape[0] - 1)
+    for i in range(cs.shape[0]):
+        c = cs[i]
+        if math.isnan(target_t[c]):
+            target[c] = target_days[c] * numpy_sum(expected[day, c])
+        calm = not triggered[c]
+        below = ac[I_RSTOCK, 0, c] + ac[I_TRANSIT_R, 0, c] < target[c]
+        on = calm and ac[I_PRICE, 0, c] <= wc[W_BUY_CEILING_USD, c] and below and wc[W_BUY_MAX_RESERVE, c] > 0
+        changed[i] = on != buy_on[c]
+        buy_on[c] = on
+        triggered[c] = False
+        if flags[F_PARTIES]:
+            p_calm[c] = calm
+    any_on = False
+    for c in range(target.shape[0]):
+        any_on = any_on or buy_on[c]
+        if flags[F_PARTIES]:
+            p_target[c] = target[c] if cb[I_HAS_RESERVE, c] else 0.0
+    flags[F_BUYING] = any_on
+
+
+@njit(**JIT)
+def set_drawdown(c1, ac, capacity, drawdown_days, release_max_tpd):
+    """Room below the targets and drawdown capacity after reviews (``Engine._set_drawdown``), in place."""
+    target, room_cap, drawdown = c1[I_TARGET], c1[I_ROOM_CAP], ac[I_DRAWDOWN]
+    for c in range(target.shape[0]):
+        room_cap[c] = min(target[c], capacity[c])
+        from_target = math.inf if math.isinf(drawdown_days[c]) else target[c] / drawdown_days[c]
+        for a in range(drawdown.shape[0]):
+            fixed = release_max_tpd[a, c]
+            drawdown[a, c] = from_target if math.isnan(fixed) else fixed
 
 
 @njit(**JIT)

@@ -20,7 +20,7 @@ import numpy as np
 import simpy
 
 from sim.engine import kernels as k
-from sim.engine.day_kernel import market_day
+from sim.engine.day_kernel import market_day, review, set_drawdown
 from sim.engine.kernels import SERIES, clear_and_ship, supply_and_demand
 from sim.engine.ledger import Ledger
 from sim.engine.price_kernel import consume_and_price
@@ -228,7 +228,7 @@ class Engine(ReserveStep):
             p_ck[k.K_TRANSIT], p_ck[k.K_ENTITLED] = p.transit, p.entitled
             p.out_swap, p.pending, p._ent, p.transit = p_ck[k.K_OUT_SWAP], p_ck[k.K_PENDING], p_ck[k.K_ENT], \
                 p_ck[k.K_TRANSIT]
-            p._need, p._d = p_ck[k.K_NEED], p_ck[k.K_D]
+            p._need, p._d, p._work = p_ck[k.K_NEED], p_ck[k.K_D], p_ck[k.K_WORK]
             self._flags[k.F_FREE_STOCK_SALES] = p.free_stock_sales
             p_value = np.stack([p.demand_value, p.consumed_value])
             p.demand_value, p.consumed_value = p_value
@@ -244,6 +244,10 @@ class Engine(ReserveStep):
         self._wc = np.array([np.broadcast_to(fixed[name] if name in fixed else getattr(w, name), C)
                              for name in k.WORLD_C], dtype=float)
         self._owed_calm = self._cm[k.I_OWED_CALM]
+        p_target, p_calm = (p.target, p.calm) if p is not None else (np.zeros(C), np.zeros(C, dtype=bool))
+        self._review_args = (self._ac, self._c, self._wc, self._cb, self._flags, w.r_target_t, w.r_target_days,
+                             w.expected, p_target, p_calm)
+        self._changed = np.zeros(C, dtype=bool)
         self._fired = np.zeros((2, C), dtype=bool)
         self._mid = self._ac[k.I_RELEASES:k.I_DELIVERED_REL + 1]  # releases, other_rel, delivered_rel: step 6's
         self._mid_dirty = False
@@ -330,25 +334,20 @@ class Engine(ReserveStep):
         self.active[arm, row] = True
 
     def review(self, cs: np.ndarray, t: int) -> None:
-        """Set the targets of commodities ``cs`` and whether to buy them until their next review."""
+        """Set the targets of commodities ``cs`` and whether to buy them until their next review.
+
+        The arithmetic is compiled (:func:`sim.engine.day_kernel.review`: a few dozen numpy calls on
+        arrays of a dozen numbers were most of a review's cost); the events are logged here.
+        """
         w = self.world
-        free = cs[np.isnan(w.r_target_t[cs])]
-        if free.size:
-            self.target[free] = w.r_target_days[free] * w.expected[min(t, w.horizon - 1), free].sum(-1)
-        calm = ~self.triggered[cs]
-        price_ok = self.price[0, cs] <= w.r_buy_ceiling[cs] * w.ref_price[cs]
-        below = self.rstock[0, cs] + self.transit_r[0, cs] < self.target[cs]
-        on = calm & price_ok & below & (w.r_buy_max_tpd[0, cs] > 0)
-        changed = on != self.buy_on[cs]
-        for c, c_on in zip(cs[changed], on[changed], strict=True):
-            self.log(t, "buy_start" if c_on else "buy_stop", w.commodity_ids[c], "review", self.target[c])
-        self.buy_on[cs] = on
-        self._flags[k.F_BUYING] = self.buy_on.any()
-        self.triggered[cs] = False
+        changed = self._changed[: len(cs)]
+        review(t, cs, *self._review_args, changed)
+        for c in cs[changed]:
+            self.log(t, "buy_start" if self.buy_on[c] else "buy_stop", w.commodity_ids[c], "review", self.target[c])
         self._reviewed = True  # room and drawdown capacity follow the targets before the next market
-        if self.parties is not None:
-            self.parties.set_target(self.target)
-            self.parties.set_calm(cs, calm)
+        if self.parties is not None:  # entitlements follow the targets; members' stock targets follow calm
+            self.parties.stale = True
+            self.parties.owed_changed = True
 
     def drawdown_capacity(self) -> np.ndarray:
         """Most the reserve can release per day [A, C]: fixed, or the target over drawdown days (set at reviews)."""
@@ -358,9 +357,7 @@ class Engine(ReserveStep):
         """Room below the targets and drawdown capacity, after reviews (all commodities review on one day)."""
         w = self.world
         self._reviewed = False
-        np.minimum(self.target, w.r_capacity, out=self.r_room_cap)
-        from_target = np.where(np.isinf(w.r_drawdown_days), np.inf, self.target / w.r_drawdown_days)
-        self._drawdown[:] = np.where(np.isnan(w.r_release_max_tpd), from_target, w.r_release_max_tpd)
+        set_drawdown(self._c, self._ac, w.r_capacity, w.r_drawdown_days, w.r_release_max_tpd)
 
     # ------------------------------------------------------------------ run
     def run(self) -> None:

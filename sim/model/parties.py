@@ -39,7 +39,7 @@ import simpy
 
 from sim.engine.ledger import Ledger
 from sim.model.finance import Finance
-from sim.model.party_kernels import book_draws, draw_tonnes, morning, swap_return
+from sim.model.party_kernels import book_draws, draw_tonnes, morning, refresh, swap_return
 from sim.model.world import World
 from sim.scenario.schema import Parties as PartiesSpec
 from sim.scenario.schema import Scenario
@@ -138,6 +138,8 @@ class Parties:
         self._swap_cm = np.zeros((3, C, M))
         self.owed = self._swap_cm[0]
         self.ring = np.zeros((C, self.K, w.ring))
+        # calm if the reserve's trigger has not held since the last review (set at reviews, so members rebuild
+        # what they owe while calm without flip-flopping daily)
         self.calm = np.ones(C, dtype=bool)
         self.owed_changed = False  # owed or calm changed: the engine's stock targets follow
         self.major = np.zeros(C, dtype=bool)
@@ -147,6 +149,7 @@ class Parties:
         self._ally_carry = np.zeros(H)  # allies' shares of storage and procurement fees, USD per day
         self.drawn_today = np.zeros(C)
         self._need, self._d = np.zeros((C, self.K)), np.zeros((C, self.K))  # work arrays of the draw decision
+        self._work = np.zeros((C, self.K))  # scratch space of the kernels
         self._last_due = -1  # last day a draw is due to a manufacturer
         # [some drawn tonnes await buy-back, a draw has been made (so swaps or buy-backs may be outstanding)]
         self.state = np.zeros(2, dtype=bool)
@@ -187,17 +190,15 @@ class Parties:
         ent = self.entitlements() if ent is None else ent
         return np.maximum(0.0, ent - self.out_swap - self.pending)
 
-    def set_target(self, target: np.ndarray) -> None:
-        """Follow the reserve's target (entitlements given as shares of it)."""
-        self.target = np.where(self.w.has_reserve, target, 0.0)
-        self.stale = True
-
     def refresh(self) -> None:
-        """Work out what follows from the entitlements once after they change (the engine calls it before its day)."""
+        """Work out what follows from the entitlements once after they change (the engine calls it before its day).
+
+        The reserve's reviews set ``target`` (held commodities' targets, entitlements given as shares
+        of them) and mark the entitlements ``stale``; all is updated in place, as the kernels read it.
+        """
         self.stale = False
-        np.add(self.ent_fixed, self.ent_share * self.target[:, None], out=self._ent)  # in place: the kernels read it
-        self._ent_entitled[:] = (self._ent * self.entitled).sum(-1)  # in place: the engine's kernel reads it
-        self.crowd_cut[:] = self.crowding_cut()  # in place: the engine's kernel reads it
+        refresh(self._ent, self.ent_fixed, self.ent_share, self.target, self.entitled, self._ent_entitled,
+                self.crowd_cut, self.crowding, self.is_member, self._work)
 
     def crowding_cut(self) -> np.ndarray:
         """Members' safety-stock cut [C, M], t: ``crowding_out_share`` of their entitlement today."""
@@ -213,14 +214,6 @@ class Parties:
         return self.cut_value @ self._holder_party[: self.M] * self.own_cost
 
     # ------------------------------------------------------------------ the draw decision
-    def set_calm(self, c: int | np.ndarray, calm: bool | np.ndarray) -> None:
-        """Set at each review: calm if the reserve's trigger has not held since the last one.
-
-        Members rebuild what they owe while calm; deciding at reviews keeps them from flip-flopping daily.
-        """
-        self.calm[c] = calm
-        self.owed_changed = True
-
     def morning(self, now: float, arrived: np.ndarray, price: np.ndarray, supply_lost: np.ndarray) -> None:
         """Buy back drawn tonnes from today's arrivals (pro rata); declare or end major disruptions (events).
 

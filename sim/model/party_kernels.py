@@ -274,6 +274,25 @@ def swap_return(mstock, base_safety, owed_all, owed, principal, out_swap, pendin
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
+def refresh(ent, ent_fixed, ent_share, target, entitled, ent_entitled, crowd_cut, crowding, is_member, work):
+    """What follows from the entitlements once the targets change (``Parties.refresh``), in place.
+
+    Each holder's entitlement ``ent`` [C, K] (fixed tonnes plus its share of the target), the entitled
+    holders' total ``ent_entitled`` [C], and members' safety-stock cut ``crowd_cut`` [C, M]
+    (``crowding`` times their entitlement); ``work`` [C, K] is scratch space.
+    """
+    C, K = ent.shape
+    M = crowd_cut.shape[1]
+    for c in range(C):
+        for k in range(K):
+            ent[c, k] = ent_fixed[c, k] + ent_share[c, k] * target[c]
+            work[c, k] = ent[c, k] * entitled[k]
+        ent_entitled[c] = numpy_sum(work[c])
+        for m in range(M):
+            crowd_cut[c, m] = crowding * ent[c, m] * is_member[m]
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
 def numpy_sum(a):
     """``a.sum()`` of a short 1-D array in numpy's own order (up to 128 values), so a compiled sum keeps its bits.
 
