@@ -150,6 +150,7 @@ class Parties:
         self.drawn_today = np.zeros(C)
         self._need, self._d = np.zeros((C, self.K)), np.zeros((C, self.K))  # work arrays of the draw decision
         self._work = np.zeros((C, self.K))  # scratch space of the kernels
+        self._ret, self._late = np.zeros((C, M)), np.zeros((C, M))  # a swap return's tonnes returned, paid for
         self._last_due = -1  # last day a draw is due to a manufacturer
         # [some drawn tonnes await buy-back, a draw has been made (so swaps or buy-backs may be outstanding)]
         self.state = np.zeros(2, dtype=bool)
@@ -171,6 +172,7 @@ class Parties:
         self._max_lag = int(w.r_release_lag.max(initial=0))
         self.late_count = np.zeros(n_p, dtype=np.intp)
         self.value_in = np.zeros((H, n_p))  # reference value of tonnes received less tonnes handed back
+        self._cash = np.zeros(n_p)  # a swap return's cash due by party (scratch)
         self.cut_value = np.zeros((H, M))  # reference value of each manufacturer's safety-stock cut, USD (kernel)
         self.flows = {k: np.zeros(C) for k in ("arrivals", "returned", "drawn")}  # vehicle's stock flows
         self.loss = np.zeros((H, 2, M))  # the bloc's loss by manufacturer and arm (welfare.py)
@@ -288,8 +290,9 @@ class Parties:
             self.owed_changed = True
             _, principal, owed = self._swap_cm
             self._env.process(self._due(t + self.spec.draws.return_days, principal.copy(), owed.copy()))
-        self._receive(now, "draw_payments", "sales_usd", self._pay[1])
-        self._receive(now, "purchases", "sales_usd", self._pay[2])
+        if self._pay[1:].any():  # none with swaps and members only: skip two sums and bookings of nothing
+            self._receive(now, "draw_payments", "sales_usd", self._pay[1])
+            self._receive(now, "purchases", "sales_usd", self._pay[2])
         for c, k in zip(*np.nonzero(d)):
             kind = "sale" if not self.entitled[k] or not self.swap or self.is_ally[k] else "swap"
             holder = self.party_ids[self.party_of[k]] if k >= M else w.manufacturer_ids[k]
@@ -347,14 +350,14 @@ class Parties:
             return
         yield env.timeout(day - env.now)
         eng = self._stocks
-        ret, late = np.empty_like(owed), np.empty_like(owed)
-        cash = np.zeros(len(self.party_ids))
+        ret, late, cash = self._ret, self._late, self._cash  # scratch: written in full by swap_return
         tn = self.tonnes
         swap_return(eng.mstock[0], self.base_safety, self.owed, owed, principal, self.out_swap, self.pending,
                     self.party_of, w.ref_price, eng.price[0], tn["returns"], tn["premium"], tn["late"], tn["settled"],
                     self.value_in[day], cash, ret, late)
-        eng.rstock[0] += ret.sum(-1)
-        self.flows["returned"] += ret.sum(-1)
+        returned = ret.sum(-1)
+        eng.rstock[0] += returned
+        self.flows["returned"] += returned
         self.owed_changed = True
         self.state[0] = True
         self._receive(env.now, "settlements", "sales_usd", cash)
