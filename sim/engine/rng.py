@@ -8,8 +8,41 @@ counterfactual arm and every policy in a sweep see the same shocks and demand.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 
 import numpy as np
+
+#: Most bytes of noise kept per process: the default scenario's draws are about 3 MB per replication.
+NOISE_CACHE_BYTES = 64 * 2**20
+
+
+class _NoiseCache:
+    """Pre-sampled noise of recent runs (see :meth:`Streams.lognormal_noise`), least recently used first out."""
+
+    def __init__(self) -> None:
+        self._arrays: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()  # a Dask worker may run several simulations in threads
+
+    def get(self, key: tuple) -> np.ndarray | None:
+        with self._lock:
+            hit = self._arrays.get(key)
+            if hit is not None:
+                self._arrays.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple, noise: np.ndarray) -> None:
+        with self._lock:
+            if key in self._arrays:
+                return
+            self._arrays[key] = noise
+            self._bytes += noise.nbytes
+            while self._bytes > NOISE_CACHE_BYTES and len(self._arrays) > 1:
+                self._bytes -= self._arrays.popitem(last=False)[1].nbytes
+
+
+_NOISE = _NoiseCache()
 
 
 def _name_key(name: str) -> int:
@@ -26,11 +59,33 @@ class Streams:
 
     def stream(self, name: str) -> np.random.Generator:
         """The generator for ``name``; each name may be taken once per run."""
+        self._take(name)
+        ss = np.random.SeedSequence(entropy=self.seed, spawn_key=(self.replication, _name_key(name)))
+        return np.random.Generator(np.random.PCG64(ss))
+
+    def _take(self, name: str) -> None:
         if name in self._made:
             raise RuntimeError(f"random stream {name!r} requested twice in one run")
         self._made.add(name)
-        ss = np.random.SeedSequence(entropy=self.seed, spawn_key=(self.replication, _name_key(name)))
-        return np.random.Generator(np.random.PCG64(ss))
+
+    def lognormal_noise(self, name: str, cv: float, size: tuple[int, ...] | int) -> np.ndarray:
+        """Stream ``name``'s multiplicative noise (:func:`lognormal_noise`), read only.
+
+        A sweep's design points share their random draws (common random numbers), so each point of
+        replication ``r`` would draw the same noise again: the draws are kept per process, keyed by
+        everything that fixes them (root seed, replication, stream, CV, size), and the next run with
+        that key gets the same array, the same bits as drawing afresh, without the cost (about a
+        tenth of a run of the default scenario). At most ``NOISE_CACHE_BYTES`` are kept.
+        """
+        self._take(name)
+        key = (self.seed, self.replication, name, float(cv), size)
+        noise = _NOISE.get(key)
+        if noise is None:
+            ss = np.random.SeedSequence(entropy=self.seed, spawn_key=(self.replication, _name_key(name)))
+            noise = lognormal_noise(np.random.Generator(np.random.PCG64(ss)), cv, size)
+            noise.flags.writeable = False
+            _NOISE.put(key, noise)
+        return noise
 
 
 def lognormal_noise(rng: np.random.Generator, cv: float, size: tuple[int, ...] | int) -> np.ndarray:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.engine.rng import Streams, lognormal_noise
+from sim.engine.rng import Streams
 from sim.scenario.schema import Scenario
 
 ARMS = ("reserve", "counterfactual")
@@ -179,7 +179,7 @@ def build_world(s: Scenario, streams: Streams) -> World:
         if r[5] not in growth_of:
             growth_of[r[5]] = (1.0 + r[5]) ** years
         sup_growth[j] = growth_of[r[5]]
-        np.multiply(lognormal_noise(streams.stream(name), r[4], H), sup_growth[j], out=sup_noise[j])
+        np.multiply(streams.lognormal_noise(name, r[4], H), sup_growth[j], out=sup_noise[j])
     sup_noise, sup_growth = np.ascontiguousarray(sup_noise.T), np.ascontiguousarray(sup_growth.T)
     domestic = np.array(
         [(s.suppliers[r[0]].country if r[0] in s.suppliers else s.projects[r[0].split(":", 1)[1]].country)
@@ -197,7 +197,7 @@ def build_world(s: Scenario, streams: Streams) -> World:
         man = s.manufacturers[mid]
         own = [(cidx[c], q / 365.0, man.growth_by_commodity.get(c, man.growth_per_year))
                for c, q in man.demand_tpy.items()]
-        noise = lognormal_noise(streams.stream(f"manufacturer:{mid}"), man.demand_cv, (H, max(len(own), 1)))
+        noise = streams.lognormal_noise(f"manufacturer:{mid}", man.demand_cv, (H, max(len(own), 1)))
         for k, (c, q, g) in enumerate(own):
             if g not in growth_of:
                 growth_of[g] = (1.0 + g) ** years
