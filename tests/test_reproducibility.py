@@ -109,12 +109,15 @@ def test_kept_noise_is_the_noise_drawn_afresh(monkeypatch):
     from sim.engine import rng
 
     monkeypatch.setattr(rng, "_NOISE", rng._NoiseCache())
-    first = rng.Streams(5, 2).lognormal_noise("supplier:x", 0.1, 40)
-    again = rng.Streams(5, 2).lognormal_noise("supplier:x", 0.1, 40)
+    assert rng.Streams(5, 2).lognormal_noise("supplier:x", 0.1, 40) is not rng.Streams(5, 2).lognormal_noise(
+        "supplier:x", 0.1, 40)  # kept only inside keep_noise (sweeps' workers)
+    with rng.keep_noise():
+        first = rng.Streams(5, 2).lognormal_noise("supplier:x", 0.1, 40)
+        again = rng.Streams(5, 2).lognormal_noise("supplier:x", 0.1, 40)
+        other = rng.Streams(5, 3).lognormal_noise("supplier:x", 0.1, 40)  # another replication draws its own
     assert again is first and not first.flags.writeable
     fresh = rng.lognormal_noise(rng.Streams(5, 2).stream("supplier:x"), 0.1, 40)
     np.testing.assert_array_equal(first, fresh)
-    other = rng.Streams(5, 3).lognormal_noise("supplier:x", 0.1, 40)  # another replication draws its own
     assert not np.array_equal(other, first)
     with pytest.raises(RuntimeError, match="twice"):
         s = rng.Streams(5, 2)
@@ -127,7 +130,8 @@ def test_kept_noise_is_bounded(monkeypatch):
 
     monkeypatch.setattr(rng, "_NOISE", rng._NoiseCache())
     monkeypatch.setattr(rng, "NOISE_CACHE_BYTES", 10 * 8 * 100)  # ten arrays of 100 values
-    for rep in range(25):
-        rng.Streams(1, rep).lognormal_noise("s", 0.2, 100)
+    with rng.keep_noise():
+        for rep in range(25):
+            rng.Streams(1, rep).lognormal_noise("s", 0.2, 100)
     assert rng._NOISE._bytes <= rng.NOISE_CACHE_BYTES and len(rng._NOISE._arrays) == 10
     assert (1, 24, "s", 0.2, 100) in rng._NOISE._arrays and (1, 0, "s", 0.2, 100) not in rng._NOISE._arrays

@@ -184,6 +184,7 @@ def execute_task(base: dict[str, Any], task: Task) -> TaskResult:
     A run that raises is recorded with its error and the others go on; a point whose
     scenario does not validate records all its runs as failed with the located message.
     """
+    from sim.engine.rng import keep_noise
     from sim.engine.simulate import simulate
     from sim.scenario.loader import validate_data
 
@@ -201,7 +202,8 @@ def execute_task(base: dict[str, Any], task: Task) -> TaskResult:
     for i, rep in enumerate(task.reps):
         t0 = time.perf_counter()
         try:
-            result = simulate(scenario, seed=task.seed, replication=rep)
+            with keep_noise():  # the next design points draw the same noise (common random numbers)
+                result = simulate(scenario, seed=task.seed, replication=rep)
             if task.series:
                 vec, layout = series_vector(result, task.series, task.step_days, start)
         except Exception as exc:  # noqa: BLE001 - a failing run is data, the sweep goes on

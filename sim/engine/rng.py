@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -43,6 +45,25 @@ class _NoiseCache:
 
 
 _NOISE = _NoiseCache()
+_keeping = 0  # how many callers (threads) keep noise now; see keep_noise
+
+
+@contextmanager
+def keep_noise() -> Iterator[None]:
+    """Keep pre-sampled noise for the next runs with the same draws while inside (sweeps' workers).
+
+    Only worth it where runs share their draws, as a sweep's design points do (common random
+    numbers); ``run --replications`` draws every replication's own noise, which would only fill
+    memory.
+    """
+    global _keeping
+    with _NOISE._lock:
+        _keeping += 1
+    try:
+        yield
+    finally:
+        with _NOISE._lock:
+            _keeping -= 1
 
 
 def _name_key(name: str) -> int:
@@ -72,19 +93,21 @@ class Streams:
         """Stream ``name``'s multiplicative noise (:func:`lognormal_noise`), read only.
 
         A sweep's design points share their random draws (common random numbers), so each point of
-        replication ``r`` would draw the same noise again: the draws are kept per process, keyed by
-        everything that fixes them (root seed, replication, stream, CV, size), and the next run with
-        that key gets the same array, the same bits as drawing afresh, without the cost (about a
-        tenth of a run of the default scenario). At most ``NOISE_CACHE_BYTES`` are kept.
+        replication ``r`` would draw the same noise again. Inside :func:`keep_noise` the draws are
+        kept per process, keyed by everything that fixes them (root seed, replication, stream, CV,
+        size), and the next run with that key gets the same array, the same bits as drawing
+        afresh, without the cost (about a tenth of a run of the default scenario). At most
+        ``NOISE_CACHE_BYTES`` are kept.
         """
         self._take(name)
         key = (self.seed, self.replication, name, float(cv), size)
-        noise = _NOISE.get(key)
+        noise = _NOISE.get(key) if _keeping else None
         if noise is None:
             ss = np.random.SeedSequence(entropy=self.seed, spawn_key=(self.replication, _name_key(name)))
             noise = lognormal_noise(np.random.Generator(np.random.PCG64(ss)), cv, size)
             noise.flags.writeable = False
-            _NOISE.put(key, noise)
+            if _keeping:
+                _NOISE.put(key, noise)
         return noise
 
 
