@@ -9,7 +9,8 @@ Run: ``python bench/bench_scaling.py [--reps 3]``. Variants of the default scena
   stay members).
 
 Printed: median CPU seconds of ``simulate()`` per paired replication, per simulated day, the
-events processed, and each row's cost relative to the default. Replications are measured by
+events processed, and each row's cost relative to the default (replications of all rows
+interleaved, as the machine is shared). Replications are measured by
 ``bench/bench_replications.py`` (time and memory per replication at N = 1, 10, 100, 1,000).
 """
 
@@ -65,15 +66,23 @@ def _split_manufacturers(data: dict, k: int) -> dict:
     return d
 
 
-def _cpu(s, reps: int) -> tuple[float, int]:
-    simulate(s, seed=0)  # warm-up (compiles kernels for new shapes only once per process)
-    times, events = [], 0
+def _measure(scenarios: list, reps: int) -> list[tuple[float, int]]:
+    """Median CPU seconds per paired replication and events of each scenario, replications interleaved.
+
+    Round ``r`` runs replication ``r`` of every scenario in turn, so a change in the machine's load
+    (it is shared) falls on all rows alike instead of on whichever row ran then.
+    """
+    for s in scenarios:
+        simulate(s, seed=0)  # warm-up (compiles kernels for new shapes only once per process)
+    times: list[list[float]] = [[] for _ in scenarios]
+    events = [0] * len(scenarios)
     for rep in range(reps):
-        c = time.process_time()
-        r = simulate(s, seed=s.run.seed, replication=rep)
-        times.append(time.process_time() - c)
-        events = r.meta["events_processed"]
-    return statistics.median(times), events
+        for i, s in enumerate(scenarios):
+            c = time.process_time()
+            r = simulate(s, seed=s.run.seed, replication=rep)
+            times[i].append(time.process_time() - c)
+            events[i] = r.meta["events_processed"]
+    return [(statistics.median(t), e) for t, e in zip(times, events)]
 
 
 def main() -> None:
@@ -90,12 +99,11 @@ def main() -> None:
         rows.append((f"{n} commodities", validate_data(_keep_commodities(data, cids[:n]))))
     for k in (2, 4):
         rows.append((f"{k * len(base.manufacturers)} manufacturers", validate_data(_split_manufacturers(data, k))))
-    ref, _ = _cpu(base, args.reps)
+    (ref, _), *measured = _measure([base] + [s for _, s in rows], args.reps)
     print(f"default: {base.run.horizon_years:g} y, {len(cids)} commodities, {len(base.manufacturers)} manufacturers: "
-          f"{ref:.3f} s CPU per paired replication")
+          f"{ref:.3f} s CPU per paired replication (median of {args.reps}, interleaved with the variants)")
     print(f"{'variant':22s} {'s/replication':>14s} {'us/day':>8s} {'events':>8s} {'vs default':>10s}")
-    for name, s in rows:
-        sec, events = _cpu(s, args.reps)
+    for (name, s), (sec, events) in zip(rows, measured):
         print(f"{name:22s} {sec:14.3f} {sec / s.run.horizon_days * 1e6:8.1f} {events:8,d} {sec / ref:10.2f}")
 
 

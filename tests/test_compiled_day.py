@@ -62,6 +62,23 @@ def test_one_call_day_equals_the_step_by_step_day(overrides, monkeypatch):
         assert fast.finance["draws_usd"].sum() > 6.0e8  # more than EXIM lends: the second facility drew too
 
 
+@pytest.mark.parametrize("name", ["vault_sale", "vault_open_to_non_members"])
+def test_one_call_day_books_sales_as_the_step_by_step_day(name, monkeypatch):
+    """Draws paid for (members' sales at the locked price, non-members' purchases) are booked alike."""
+    s = load_scenario(Path(__file__).parents[1] / "scenarios" / "policies" / f"{name}.yaml", overrides=SHORT)
+    fast = _run(s, split=False, monkeypatch=monkeypatch)
+    slow = _run(s, split=True, monkeypatch=monkeypatch)
+    assert np.array_equal(fast.series.values, slow.series.values)
+    assert fast.summary.keys() == slow.summary.keys()
+    assert all(v == slow.summary[k] or (isinstance(v, float) and np.isnan(v) and np.isnan(slow.summary[k]))
+               for k, v in fast.summary.items())
+    assert fast.events.equals(slow.events)
+    assert fast.finance.equals(slow.finance)
+    draws = fast.events[fast.events["event"] == "draw"]
+    assert draws["detail"].str.endswith(" sale").sum() > 10  # the case reaches the paid draws it is here for
+    assert fast.finance["sales_usd"].sum() > 0
+
+
 def test_compiled_day_runs_from_numba_cache_in_a_fresh_process():
     """Kernels loaded from numba's on-disk cache (as sweep and Dask workers load them) run the whole day.
 

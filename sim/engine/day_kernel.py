@@ -1,4 +1,4 @@
-"""The compiled market day: steps 1-5 and the start of step 6 in one call (DESIGN.md, "One day in the model").
+"""The compiled market day, steps 1-9 in one call (DESIGN.md, "One day in the model"), and the reserve's review.
 
 When nothing in Python must act between the market's steps (no allies' draws to serve, no
 other public stocks), ``Engine.step`` makes one call, :func:`market_day`, that runs steps 1-5
@@ -10,7 +10,9 @@ disruption was declared or ended, it goes on to book the draws (:func:`take_draw
 steps 7-9 (:mod:`sim.engine.price_kernel`), so the whole day is one call. Python then books only
 the money and events of the draws, on the days there are any. The readable, step-by-step form of
 the same day is in ``Engine`` (used with allies or other public stocks);
-``tests/test_compiled_day.py`` holds the two to the same bits.
+``tests/test_compiled_day.py`` holds the two to the same bits. The reserve's periodic review of
+its buying (:func:`review`, :func:`set_drawdown`) is compiled here too; its events are logged
+by ``Engine.review``.
 """
 
 from __future__ import annotations

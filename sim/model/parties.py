@@ -165,7 +165,8 @@ class Parties:
         self.tonnes = {k: np.zeros((C, n_p)) for k in ("draws", "returns", "premium", "late", "settled", "sale_draws")}
         self.tonnes["draws"], self.tonnes["sale_draws"] = self._tonnes_drawn
         self._pay = np.zeros((3, n_p))  # a day's draws: value received, paid at the locked price, bought (scratch)
-        # the holders' parties and kinds [K], the commodities' release lags [C], as integers (PACK_HOLD)
+        # the holders' parties and kinds [K], the commodities' release lags [C], as integers, in the rows of
+        # sim.engine.kernels.PACK_HOLD (the compiled day books draws from them)
         self._hold = np.zeros((4, max(self.K, C)), dtype=np.intp)
         self._hold[0, : self.K], self._hold[1, : self.K] = self.party_of, self.is_member
         self._hold[2, : self.K], self._hold[3, :C] = self.is_ally, w.r_release_lag
