@@ -110,6 +110,11 @@ class Parties:
         self.has_allies = Y > 0
         terms = spec.draws
         self.swap = terms.mode == "swap"
+        # each holder's name and kind of draw, as the event log shows them
+        self._holder_names = [w.manufacturer_ids[k] if k < M else self.party_ids[self.party_of[k]]
+                              for k in range(self.K)]
+        self._draw_kinds = ["sale" if not e or not self.swap or a else "swap"
+                            for e, a in zip(self.entitled.tolist(), self.is_ally.tolist(), strict=True)]
         self.locked_price = terms.locked_price_ratio * w.ref_price
         self.free_stock_sales = terms.non_member_sales == "free_stock"
         md = terms.major_disruption
@@ -285,7 +290,7 @@ class Parties:
 
     def after_draws(self, now: float, t: int, d: np.ndarray, any_swap: bool) -> None:
         """What follows draws ``d`` [C, K] once booked (here or in the compiled day): money, events, returns."""
-        w, M = self.w, self.M
+        w = self.w
         self._last_due = max(self._last_due, t + self._max_lag)
         if any_swap:
             self.owed_changed = True
@@ -294,10 +299,9 @@ class Parties:
         if self._pay[1:].any():  # none with swaps and members only: skip two sums and bookings of nothing
             self._receive(now, "draw_payments", "sales_usd", self._pay[1])
             self._receive(now, "purchases", "sales_usd", self._pay[2])
-        for c, k in zip(*np.nonzero(d)):
-            kind = "sale" if not self.entitled[k] or not self.swap or self.is_ally[k] else "swap"
-            holder = self.party_ids[self.party_of[k]] if k >= M else w.manufacturer_ids[k]
-            self.log(now, "draw", holder, f"{w.commodity_ids[c]} {kind}", d[c, k])
+        cs, ks = np.nonzero(d)  # one event per draw, from plain lists (numpy scalars cost more than the log)
+        for c, k, x in zip(cs.tolist(), ks.tolist(), d[cs, ks].tolist()):
+            self.log(now, "draw", self._holder_names[k], f"{w.commodity_ids[c]} {self._draw_kinds[k]}", x)
 
     def _by_party(self, x: np.ndarray) -> np.ndarray:
         """Sum holder columns [C, K] (or members' [C, M]) into party columns [C, parties]."""
@@ -362,13 +366,15 @@ class Parties:
         self.owed_changed = True
         self.state[0] = True
         self._receive(env.now, "settlements", "sales_usd", cash)
-        for c, m in zip(*np.nonzero(owed > 1e-12)):
+        cs, ms = np.nonzero(owed > 1e-12)
+        for c, m, r, short, due in zip(cs.tolist(), ms.tolist(), ret[cs, ms].tolist(), late[cs, ms].tolist(),
+                                       owed[cs, ms].tolist()):
             who = w.manufacturer_ids[m]
-            if ret[c, m] > 1e-12:
-                self.log(env.now, "return", who, w.commodity_ids[c], ret[c, m])
-            if late[c, m] > LATE_SHARE * owed[c, m]:
+            if r > 1e-12:
+                self.log(env.now, "return", who, w.commodity_ids[c], r)
+            if short > LATE_SHARE * due:
                 self.late_count[self.party_of[m]] += 1
-                self.log(env.now, "late_return", who, f"{w.commodity_ids[c]} paid at market price", late[c, m])
+                self.log(env.now, "late_return", who, f"{w.commodity_ids[c]} paid at market price", short)
 
     # ------------------------------------------------------------------ money
     def start(self, env: simpy.Environment, stocks: Stocks) -> None:
