@@ -123,11 +123,10 @@ class FacilityState:
         self.commitment = float(spec.commitment_usd)
         self._avail_end = self.close + spec.availability_years * 365.0
         self._draw_end = min(self._avail_end, self.close + spec.tenor_years * 365.0)
-        self._rate = spec.interest_rate
-        self._fee_share = spec.commitment_fee_share
         row[fk.FAC_T_LAST] = self.close
         row[fk.FAC_CLOSE], row[fk.FAC_DRAW_END], row[fk.FAC_AVAIL_END] = self.close, self._draw_end, self._avail_end
-        row[fk.FAC_COMMITMENT], row[fk.FAC_RATE], row[fk.FAC_FEE_SHARE] = self.commitment, self._rate, self._fee_share
+        row[fk.FAC_COMMITMENT], row[fk.FAC_RATE] = self.commitment, spec.interest_rate
+        row[fk.FAC_FEE_SHARE] = spec.commitment_fee_share
         row[fk.FAC_FOR_RESERVE] = eligible_reserve
 
     def available_until(self) -> float:
@@ -140,20 +139,8 @@ class FacilityState:
         return max(0.0, self.commitment - self.drawn)
 
     def accrue(self, now: float) -> None:
-        """Accrue interest and the commitment fee up to ``now`` (as :func:`sim.model.finance_kernel.accrue`)."""
-        row = self.row
-        t_last = row[fk.FAC_T_LAST]
-        dt = now - t_last
-        if dt > 0:
-            balance = row[fk.FAC_BALANCE]
-            if balance > 0:
-                row[fk.FAC_ACCRUED_INTEREST] += balance * self._rate * dt / 365.0
-            if self._fee_share > 0 and t_last < self._avail_end:
-                span = min(now, self._avail_end) - max(t_last, self.close)
-                if span > 0:
-                    undrawn = max(0.0, self.commitment - row[fk.FAC_DRAWN])
-                    row[fk.FAC_ACCRUED_FEE] += undrawn * self._fee_share * span / 365.0
-            row[fk.FAC_T_LAST] = now
+        """Accrue interest and the commitment fee up to ``now`` (:func:`sim.model.finance_kernel.accrue`)."""
+        fk.accrue(self.row, float(now))
 
 
 class Finance:

@@ -3,10 +3,10 @@
 While the reserve buys, it pays for its purchases every day: the traders' fee, the purchase
 itself and (with parties) the parties' procurement fee, each drawn partly on its loans. In
 Python that was a dozen calls a day; here it is part of the compiled day
-(:func:`sim.engine.kernels.market_day`). The arithmetic, and its order, is that of
-:meth:`sim.model.finance.Finance.spend`, ``draw`` and ``FacilityState.accrue``, which stay the
-readable statement (and serve every other payment); ``tests/test_finance.py`` holds the two to
-the same bits.
+(:func:`sim.engine.day_kernel.market_day`). The arithmetic, and its order, is that of
+:meth:`sim.model.finance.Finance.spend` and ``draw``, which stay the readable statement (and
+serve every other payment); ``tests/test_compiled_day.py`` holds the two to the same bits.
+Interest and fees accrue by one function, :func:`accrue`, for both.
 
 The finance's state is shared with Python: ``money`` (MONEY: cash and the settings the payment
 needs), ``fac`` [facility, FAC] (one row per programme facility) and the ledger's ``flows``
@@ -47,20 +47,20 @@ def funds(now, money, fac):
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
-def accrue(fac, i, now):
-    """Accrue facility ``i``'s interest and commitment fee up to ``now`` (``FacilityState.accrue``)."""
-    t_last = fac[i, FAC_T_LAST]
+def accrue(row, now):
+    """Accrue a facility's interest and commitment fee up to ``now``, on its ``row`` (FAC columns), in place."""
+    t_last = row[FAC_T_LAST]
     dt = now - t_last
     if dt > 0:
-        balance = fac[i, FAC_BALANCE]
+        balance = row[FAC_BALANCE]
         if balance > 0:
-            fac[i, FAC_ACCRUED_INTEREST] += balance * fac[i, FAC_RATE] * dt / 365.0
-        if fac[i, FAC_FEE_SHARE] > 0 and t_last < fac[i, FAC_AVAIL_END]:
-            span = min(now, fac[i, FAC_AVAIL_END]) - max(t_last, fac[i, FAC_CLOSE])
+            row[FAC_ACCRUED_INTEREST] += balance * row[FAC_RATE] * dt / 365.0
+        if row[FAC_FEE_SHARE] > 0 and t_last < row[FAC_AVAIL_END]:
+            span = min(now, row[FAC_AVAIL_END]) - max(t_last, row[FAC_CLOSE])
             if span > 0:
-                undrawn = max(0.0, fac[i, FAC_COMMITMENT] - fac[i, FAC_DRAWN])
-                fac[i, FAC_ACCRUED_FEE] += undrawn * fac[i, FAC_FEE_SHARE] * span / 365.0
-        fac[i, FAC_T_LAST] = now
+                undrawn = max(0.0, row[FAC_COMMITMENT] - row[FAC_DRAWN])
+                row[FAC_ACCRUED_FEE] += undrawn * row[FAC_FEE_SHARE] * span / 365.0
+        row[FAC_T_LAST] = now
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
@@ -77,7 +77,7 @@ def draw(now, day, amount, money, fac, flows, draws_out):
         take = min(amount - got, max(0.0, fac[i, FAC_COMMITMENT] - fac[i, FAC_DRAWN]))
         if take <= 0:
             continue
-        accrue(fac, i, now)
+        accrue(fac[i], now)
         fac[i, FAC_BALANCE] += take
         fac[i, FAC_DRAWN] += take
         money[M_CASH] += take
