@@ -278,6 +278,13 @@ class Engine(ReserveStep):
         self._trigger_args = (self._cm[k.I_ELIGIBLE], self._cb[k.I_IS_SHORTFALL], self._cb[k.I_IS_PRICE],
                               self._wc[k.W_TRIGGER_PRICE_USD], self._cb[k.I_IS_COVER], self._wc[k.W_TRIGGER_COVER],
                               w.de_tot, self._fired)
+        # the kernels' compiled entries for these arguments' types (kernels.bound): a day calls them directly
+        if self._one_call:
+            self._market_day = k.bound(market_day, 0, *self._md_args)
+        else:
+            self._supply_and_demand = k.bound(supply_and_demand, 0, *self._sd_args, self.rec_all)
+            self._clear_and_ship = k.bound(clear_and_ship, 0, *self._cs_args)
+        self._consume_and_price = k.bound(consume_and_price, 0, *self._cp_args)
 
     def dispose(self) -> None:
         """Drop every reference the engine and its parts hold, once the run's results are out.
@@ -411,11 +418,11 @@ class Engine(ReserveStep):
         if self._kernel_delivers:  # members' draws due today are delivered by the kernel
             self._flags[k.F_DELIVERIES] = t <= parties._last_due
         if self._one_call:  # one compiled call: steps 1-5, the payment, step 6's decisions, on a quiet day 7-9 too
-            to_book, any_fired, flipped, drew, consumed, storage, any_swap = market_day(t, *self._md_args)
+            to_book, any_fired, flipped, drew, consumed, storage, any_swap = self._market_day(t, *self._md_args)
             if to_book:
                 self.finance.after_compiled_payment(now)
         else:
-            cost = supply_and_demand(t, *self._sd_args, self.rec_all)
+            cost = self._supply_and_demand(t, *self._sd_args, self.rec_all)
             if self._allies:  # allies' draws serve rest-of-world buyers
                 self.row_own[0] = parties.allied_deliveries(t, self.row_want[0])
             # the reserve orders only what it can pay for today (an unfunded order would still move the price)
@@ -424,7 +431,7 @@ class Engine(ReserveStep):
                 if cost > funds:
                     self.want_r[0] *= funds / cost
             # 3-5. the world market in tiers, shipments into the pipeline, arrivals shared out (kernel)
-            cost = clear_and_ship(t, *self._cs_args)
+            cost = self._clear_and_ship(t, *self._cs_args)
             if cost > 0:
                 self.finance.spend(now, "purchases_usd", cost, "reserve")
                 if parties is not None:  # traders' fees; allies pay their stakes' shares
@@ -454,7 +461,7 @@ class Engine(ReserveStep):
         if not consumed:
             if self._kernel_delivers:  # today's draws may be due today
                 self._flags[k.F_DELIVERIES] = t <= parties._last_due
-            storage = consume_and_price(t, *self._cp_args)
+            storage = self._consume_and_price(t, *self._cp_args)
         # storage accrues daily and is invoiced every STORAGE_BILLING_DAYS and on the last day
         self.storage_due += storage
         if self._allies:

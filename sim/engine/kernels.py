@@ -17,7 +17,7 @@ at the indices of :data:`SERIES`.
 
 from __future__ import annotations
 
-from numba import njit
+from numba import njit, typeof
 
 from sim.model.parties import PARTY_SERIES
 from sim.model.world import (
@@ -141,6 +141,16 @@ CACHE = True
 #: passing an array or taking a view of a pack costs no allocation and no atomic count; measured at
 #: about 6% of a run with it. Kernels therefore allocate nothing: scratch space lives in the packs.
 JIT = {"cache": CACHE, "error_model": "numpy", "_nrt": False}
+
+
+def bound(kernel, *args):
+    """``kernel``'s compiled entry for the types of ``args`` (its day argument, then the bound packs).
+
+    Calling the entry skips the dispatcher's typing of every argument on every call: 1.4 us of a
+    2.5 us call with the day's 34 arrays, measured (5,475 calls a replication). It is only for
+    arguments of fixed types: the packs are bound once and updated in place, and the day is an int.
+    """
+    return kernel.compile(tuple(typeof(a) for a in args))
 
 
 @njit(**JIT)
