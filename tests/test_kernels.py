@@ -7,6 +7,8 @@ compares with the numpy reference on the same inputs.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -32,7 +34,8 @@ def test_clearing_ratio_matches_the_numpy_solver(newton):
         floor, cap = 0.2, rng.uniform(2.0, 30.0)
         ref = clearing_price_ratio(amounts.reshape(2, 1, 1), np.array([e_b, e_w]).reshape(2, 1, 1),
                                    np.array([[residual]]), np.array([[guess]]), np.array([floor]), np.array([cap]))
-        got = _clearing_ratio(amounts[0], amounts[1], e_b, e_w, residual, guess, floor, cap, newton)
+        got = _clearing_ratio(amounts[0], amounts[1], e_b, e_w, residual, guess, math.log(floor), math.log(cap), cap,
+                              newton)
         assert got == pytest.approx(float(ref[0, 0]), rel=1e-12)
 
 

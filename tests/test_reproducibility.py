@@ -108,7 +108,7 @@ def test_kept_noise_is_the_noise_drawn_afresh(monkeypatch):
     """A sweep's points reuse the noise of (seed, replication, stream): the same bits as a fresh draw, read only."""
     from sim.engine import rng
 
-    monkeypatch.setattr(rng, "_NOISE", rng._NoiseCache())
+    monkeypatch.setattr(rng, "_NOISE", rng.KeptCache(rng.NOISE_CACHE_BYTES))
     assert rng.Streams(5, 2).lognormal_noise("supplier:x", 0.1, 40) is not rng.Streams(5, 2).lognormal_noise(
         "supplier:x", 0.1, 40)  # kept only inside keep_noise (sweeps' workers)
     with rng.keep_noise():
@@ -128,10 +128,40 @@ def test_kept_noise_is_the_noise_drawn_afresh(monkeypatch):
 def test_kept_noise_is_bounded(monkeypatch):
     from sim.engine import rng
 
-    monkeypatch.setattr(rng, "_NOISE", rng._NoiseCache())
-    monkeypatch.setattr(rng, "NOISE_CACHE_BYTES", 10 * 8 * 100)  # ten arrays of 100 values
+    monkeypatch.setattr(rng, "_NOISE", rng.KeptCache(10 * 8 * 100))  # ten arrays of 100 values
     with rng.keep_noise():
         for rep in range(25):
             rng.Streams(1, rep).lognormal_noise("s", 0.2, 100)
-    assert rng._NOISE._bytes <= rng.NOISE_CACHE_BYTES and len(rng._NOISE._arrays) == 10
-    assert (1, 24, "s", 0.2, 100) in rng._NOISE._arrays and (1, 0, "s", 0.2, 100) not in rng._NOISE._arrays
+    assert rng._NOISE._bytes <= rng._NOISE.max_bytes and len(rng._NOISE) == 10
+    assert (1, 24, "s", 0.2, 100) in rng._NOISE and (1, 0, "s", 0.2, 100) not in rng._NOISE
+
+
+def test_kept_daily_arrays_are_those_computed_afresh(pinned, monkeypatch):
+    """A sweep's points share the world's daily arrays: kept per (spec, seed, replication), read only, same bits.
+
+    A point whose manufacturers (or suppliers, or rest of the world) differ gets its own arrays, not the kept ones.
+    """
+    from sim.engine import rng
+    from sim.model import daily
+    from sim.model.world import build_world
+
+    monkeypatch.setattr(rng, "_NOISE", rng.KeptCache(rng.NOISE_CACHE_BYTES))
+    monkeypatch.setattr(daily, "_DAILY", rng.KeptCache(daily.DAILY_CACHE_BYTES))
+    more_demand = pinned.model_copy(deep=True)
+    m = next(iter(more_demand.manufacturers.values()))
+    c = next(iter(m.demand_tpy))
+    m.demand_tpy[c] *= 2.0
+    with rng.keep_noise():
+        kept = build_world(pinned, rng.Streams(11, 1)).daily
+        again = build_world(pinned, rng.Streams(11, 1)).daily
+        other = build_world(more_demand, rng.Streams(11, 1)).daily
+        result = simulate(pinned, seed=11, replication=1)
+    assert again is kept and other is not kept and len(daily._DAILY) == 2
+    fresh = build_world(pinned, rng.Streams(11, 1)).daily
+    for name in ("cm", "c", "s", "sup_noise", "sup_growth"):
+        np.testing.assert_array_equal(getattr(kept, name), getattr(fresh, name))
+        assert not getattr(kept, name).flags.writeable
+    assert not np.array_equal(other.cm[daily.D_EXPECTED], kept.cm[daily.D_EXPECTED])
+    alone = simulate(pinned, seed=11, replication=1)
+    assert result.summary == pytest.approx(alone.summary, rel=0, abs=0, nan_ok=True)
+    np.testing.assert_array_equal(result.series.values, alone.series.values)

@@ -13,6 +13,7 @@ in ``sim/model/public_stocks.py``; the day calls into them at the numbered steps
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -206,7 +207,10 @@ class Engine(ReserveStep):
         fixed = {"r_buy_ceiling_usd": w.r_buy_ceiling_usd, "dwl_a": dwl.a[:, 0], "dwl_g1": dwl.g1[:, 0],
                  "dwl_xc": dwl.xc[:, 0], "dwl_log": dwl.log_form[:, 0], "buy_max_reserve": w.r_buy_max_tpd[0],
                  "buy_max_counterfactual": w.r_buy_max_tpd[1], "major_price_usd": np.inf, "major_loss": np.nan,
-                 "locked_price_usd": 0.0, "premium_share": 0.0}
+                 "locked_price_usd": 0.0, "premium_share": 0.0,
+                 # the clearing price's bounds in logs, taken once (math.log: libm's, as in the kernel)
+                 "log_price_floor": [math.log(x) for x in w.price_floor.tolist()],
+                 "log_price_cap": [math.log(x) for x in w.price_cap.tolist()]}
         if p is not None:  # the parties' arrays the kernels read and write become views into the packs too
             fixed["major_price_usd"], fixed["major_loss"] = p._major_price_usd, p._major_loss
             fixed["locked_price_usd"], fixed["premium_share"] = p.locked_price, p.spec.draws.premium_share

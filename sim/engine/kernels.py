@@ -115,12 +115,13 @@ WORLD_C = ("ref_price", "elasticity", "row_elasticity", "row_critical", "long_ru
            "r_buy_ceiling_usd", "price_adjust", "price_floor", "price_cap", "dwl_a", "dwl_g1", "dwl_xc", "dwl_log",
            "r_hold_usd_per_t_day", "r_buy_compete", "buy_max_reserve", "buy_max_counterfactual",
            "r_trigger_price_usd", "r_trigger_cover", "major_price_usd", "major_loss", "r_floor_share", "r_offset",
-           "r_early", "locked_price_usd", "premium_share")  # [C] each, fixed
+           "r_early", "locked_price_usd", "premium_share", "log_price_floor", "log_price_cap")  # [C] each, fixed
 (W_REF_PRICE, W_ELASTICITY, W_ROW_ELASTICITY, W_ROW_CRITICAL, W_LONG_RUN_GAP, W_HYSTERESIS, W_SUBST_RATE,
  W_SUPPLY_ELASTICITY, W_SUPPLY_RATE, W_SUPPLY_MAX, W_PRECAUTION_DAYS, W_PIPELINE_DAYS, W_RESTOCK_RATE,
  W_BUY_CEILING_USD, W_PRICE_ADJUST, W_PRICE_FLOOR, W_PRICE_CAP, W_DWL_A, W_DWL_G1, W_DWL_XC, W_DWL_LOG, W_HOLD,
  W_COMPETE, W_BUY_MAX_RESERVE, W_BUY_MAX_COUNTERFACTUAL, W_TRIGGER_PRICE_USD, W_TRIGGER_COVER, W_MAJOR_PRICE_USD,
- W_MAJOR_LOSS, W_FLOOR_SHARE, W_OFFSET, W_EARLY, W_LOCKED_PRICE_USD, W_PREMIUM_SHARE) = range(34)
+ W_MAJOR_LOSS, W_FLOOR_SHARE, W_OFFSET, W_EARLY, W_LOCKED_PRICE_USD, W_PREMIUM_SHARE, W_LOG_PRICE_FLOOR,
+ W_LOG_PRICE_CAP) = range(36)
 #: Flags: substitution on, supply response on, parties, reserve buying, Newton (bloc and world elasticities
 #: differ), a reserve holds something; the parties' state flags (drawn tonnes await buy-back, a draw was made);
 #: some reserve releases early (price or cover trigger); non-members may buy free stock; the kernel delivers the

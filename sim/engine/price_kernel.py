@@ -82,9 +82,10 @@ from sim.engine.kernels import (
     W_DWL_XC,
     W_ELASTICITY,
     W_HOLD,
+    W_LOG_PRICE_CAP,
+    W_LOG_PRICE_FLOOR,
     W_PRICE_ADJUST,
     W_PRICE_CAP,
-    W_PRICE_FLOOR,
     W_REF_PRICE,
     W_ROW_ELASTICITY,
 )
@@ -121,7 +122,8 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
     x, bought = acm[I_X], acm[I_BOUGHT]
     surge, target = c1[I_SURGE], c1[I_TARGET]
     critical, voll_m = cm[I_CRITICAL], cm[I_VOLL_M]
-    price_adjust, price_floor, price_cap = wc[W_PRICE_ADJUST], wc[W_PRICE_FLOOR], wc[W_PRICE_CAP]
+    price_adjust, log_floor, log_cap, price_cap = wc[W_PRICE_ADJUST], wc[W_LOG_PRICE_FLOOR], wc[W_LOG_PRICE_CAP], \
+        wc[W_PRICE_CAP]
     dwl_a, dwl_g1, dwl_xc, dwl_log, hold = wc[W_DWL_A], wc[W_DWL_G1], wc[W_DWL_XC], wc[W_DWL_LOG], wc[W_HOLD]
     has_parties, newton = flags[F_PARTIES], flags[F_NEWTON]
     share, row_demand = hcm[D_SHARE], hc[D_ROW_DEMAND]
@@ -185,7 +187,7 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
             resp_b = resp_e[a, c] * keep[a, c]
             resp_w = (row_demand[t, c] * surge[c] - row_crit[a, c]) * keep[a, c]
             clearing[a, c] = _clearing_ratio(resp_b, resp_w, elasticity[c], row_elasticity[c], residual,
-                                             clearing[a, c], price_floor[c], price_cap[c], newton)
+                                             clearing[a, c], log_floor[c], log_cap[c], price_cap[c], newton)
             price[a, c] += price_adjust[c] * (clearing[a, c] * p0 - price[a, c])
             rec[DELIVERED, t, a, c] = cons_tot
             rec[SHORTFALL, t, a, c] = want_tot[a, c] - cons_tot
@@ -213,13 +215,13 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
 
 
 @njit(**JIT)
-def _clearing_ratio(resp_b, resp_w, e_b, e_w, residual, guess, floor, cap, newton):
+def _clearing_ratio(resp_b, resp_w, e_b, e_w, residual, guess, lo, hi, cap, newton):
     """Price ratio at which responsive demand equals the supply left for it (market.clearing_price_ratio).
 
     Newton's method on log x from yesterday's answer (at most 3 steps), or the closed form where the
-    bloc's and the rest of the world's elasticities are equal.
+    bloc's and the rest of the world's elasticities are equal. ``lo`` and ``hi`` are the logs of the
+    floor and ``cap`` ratios.
     """
-    lo, hi = math.log(floor), math.log(cap)
     log_r = math.log(max(residual, _TINY))
     if not newton or e_b == e_w:
         y = (math.log(max(resp_b + resp_w, _TINY)) - log_r) / e_b

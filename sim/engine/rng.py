@@ -19,42 +19,60 @@ import numpy as np
 NOISE_CACHE_BYTES = 64 * 2**20
 
 
-class _NoiseCache:
-    """Pre-sampled noise of recent runs (see :meth:`Streams.lognormal_noise`), least recently used first out."""
+class KeptCache:
+    """Values of recent runs kept for the next runs while inside :func:`keep_noise`, least recently used first out.
 
-    def __init__(self) -> None:
-        self._arrays: OrderedDict[tuple, np.ndarray] = OrderedDict()
+    Keys must fix their values completely (everything the value is computed from); values must be read
+    only, since later runs share them. At most ``max_bytes`` are kept (but always the newest value).
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._values: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()  # a Dask worker may run several simulations in threads
 
-    def get(self, key: tuple) -> np.ndarray | None:
+    def get(self, key: tuple) -> object | None:
         with self._lock:
-            hit = self._arrays.get(key)
-            if hit is not None:
-                self._arrays.move_to_end(key)
-            return hit
+            hit = self._values.get(key)
+            if hit is None:
+                return None
+            self._values.move_to_end(key)
+            return hit[0]
 
-    def put(self, key: tuple, noise: np.ndarray) -> None:
+    def put(self, key: tuple, value: object, nbytes: int) -> None:
         with self._lock:
-            if key in self._arrays:
+            if key in self._values:
                 return
-            self._arrays[key] = noise
-            self._bytes += noise.nbytes
-            while self._bytes > NOISE_CACHE_BYTES and len(self._arrays) > 1:
-                self._bytes -= self._arrays.popitem(last=False)[1].nbytes
+            self._values[key] = (value, nbytes)
+            self._bytes += nbytes
+            while self._bytes > self.max_bytes and len(self._values) > 1:
+                self._bytes -= self._values.popitem(last=False)[1][1]
+
+    def __contains__(self, key: tuple) -> bool:
+        return key in self._values
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
-_NOISE = _NoiseCache()
+_NOISE = KeptCache(NOISE_CACHE_BYTES)
 _keeping = 0  # how many callers (threads) keep noise now; see keep_noise
+
+
+def keeping() -> bool:
+    """Whether some caller is inside :func:`keep_noise` (so what runs compute from their draws may be kept)."""
+    return _keeping > 0
 
 
 @contextmanager
 def keep_noise() -> Iterator[None]:
-    """Keep pre-sampled noise for the next runs with the same draws while inside (sweeps' workers).
+    """Keep pre-sampled noise, and what runs derive from it alone, for the next runs with the same draws.
 
     Only worth it where runs share their draws, as a sweep's design points do (common random
     numbers); ``run --replications`` draws every replication's own noise, which would only fill
-    memory.
+    memory. Besides the noise (:meth:`Streams.lognormal_noise`), the world's daily arrays are kept
+    (:func:`sim.model.daily.daily_arrays`).
     """
     global _keeping
     with _NOISE._lock:
@@ -109,7 +127,7 @@ class Streams:
             noise = lognormal_noise(self._generator(name), cv, size)
             noise.flags.writeable = False
             if _keeping:
-                _NOISE.put(key, noise)
+                _NOISE.put(key, noise, noise.nbytes)
         return noise
 
 

@@ -12,17 +12,27 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.engine.rng import Streams
+from sim.model.daily import (  # noqa: F401 - the packs' layout, re-exported for the kernels
+    D_CAP_EXPECTED,
+    D_CAP_NOISE,
+    D_CRITICAL_EXPECTED,
+    D_CRITICAL_T,
+    D_DE_TOT,
+    D_DEMAND,
+    D_EXPECTED,
+    D_MARKET_STOCK,
+    D_ROW_DEMAND,
+    D_SHARE,
+    DAILY_C,
+    DAILY_CM,
+    DAILY_S,
+    DailyArrays,
+    DailySpec,
+    daily_arrays,
+)
 from sim.scenario.schema import Scenario
 
 ARMS = ("reserve", "counterfactual")
-#: The world's daily arrays, packed by shape: [pack row, day, commodity, manufacturer], [row, day,
-#: commodity], [row, day, supplier]; the World's fields of the same names are views into the packs.
-DAILY_CM = ("demand", "expected", "critical_t", "critical_expected", "share")
-D_DEMAND, D_EXPECTED, D_CRITICAL_T, D_CRITICAL_EXPECTED, D_SHARE = range(5)
-DAILY_C = ("row_demand", "market_stock_level", "de_tot")
-D_ROW_DEMAND, D_MARKET_STOCK, D_DE_TOT = range(3)
-DAILY_S = ("cap_noise", "cap_expected")
-D_CAP_NOISE, D_CAP_EXPECTED = range(2)
 #: Longest extra delay a logistics shock may add, days (keeps the pipeline ring finite).
 MAX_EXTRA_DELAY_DAYS = 365
 
@@ -50,21 +60,16 @@ class World:
     market_stock_days: np.ndarray
     precaution_days: np.ndarray
     voll: np.ndarray  # value of lost output per critical tonne, USD/t
-    row_demand: np.ndarray  # [H, C] rest-of-world demand at reference price, t/day
     row_elasticity: np.ndarray
     row_critical: np.ndarray
     # suppliers [S] (projects appended, inactive until they complete)
     sup_c: np.ndarray
     sup_cap_tpd: np.ndarray
     sup_lead: np.ndarray
-    sup_noise: np.ndarray  # [H, S] output noise x capacity growth, multiple of day-0 capacity
-    sup_growth: np.ndarray  # [H, S] capacity growth, multiple of day-0 capacity
     sup_active0: np.ndarray  # [A, S]
     sup_domestic: np.ndarray  # [S] bool: in the bloc's own country (not an import)
     project_rows: dict[str, int]
     # manufacturers
-    demand: np.ndarray  # [H, C, M] t/day at the reference price, with growth and noise
-    expected: np.ndarray  # [H, C, M] t/day with growth, no noise
     critical: np.ndarray  # [C, M] critical share
     safety_days: np.ndarray  # [M]
     restock_rate: np.ndarray  # [C] demand-weighted mean of 1 / restock_days over manufacturers
@@ -94,37 +99,30 @@ class World:
     r_floor_share: np.ndarray  # [C]
     r_hold_usd_per_t_day: np.ndarray  # [C]
     ring: int
-    # derived in __post_init__: daily quantities that do not depend on state
-    de_tot: np.ndarray = field(init=False)  # [H, C] expected demand
+    daily: DailyArrays  # the daily packs (sim/model/daily.py), read only
+    # views into the daily packs, set in __post_init__: daily quantities that do not depend on state
+    demand: np.ndarray = field(init=False)  # [H, C, M] t/day at the reference price, with growth and noise
+    expected: np.ndarray = field(init=False)  # [H, C, M] t/day with growth, no noise
+    critical_t: np.ndarray = field(init=False)  # [H, C, M] critical demand, t/day
+    critical_expected: np.ndarray = field(init=False)  # [H, C, M] expected critical demand, t/day
     share: np.ndarray = field(init=False)  # [H, C, M] manufacturers' share of expected demand
+    row_demand: np.ndarray = field(init=False)  # [H, C] rest-of-world demand at reference price, t/day
+    market_stock_level: np.ndarray = field(init=False)  # [H, C] traders' normal stocks, t
+    de_tot: np.ndarray = field(init=False)  # [H, C] expected demand
     cap_noise: np.ndarray = field(init=False)  # [H, S] capacity x growth x noise, t/day
     cap_expected: np.ndarray = field(init=False)  # [H, S] capacity x growth, t/day (what the market expects)
+    sup_noise: np.ndarray = field(init=False)  # [H, S] output noise x capacity growth, multiple of day-0 capacity
+    sup_growth: np.ndarray = field(init=False)  # [H, S] capacity growth, multiple of day-0 capacity
 
     def __post_init__(self) -> None:
-        # the daily arrays live in three packs by shape (DAILY_CM, DAILY_C, DAILY_S), so the engine's
-        # compiled day takes three arguments instead of ten; the named fields are views into them
-        H, C, M = self.expected.shape
-        self.daily_cm = np.empty((len(DAILY_CM), H, C, M))
-        self.daily_c = np.empty((len(DAILY_C), H, C))
-        self.daily_s = np.empty((len(DAILY_S), H, len(self.sup_c)))
-        self.daily_cm[D_DEMAND], self.daily_cm[D_EXPECTED] = self.demand, self.expected
-        self.daily_c[D_ROW_DEMAND] = self.row_demand
-        self.demand, self.expected = self.daily_cm[D_DEMAND], self.daily_cm[D_EXPECTED]
-        self.row_demand = self.daily_c[D_ROW_DEMAND]
-        # the sum over manufacturers written out: numpy's reduction over a short last axis is slow, and for
-        # fewer than 8 terms it adds in this same order (so the bits are the same)
-        self.de_tot = self.daily_c[D_DE_TOT]
-        self.de_tot[:] = 0.0
-        for m in range(M):
-            self.de_tot += self.expected[..., m]
-        self.critical_t = np.multiply(self.demand, self.critical, out=self.daily_cm[D_CRITICAL_T])  # t/day
-        self.share = np.divide(self.expected, np.maximum(self.de_tot, 1e-300)[..., None], out=self.daily_cm[D_SHARE])
-        self.share[self.de_tot <= 0] = 1.0 / max(M, 1)  # nobody expects to use it: shared equally
-        self.cap_noise = np.multiply(self.sup_noise, self.sup_cap_tpd, out=self.daily_s[D_CAP_NOISE])
-        self.cap_expected = np.multiply(self.sup_growth, self.sup_cap_tpd, out=self.daily_s[D_CAP_EXPECTED])
-        self.critical_expected = np.multiply(self.expected, self.critical, out=self.daily_cm[D_CRITICAL_EXPECTED])
-        self.market_stock_level = np.multiply(self.de_tot + self.row_demand, self.market_stock_days,
-                                              out=self.daily_c[D_MARKET_STOCK])  # [H, C] t
+        # the engine's compiled day takes the three packs (three arguments instead of ten); the named
+        # fields are views into them
+        d = self.daily
+        self.daily_cm, self.daily_c, self.daily_s = d.cm, d.c, d.s
+        for pack, names in ((d.cm, DAILY_CM), (d.c, DAILY_C), (d.s, DAILY_S)):
+            for i, name in enumerate(names):
+                setattr(self, name, pack[i])
+        self.sup_noise, self.sup_growth = d.sup_noise, d.sup_growth
         self.r_buy_ceiling_usd = self.r_buy_ceiling * self.ref_price
         self.r_trigger_price_usd = self.r_trigger_price * self.ref_price
         # every policy releases against an actual shortfall; 'price' and 'cover' also release earlier
@@ -169,18 +167,6 @@ def build_world(s: Scenario, streams: Streams) -> World:
     sup_c = np.array([cidx[r[1]] for r in rows], dtype=np.intp)
     sup_cap = np.array([r[2] for r in rows], dtype=float) / 365.0
     sup_lead = np.array([r[3] for r in rows], dtype=np.intp)
-    years = np.arange(H) / 365.0
-    # filled a supplier per row, then transposed to [H, S] once (column writes touch every row)
-    sup_noise = np.empty((S, H))  # output noise x capacity growth, as a multiple of day-0 capacity
-    sup_growth = np.empty((S, H))
-    growth_of: dict[float, np.ndarray] = {}  # suppliers mostly share a few growth rates
-    for j, r in enumerate(rows):
-        name = f"output:{r[0]}" if r[0].startswith("project:") else f"supplier:{r[0]}"
-        if r[5] not in growth_of:
-            growth_of[r[5]] = (1.0 + r[5]) ** years
-        sup_growth[j] = growth_of[r[5]]
-        np.multiply(streams.lognormal_noise(name, r[4], H), sup_growth[j], out=sup_noise[j])
-    sup_noise, sup_growth = np.ascontiguousarray(sup_noise.T), np.ascontiguousarray(sup_growth.T)
     domestic = np.array(
         [(s.suppliers[r[0]].country if r[0] in s.suppliers else s.projects[r[0].split(":", 1)[1]].country)
          == s.bloc.country for r in rows],
@@ -191,30 +177,26 @@ def build_world(s: Scenario, streams: Streams) -> World:
 
     mids = list(s.manufacturers)
     M = len(mids)
-    expected = np.zeros((H, C, M))
-    demand = np.zeros((H, C, M))
-    for m, mid in enumerate(mids):
-        man = s.manufacturers[mid]
-        own = [(cidx[c], q / 365.0, man.growth_by_commodity.get(c, man.growth_per_year))
-               for c, q in man.demand_tpy.items()]
-        noise = streams.lognormal_noise(f"manufacturer:{mid}", man.demand_cv, (H, max(len(own), 1)))
-        for k, (c, q, g) in enumerate(own):
-            if g not in growth_of:
-                growth_of[g] = (1.0 + g) ** years
-            growth = growth_of[g]
-            expected[:, c, m] = q * growth
-            demand[:, c, m] = q * growth * noise[:, k]
-    critical = np.array(
-        [[s.manufacturers[m].critical_share_by_commodity.get(c, s.manufacturers[m].critical_share) for m in mids]
-         for c in cids],
-        dtype=float,
-    ).reshape(C, M)
-    row_demand = np.array(
-        [x.rest_of_world.demand_tpy / 365.0 * (1.0 + x.rest_of_world.growth_per_year) ** years for x in com]
-    ).T.reshape(H, C)
+    critical = [[s.manufacturers[m].critical_share_by_commodity.get(c, s.manufacturers[m].critical_share)
+                 for m in mids] for c in cids]
+    spec = DailySpec(
+        horizon_days=H,
+        n_commodities=C,
+        suppliers=tuple((f"output:{r[0]}" if r[0].startswith("project:") else f"supplier:{r[0]}", int(sup_c[j]),
+                         r[2], r[4], r[5]) for j, r in enumerate(rows)),
+        manufacturers=tuple(
+            (mid, man.demand_cv, tuple((cidx[c], q / 365.0, man.growth_by_commodity.get(c, man.growth_per_year))
+                                       for c, q in man.demand_tpy.items()))
+            for mid, man in s.manufacturers.items()),
+        critical=tuple(tuple(row) for row in critical),
+        rest_of_world=tuple((x.rest_of_world.demand_tpy, x.rest_of_world.growth_per_year) for x in com),
+        market_stock_days=tuple(x.market_stock_days for x in com),
+    )
+    daily = daily_arrays(spec, streams)
+    critical = np.array(critical, dtype=float).reshape(C, M)
     safety = np.array([s.manufacturers[m].safety_stock_days for m in mids], dtype=float)
     inv_restock = np.array([1.0 / s.manufacturers[m].restock_days for m in mids])
-    weight = expected[0]
+    weight = daily.cm[D_EXPECTED, 0]
     fallback = float(inv_restock.mean()) if M else 0.0
     restock_rate = np.where(weight.sum(-1) > 0, (weight @ inv_restock) / np.maximum(weight.sum(-1), 1e-300), fallback)
     prios = np.array([s.manufacturers[m].priority for m in mids])
@@ -305,19 +287,14 @@ def build_world(s: Scenario, streams: Streams) -> World:
         market_stock_days=np.array([x.market_stock_days for x in com]),
         precaution_days=np.array([x.precautionary_cover_days for x in com]),
         voll=np.array([x.value_of_lost_output_usd_per_t for x in com]),
-        row_demand=row_demand,
         row_elasticity=np.array([x.rest_of_world.demand_elasticity or x.demand_elasticity for x in com]),
         row_critical=np.array([x.rest_of_world.critical_share for x in com]),
         sup_c=sup_c,
         sup_cap_tpd=sup_cap,
         sup_lead=sup_lead,
-        sup_noise=sup_noise,
-        sup_growth=sup_growth,
         sup_active0=active0,
         sup_domestic=domestic,
         project_rows=project_rows,
-        demand=demand,
-        expected=expected,
         critical=critical,
         safety_days=safety,
         restock_rate=restock_rate,
@@ -346,4 +323,5 @@ def build_world(s: Scenario, streams: Streams) -> World:
         r_floor_share=floor,
         r_hold_usd_per_t_day=hold,
         ring=ring,
+        daily=daily,
     )
