@@ -248,6 +248,7 @@ class Engine(ReserveStep):
         self._wc = np.array([np.broadcast_to(fixed[name] if name in fixed else getattr(w, name), C)
                              for name in k.WORLD_C], dtype=float)
         self._owed_calm = self._cm[k.I_OWED_CALM]
+        self._calm_col = np.ones((C, 1))  # Parties.calm as a float column: owed x calm needs no cast each day
         p_target, p_calm = (p.target, p.calm) if p is not None else (np.zeros(C), np.zeros(C, dtype=bool))
         self._review_args = (self._ac, self._c, self._wc, self._cb, self._flags, w.r_target_t, w.r_target_days,
                              w.expected, p_target, p_calm)
@@ -359,6 +360,7 @@ class Engine(ReserveStep):
         if self.parties is not None:  # entitlements follow the targets; members' stock targets follow calm
             self.parties.stale = True
             self.parties.owed_changed = True
+            self._calm_col[:, 0] = self.parties.calm
 
     def drawdown_capacity(self) -> np.ndarray:
         """Most the reserve can release per day [A, C]: fixed, or the target over drawdown days (set at reviews)."""
@@ -416,7 +418,7 @@ class Engine(ReserveStep):
             if parties.stale:  # entitlements follow the targets set at reviews
                 parties.refresh()
             if parties.owed_changed:
-                np.multiply(parties.owed, parties.calm[:, None], out=self._owed_calm)
+                np.multiply(parties.owed, self._calm_col, out=self._owed_calm)
                 parties.owed_changed = False
         any_fired = flipped = drew = consumed = False
         if self._kernel_delivers:  # members' draws due today are delivered by the kernel
