@@ -37,8 +37,8 @@ class DailySpec:
     Attributes:
         horizon_days: days in the run.
         n_commodities: commodities (C).
-        suppliers: per supplier row (projects after suppliers): (noise stream, commodity index,
-            capacity t/yr, output CV, capacity growth per year).
+        suppliers: per supplier row (projects after suppliers): (noise stream, capacity t/yr,
+            output CV, capacity growth per year).
         manufacturers: per manufacturer: (id, demand CV, ((commodity index, t/day at the
             reference price, growth per year), ...) for each commodity it uses).
         critical: critical share of demand [C][M].
@@ -48,7 +48,7 @@ class DailySpec:
 
     horizon_days: int
     n_commodities: int
-    suppliers: tuple[tuple[str, int, float, float, float], ...]
+    suppliers: tuple[tuple[str, float, float, float], ...]
     manufacturers: tuple[tuple[str, float, tuple[tuple[int, float, float], ...]], ...]
     critical: tuple[tuple[float, ...], ...]
     rest_of_world: tuple[tuple[float, float], ...]
@@ -75,6 +75,7 @@ class DailyArrays:
 
     @property
     def nbytes(self) -> int:
+        """Bytes of all the arrays (what keeping them costs)."""
         return sum(x.nbytes for x in (self.cm, self.c, self.s, self.sup_noise, self.sup_growth))
 
 
@@ -97,13 +98,13 @@ def _compute(spec: DailySpec, streams: Streams) -> DailyArrays:
     sup_noise = np.empty((S, H))
     sup_growth = np.empty((S, H))
     growth_of: dict[float, np.ndarray] = {}  # suppliers mostly share a few growth rates
-    for j, (name, _, _, cv, g) in enumerate(spec.suppliers):
+    for j, (name, _, cv, g) in enumerate(spec.suppliers):
         if g not in growth_of:
             growth_of[g] = (1.0 + g) ** years
         sup_growth[j] = growth_of[g]
         np.multiply(streams.lognormal_noise(name, cv, H), sup_growth[j], out=sup_noise[j])
     sup_noise, sup_growth = np.ascontiguousarray(sup_noise.T), np.ascontiguousarray(sup_growth.T)
-    sup_cap_tpd = np.array([r[2] for r in spec.suppliers], dtype=float) / 365.0
+    sup_cap_tpd = np.array([r[1] for r in spec.suppliers], dtype=float) / 365.0
 
     cm = np.empty((len(DAILY_CM), H, C, M))
     c_pack = np.empty((len(DAILY_C), H, C))

@@ -182,8 +182,8 @@ def build_world(s: Scenario, streams: Streams) -> World:
     spec = DailySpec(
         horizon_days=H,
         n_commodities=C,
-        suppliers=tuple((f"output:{r[0]}" if r[0].startswith("project:") else f"supplier:{r[0]}", int(sup_c[j]),
-                         r[2], r[4], r[5]) for j, r in enumerate(rows)),
+        suppliers=tuple((f"output:{r[0]}" if r[0].startswith("project:") else f"supplier:{r[0]}", r[2], r[4], r[5])
+                        for r in rows),
         manufacturers=tuple(
             (mid, man.demand_cv, tuple((cidx[c], q / 365.0, man.growth_by_commodity.get(c, man.growth_per_year))
                                        for c, q in man.demand_tpy.items()))
