@@ -126,7 +126,8 @@ class Engine(ReserveStep):
         de0 = w.expected[0]
         self.mstock = np.tile(de0 * w.safety_days, (2, 1, 1))
         if self.parties is not None:  # crowding out: members start with the safety stock they keep
-            self.mstock[0] = np.maximum(0.0, self.mstock[0] - self.parties.crowding_cut())
+            self.parties.entitlements()  # (refreshes the cut, Parties.crowd_cut, if the targets moved)
+            self.mstock[0] = np.maximum(0.0, self.mstock[0] - self.parties.crowd_cut)
         # pipelines by arrival day: [slot, arm, commodity], so a day's arrivals are one contiguous row
         self.ring_m = np.zeros((R, 2, C))
         self.ring_r = np.zeros((R, 2, C))

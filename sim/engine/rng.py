@@ -58,6 +58,7 @@ class KeptCache:
 
 _NOISE = KeptCache(NOISE_CACHE_BYTES)
 _keeping = 0  # how many callers (threads) keep noise now; see keep_noise
+_keeping_lock = threading.Lock()
 
 
 def keeping() -> bool:
@@ -75,12 +76,12 @@ def keep_noise() -> Iterator[None]:
     (:func:`sim.model.daily.daily_arrays`).
     """
     global _keeping
-    with _NOISE._lock:
+    with _keeping_lock:
         _keeping += 1
     try:
         yield
     finally:
-        with _NOISE._lock:
+        with _keeping_lock:
             _keeping -= 1
 
 

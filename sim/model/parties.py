@@ -208,10 +208,6 @@ class Parties:
         refresh(self._ent, self.ent_fixed, self.ent_share, self.target, self.entitled, self._ent_entitled,
                 self.crowd_cut, self.crowding, self.is_member, self._work)
 
-    def crowding_cut(self) -> np.ndarray:
-        """Members' safety-stock cut [C, M], t: ``crowding_out_share`` of their entitlement today."""
-        return self.crowding * self.entitlements()[:, : self.M] * self.is_member[None, : self.M]
-
     @property
     def own_saving(self) -> np.ndarray:
         """Members' own-stock cost saved by crowding out [H, parties], USD per day.
