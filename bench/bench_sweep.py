@@ -167,11 +167,11 @@ def main() -> None:
     print(f"\nsweep benchmark: default scenario, {r['horizon_years']:g} years, {what}, 1 replication per point, "
           f"{r['outcomes']} outcomes, series {'weekly' if args.series else 'none'}, "
           f"plots {'off' if args.no_plots else 'on'}, {args.workers} worker(s)")
-    print(f"{'runs':>6} {'wall s':>8} {'running s':>9} {'merge+report s':>14} {'runs/s':>7} {'CPU s/run':>9} "
+    print(f"{'runs':>6} {'ok':>6} {'wall s':>8} {'running s':>9} {'merge+report s':>14} {'runs/s':>7} {'CPU s/run':>9} "
           f"{'driver CPU s':>12} {'load avg':>9} {'driver RSS MB':>13} {'(at start)':>10} {'tracemalloc MB':>14} "
           f"{'disk MB':>8}")
     for x in rows:
-        print(f"{x['runs']:>6} {x['wall_s']:>8.1f} {x['run_s']:>9.1f} {x['finalize_s']:>14.1f} "
+        print(f"{x['runs']:>6} {x['ok']:>6} {x['wall_s']:>8.1f} {x['run_s']:>9.1f} {x['finalize_s']:>14.1f} "
               f"{x['runs_per_s']:>7.2f} {x['workers_cpu_per_run_s']:>9.3f} {x['driver_cpu_s']:>12.1f} "
               f"{x['load'][0]:>4.1f}-{x['load'][1]:<4.1f} {x['rss_peak_mb']:>13.0f} {x['rss_start_mb']:>10.0f} "
               f"{x['tracemalloc_peak_mb']:>14.1f} {x['disk_mb']:>8.1f}")
