@@ -526,3 +526,13 @@ def test_a_task_that_raises_loses_only_its_own_runs(tmp_path, scen, monkeypatch)
     assert (df.loc[df["point"] != 4, "status"] == "ok").all()
     series = pd.read_parquet(tmp_path / "out" / "series.parquet")
     assert set(series["point"]) == {0, 1, 2, 3, 5}
+
+
+def test_sensitivity_tick_labels_are_wrapped_not_cut():
+    from sim.batch.sensitivity import _wrap
+
+    label = "{rare_earths_ndpr,rare_earths_heavy,rare_earths_light}.target_days"
+    wrapped = _wrap(label)
+    assert wrapped.replace("\n", "") == label
+    assert max(len(line) for line in wrapped.splitlines()) <= 22
+    assert _wrap("*.rate_per_year") == "*.rate_per_year"

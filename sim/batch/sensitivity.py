@@ -10,6 +10,7 @@ computed in the unit cube the design was drawn in, so for Morris ``mu_star`` and
 from __future__ import annotations
 
 import itertools
+import re
 import warnings
 from pathlib import Path
 
@@ -104,7 +105,7 @@ def plot_sensitivity(table: pd.DataFrame, sweep: ResolvedSweep, path: Path, comb
         for k, (col, conf, label) in enumerate(bars):
             err = rows[conf].to_numpy(float) if conf else None
             ax.bar(x + (k - 0.5) * 0.38, rows[col].to_numpy(float), width=0.38, yerr=err, capsize=2, label=label)
-        ax.set_xticks(x, [_short(p) for p in rows["parameter"]], rotation=30, ha="right", fontsize=7)
+        ax.set_xticks(x, [_wrap(_short(p)) for p in rows["parameter"]], fontsize=6)
         ax.set_title(key, fontsize=8)
         ax.set_ylabel("index (share of variance)" if sobol else "outcome units per input range", fontsize=7)
         ax.grid(axis="y", alpha=0.3)
@@ -118,6 +119,20 @@ def plot_sensitivity(table: pd.DataFrame, sweep: ResolvedSweep, path: Path, comb
     fig.tight_layout(rect=(0, 0.05, 1, 0.95))
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _wrap(label: str, width: int = 22) -> str:
+    """A long key path on lines of at most ``width`` characters, broken after dots and commas.
+
+    Wildcard keys such as ``{rare_earths_ndpr,rare_earths_heavy,rare_earths_light}.target_days``
+    would otherwise run off the figure's edge.
+    """
+    lines = [""]
+    for token in re.findall(r"[^.,]+[.,]?|[.,]", label):
+        if lines[-1] and len(lines[-1]) + len(token) > width:
+            lines.append("")
+        lines[-1] += token
+    return "\n".join(lines)
 
 
 def _short(path: str) -> str:
