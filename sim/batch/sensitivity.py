@@ -105,7 +105,9 @@ def plot_sensitivity(table: pd.DataFrame, sweep: ResolvedSweep, path: Path, comb
         for k, (col, conf, label) in enumerate(bars):
             err = rows[conf].to_numpy(float) if conf else None
             ax.bar(x + (k - 0.5) * 0.38, rows[col].to_numpy(float), width=0.38, yerr=err, capsize=2, label=label)
-        ax.set_xticks(x, [_wrap(_short(p)) for p in rows["parameter"]], fontsize=6)
+        many = len(rows) > 4  # side by side, wrapped names of more than four would overlap
+        ax.set_xticks(x, [_wrap(_short(p)) for p in rows["parameter"]], fontsize=6, rotation=30 if many else 0,
+                      ha="right" if many else "center")
         ax.set_title(key, fontsize=8)
         ax.set_ylabel("index (share of variance)" if sobol else "outcome units per input range", fontsize=7)
         ax.grid(axis="y", alpha=0.3)
