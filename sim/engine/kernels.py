@@ -76,11 +76,12 @@ PACK_AC = ("price", "substitution", "peak_substitution", "supply_factor", "trans
            "rstock", "wstock", "output", "supply", "reach", "want_tot", "row_want", "row_crit", "order", "want_r",
            "crit_e_sum", "resp_e", "keep", "row_own", "buy", "row_got", "produced", "shipped", "imports", "arr_m",
            "arr_r", "src", "m_share", "clearing", "releases", "other_rel", "delivered_rel", "expected_supply",
-           "supply_lost", "drawdown")  # [A, C] each
+           "supply_lost", "drawdown", "curve")  # [A, C] each
 (I_PRICE, I_SUBSTITUTION, I_PEAK_SUBSTITUTION, I_SUPPLY_FACTOR, I_TRANSIT_M, I_TRANSIT_REL, I_TRANSIT_R, I_RSTOCK,
  I_WSTOCK, I_OUTPUT, I_SUPPLY, I_REACH, I_WANT_TOT, I_ROW_WANT, I_ROW_CRIT, I_ORDER, I_WANT_R, I_CRIT_E_SUM, I_RESP_E,
  I_KEEP, I_ROW_OWN, I_BUY, I_ROW_GOT, I_PRODUCED, I_SHIPPED, I_IMPORTS, I_ARR_M, I_ARR_R, I_SRC, I_M_SHARE,
- I_CLEARING, I_RELEASES, I_OTHER_REL, I_DELIVERED_REL, I_EXPECTED_SUPPLY, I_SUPPLY_LOST, I_DRAWDOWN) = range(37)
+ I_CLEARING, I_RELEASES, I_OTHER_REL, I_DELIVERED_REL, I_EXPECTED_SUPPLY, I_SUPPLY_LOST, I_DRAWDOWN,
+ I_CURVE) = range(38)
 PACK_ACM = ("mstock", "want_m", "crit_q", "q0", "safety", "x", "gap", "bought", "need_crit",
             "need_rest")  # [A, C, M] each
 I_MSTOCK, I_WANT_M, I_CRIT_Q, I_Q0, I_SAFETY, I_X, I_GAP, I_BOUGHT, I_NEED_CRIT, I_NEED_REST = range(10)
@@ -175,7 +176,7 @@ def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc
     transit_m, transit_rel, transit_r = ac[I_TRANSIT_M], ac[I_TRANSIT_REL], ac[I_TRANSIT_R]
     rstock, wstock, output, supply, reach = ac[I_RSTOCK], ac[I_WSTOCK], ac[I_OUTPUT], ac[I_SUPPLY], ac[I_REACH]
     want_tot, row_want, row_crit, order = ac[I_WANT_TOT], ac[I_ROW_WANT], ac[I_ROW_CRIT], ac[I_ORDER]
-    want_r, crit_e_sum, resp_e, keep = ac[I_WANT_R], ac[I_CRIT_E_SUM], ac[I_RESP_E], ac[I_KEEP]
+    want_r, crit_e_sum, resp_e, keep, curve_ac = ac[I_WANT_R], ac[I_CRIT_E_SUM], ac[I_RESP_E], ac[I_KEEP], ac[I_CURVE]
     mstock, want_m, crit_q, q0, safety = acm[I_MSTOCK], acm[I_WANT_M], acm[I_CRIT_Q], acm[I_Q0], acm[I_SAFETY]
     ref_price, elasticity, row_elasticity = wc[W_REF_PRICE], wc[W_ELASTICITY], wc[W_ROW_ELASTICITY]
     out_s, reach_s, factor = as_[I_OUT_S], as_[I_REACH_S], as_[I_FACTOR]
@@ -239,6 +240,7 @@ def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc
             kp = 1.0 - subst[a, c]
             keep[a, c] = kp
             curve = ratio ** (-elasticity[c]) * kp
+            curve_ac[a, c] = curve
             # the same power when the world's elasticity is the bloc's (the usual case): one pow less
             row_curve = curve if row_elasticity[c] == elasticity[c] else ratio ** (-row_elasticity[c]) * kp
             ce = 0.0

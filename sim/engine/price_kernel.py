@@ -31,6 +31,7 @@ from sim.engine.kernels import (
     I_CRIT_E_SUM,
     I_CRIT_Q,
     I_CRITICAL,
+    I_CURVE,
     I_DELIVERED_REL,
     I_EXPECTED_SUPPLY,
     I_IMPORTS,
@@ -119,7 +120,7 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
     ref_price, elasticity, row_elasticity = wc[W_REF_PRICE], wc[W_ELASTICITY], wc[W_ROW_ELASTICITY]
     row_own, row_got, imports = ac[I_ROW_OWN], ac[I_ROW_GOT], ac[I_IMPORTS]
     clearing, releases, other_rel, delivered_rel = ac[I_CLEARING], ac[I_RELEASES], ac[I_OTHER_REL], ac[I_DELIVERED_REL]
-    x, bought = acm[I_X], acm[I_BOUGHT]
+    x, bought, curve = acm[I_X], acm[I_BOUGHT], ac[I_CURVE]
     surge, target = c1[I_SURGE], c1[I_TARGET]
     critical, voll_m = cm[I_CRITICAL], cm[I_VOLL_M]
     price_adjust, log_floor, log_cap, price_cap = wc[W_PRICE_ADJUST], wc[W_LOG_PRICE_FLOOR], wc[W_LOG_PRICE_CAP], \
@@ -151,6 +152,11 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
             tot_bought = 0.0
             for m in range(M):
                 tot_bought += bought[a, c, m]
+            # a manufacturer served in full consumes its responsive demand on the curve at today's price, a
+            # share `curve` of the reference: its loss share is the commodity's, worked out once (a power
+            # per manufacturer and day was a fifth of a run)
+            x_full = min(curve[a, c], 1.0)
+            shr_full = _surplus_share(x_full, dwl_a[c], dwl_g1[c], dwl_xc[c], dwl_log[c], price_cap[c])
             for m in range(M):
                 # 7. consumption and the bloc's loss against the reference
                 cons = min(want_m[a, c, m], x[a, c, m])
@@ -162,13 +168,12 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
                 ref = q0[a, c, m]
                 k_q = critical[c, m] * ref
                 responsive = ref - k_q
-                x1 = min(max(cons - k_q, 0.0) / max(responsive, _TINY_W), 1.0)
-                d = 0.0
-                if x1 < 1.0:  # at or above the reference the integral is empty
-                    lo = max(x1, dwl_xc[c])
-                    g_lo = math.log(lo) if dwl_log[c] > 0.0 else lo ** dwl_a[c] / dwl_a[c]
-                    shr = dwl_g1[c] - g_lo + price_cap[c] * max(dwl_xc[c] - x1, 0.0) - (1.0 - x1)
-                    d = max(shr, 0.0) * responsive * p0
+                if cons < want_m[a, c, m]:  # short: the share it consumed
+                    x1 = min(max(cons - k_q, 0.0) / max(responsive, _TINY_W), 1.0)
+                    shr = _surplus_share(x1, dwl_a[c], dwl_g1[c], dwl_xc[c], dwl_log[c], price_cap[c])
+                else:
+                    shr = shr_full
+                d = shr * responsive * p0
                 # (c) critical demand not served x value of lost output
                 cl_m = max(critical[c, m] * ref - cons, 0.0) * voll_m[c, m]
                 dwl += d
@@ -212,6 +217,21 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
              flags[F_PENDING_ON:F_OUTSTANDING + 1], rec[ENTITLEMENT], rec[ENTITLEMENT_DRAWN],
              rec[ENTITLEMENT_OUTSTANDING])
     return storage
+
+
+@njit(**JIT)
+def _surplus_share(x1, a, g1, xc, log_form, cap):
+    """Component (a) per reference tonne of responsive demand and USD of reference price, at consumed share ``x1``.
+
+    The area between the demand curve and the reference price over the responsive tonnes not consumed
+    (welfare.py's ``DeadweightCurve.loss_usd`` over ``responsive * p0``): ``g1`` is G(1), ``a`` the exponent of G,
+    ``xc`` the share demanded at the choke price ``cap`` (over reference), ``log_form`` > 0 where the elasticity is 1.
+    """
+    if x1 >= 1.0:  # at or above the reference the integral is empty
+        return 0.0
+    lo = max(x1, xc)
+    g_lo = math.log(lo) if log_form > 0.0 else lo ** a / a
+    return max(g1 - g_lo + cap * max(xc - x1, 0.0) - (1.0 - x1), 0.0)
 
 
 @njit(**JIT)
