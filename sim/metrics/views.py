@@ -148,7 +148,7 @@ def economic_view(rec: dict[str, np.ndarray], w: World, ledger: Ledger, ev: Eval
 
 def cover_kpis(rec: dict[str, np.ndarray], w: World) -> dict[str, float]:
     """``<arm>.<commodity>.days_of_cover_end``: end stock in days of the last day's bloc demand."""
-    cover = days_of_cover(rec)[-1]
+    cover = days_of_cover({k: rec[k][-1:] for k in ("reserve_stock_t", "demand_t")})[0]  # the last day only
     return {
         f"{arm}.{cid}.days_of_cover_end": float(np.nan_to_num(cover[a, c]))
         for a, arm in enumerate(ARMS)
