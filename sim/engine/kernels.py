@@ -387,11 +387,15 @@ def clear_and_ship(t, ac, acm, as_, wc, sb, si, claim_classes, ring, hs, hc, hcm
         # bloc draws from traders' stocks travels like its producers' output
         for s in range(S):
             src[a, sup_c[s]] += reach_s[a, s] + 1e-9 * cap_expected[t, s]
+        for c in range(C):  # each producer ships its share of what the bloc's buyers got (one division each)
+            src[a, c] = shipped[a, c] / src[a, c]
         for s in range(S):
             c = sup_c[s]
-            q = (reach_s[a, s] + 1e-9 * cap_expected[t, s]) * (shipped[a, c] / src[a, c])
+            q = (reach_s[a, s] + 1e-9 * cap_expected[t, s]) * src[a, c]
             ship_s[a, s] = q
-            slot = (t + lead[s]) % R
+            slot = slot_today + lead[s]  # lead < R (delays are capped), so no modulo (a division) per producer
+            if slot >= R:
+                slot -= R
             ms = m_share[a, c]
             ring_m[slot, a, c] += q * ms
             ring_r[slot, a, c] += q * (1.0 - ms)
