@@ -22,6 +22,7 @@ import simpy
 
 from sim.engine import kernels as k
 from sim.engine.day_kernel import market_day, review, set_drawdown
+from sim.engine.jit import bound
 from sim.engine.kernels import SERIES, clear_and_ship, supply_and_demand
 from sim.engine.ledger import Ledger
 from sim.engine.price_kernel import consume_and_price
@@ -286,11 +287,11 @@ class Engine(ReserveStep):
                               w.de_tot, self._fired)
         # the kernels' compiled entries for these arguments' types (kernels.bound): a day calls them directly
         if self._one_call:
-            self._market_day = k.bound(market_day, 0, *self._md_args)
+            self._market_day = bound(market_day, 0, *self._md_args)
         else:
-            self._supply_and_demand = k.bound(supply_and_demand, 0, *self._sd_args, self.rec_all)
-            self._clear_and_ship = k.bound(clear_and_ship, 0, *self._cs_args)
-        self._consume_and_price = k.bound(consume_and_price, 0, *self._cp_args)
+            self._supply_and_demand = bound(supply_and_demand, 0, *self._sd_args, self.rec_all)
+            self._clear_and_ship = bound(clear_and_ship, 0, *self._cs_args)
+        self._consume_and_price = bound(consume_and_price, 0, *self._cp_args)
 
     def dispose(self) -> None:
         """Drop every reference the engine and its parts hold, once the run's results are out.

@@ -17,8 +17,9 @@ at the indices of :data:`SERIES`.
 
 from __future__ import annotations
 
-from numba import njit, typeof
+from numba import njit
 
+from sim.engine.jit import JIT
 from sim.model.parties import PARTY_SERIES
 from sim.model.world import (
     D_CAP_EXPECTED,
@@ -133,28 +134,6 @@ WORLD_C = ("ref_price", "elasticity", "row_elasticity", "row_critical", "long_ru
 N_FLAGS = 14
 _TINY = 1e-12
 _TINY_W = 1e-300  # welfare.py's guard
-#: Compiled code is cached next to each module (``__pycache__``), so a fresh worker loads it instead of
-#: compiling. numba keys a module's cache on that module's file only: after changing a pack layout or
-#: constant here, delete the ``*.nbi``/``*.nbc`` files of the modules that import it (day_kernel,
-#: price_kernel), or they run with the old indices. A clean checkout (CI) compiles everything afresh.
-#: Kernels must not recurse: a recursive kernel loaded from the cache crashed (segfault) in workers.
-CACHE = True
-#: Options of every compiled kernel of the day. Without numba's reference-counted runtime (``_nrt``),
-#: passing an array or taking a view of a pack costs no allocation and no atomic count; measured at
-#: about 6% of a run with it. Kernels therefore allocate nothing: scratch space lives in the packs.
-JIT = {"cache": CACHE, "error_model": "numpy", "_nrt": False}
-
-
-def bound(kernel, *args):
-    """``kernel``'s compiled entry for the types of ``args`` (its day argument, then the bound packs).
-
-    Calling the entry skips the dispatcher's typing of every argument on every call: 1.4 us of a
-    2.5 us call with the day's 34 arrays, measured (5,475 calls a replication). It is only for
-    arguments of fixed types: the packs are bound once and updated in place, and the day is an int.
-    """
-    return kernel.compile(tuple(typeof(a) for a in args))
-
-
 @njit(**JIT)
 def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value,
                       rec):  # noqa: PLR0912, PLR0915

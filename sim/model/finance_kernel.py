@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from numba import njit
 
+from sim.engine.jit import JIT
 from sim.engine.ledger import LINES
 
 #: Money state and settings, one float each.
@@ -36,7 +37,7 @@ COL_PROCUREMENT_FEES = LINES.index("procurement_fees_usd")
 COL_DEFAULTS = LINES.index("defaults_usd")
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
+@njit(**JIT)
 def funds(now, money, fac):
     """Cash plus what the reserve's facilities may still lend today (``Finance.funds(now, "reserve")``)."""
     room = 0.0
@@ -46,7 +47,7 @@ def funds(now, money, fac):
     return money[M_CASH] + room
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
+@njit(**JIT)
 def accrue(row, now):
     """Accrue a facility's interest and commitment fee up to ``now``, on its ``row`` (FAC columns), in place."""
     t_last = row[FAC_T_LAST]
@@ -63,7 +64,7 @@ def accrue(row, now):
         row[FAC_T_LAST] = now
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
+@njit(**JIT)
 def draw(now, day, amount, money, fac, flows, draws_out):
     """Draw up to ``amount`` on the reserve's facilities in order (``Finance.draw``); returns what was drawn."""
     got = 0.0
@@ -90,7 +91,7 @@ def draw(now, day, amount, money, fac, flows, draws_out):
     return got
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
+@njit(**JIT)
 def spend(now, day, col, amount, money, fac, flows, draws_out):
     """Pay ``amount`` on ledger line ``col`` from cash, drawing on loans (``Finance.spend``); returns what is unpaid."""
     if amount <= 0:
@@ -111,7 +112,7 @@ def spend(now, day, col, amount, money, fac, flows, draws_out):
     return 0.0
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
+@njit(**JIT)
 def pay_purchases(now, cost, money, fac, flows, draws_out):
     """Pay for a day's purchases: the traders' fee, the purchase, the parties' fee (in that order).
 

@@ -37,6 +37,7 @@ from typing import Protocol
 import numpy as np
 import simpy
 
+from sim.engine.jit import bound
 from sim.engine.ledger import Ledger
 from sim.model.finance import Finance
 from sim.model.party_kernels import book_draws, draw_tonnes, morning, refresh, swap_return
@@ -156,6 +157,8 @@ class Parties:
         self._need, self._d = np.zeros((C, self.K)), np.zeros((C, self.K))  # work arrays of the draw decision
         self._work = np.zeros((C, self.K))  # scratch space of the kernels
         self._ret, self._late = np.zeros((C, M)), np.zeros((C, M))  # a swap return's tonnes returned, paid for
+        self._return_rows = np.zeros((C * M, 5))  # a swap return's log rows (party_kernels.swap_return)
+        self._swap_return = None  # swap_return's compiled entry, bound at the first return
         self._last_due = -1  # last day a draw is due to a manufacturer
         # [some drawn tonnes await buy-back, a draw has been made (so swaps or buy-backs may be outstanding)]
         self.state = np.zeros(2, dtype=bool)
@@ -170,6 +173,7 @@ class Parties:
         self.tonnes = {k: np.zeros((C, n_p)) for k in ("draws", "returns", "premium", "late", "settled", "sale_draws")}
         self.tonnes["draws"], self.tonnes["sale_draws"] = self._tonnes_drawn
         self._pay = np.zeros((3, n_p))  # a day's draws: value received, paid at the locked price, bought (scratch)
+        self._pay_paid = self._pay[1:].reshape(-1)  # (a view) paid at the locked price or bought
         # the holders' parties and kinds [K], the commodities' release lags [C], as integers, in the rows of
         # sim.engine.kernels.PACK_HOLD (the compiled day books draws from them)
         self._hold = np.zeros((4, max(self.K, C)), dtype=np.intp)
@@ -290,9 +294,11 @@ class Parties:
         self._last_due = max(self._last_due, t + self._max_lag)
         if any_swap:
             self.owed_changed = True
-            _, principal, owed = self._swap_cm
-            self._env.process(self._due(t + self.spec.draws.return_days, principal.copy(), owed.copy()))
-        if self._pay[1:].any():  # none with swaps and members only: skip two sums and bookings of nothing
+            principal, owed = self._swap_cm[1:].copy()  # today's new swaps, kept for their return
+            self._env.process(self._due(t + self.spec.draws.return_days, principal, owed))
+        # none with swaps and members only: skip two sums and bookings of nothing (a plain list's any():
+        # numpy's took 2 us, a sixth of this method)
+        if any(self._pay_paid.tolist()):
             self._receive(now, "draw_payments", "sales_usd", self._pay[1])
             self._receive(now, "purchases", "sales_usd", self._pay[2])
         cs, ks = np.nonzero(d)  # one event per draw, from plain lists (numpy scalars cost more than the log)
@@ -351,20 +357,21 @@ class Parties:
             return
         yield env.timeout(day - env.now)
         eng = self._stocks
-        ret, late, cash = self._ret, self._late, self._cash  # scratch: written in full by swap_return
         tn = self.tonnes
-        swap_return(eng.mstock[0], self.base_safety, self.owed, owed, principal, self.out_swap, self.pending,
-                    self.party_of, w.ref_price, eng.price[0], tn["returns"], tn["premium"], tn["late"], tn["settled"],
-                    self.value_in[day], cash, ret, late)
-        returned = ret.sum(-1)
-        eng.rstock[0] += returned
-        self.flows["returned"] += returned
+        args = (eng.mstock[0], self.base_safety, self.owed, owed, principal, self.out_swap, self.pending,
+                self.party_of, w.ref_price, eng.price[0], tn["returns"], tn["premium"], tn["late"], tn["settled"],
+                self.value_in[day], self._cash, self._ret, self._late, eng.rstock[0], self.flows["returned"],
+                self._return_rows)
+        if self._swap_return is None:  # the compiled entry for these types (the same every return)
+            self._swap_return = bound(swap_return, *args)
+        total, n = self._swap_return(*args)
         self.owed_changed = True
         self.state[0] = True
-        self._receive(env.now, "settlements", "sales_usd", cash)
-        cs, ms = np.nonzero(owed > 1e-12)
-        for c, m, r, short, due in zip(cs.tolist(), ms.tolist(), ret[cs, ms].tolist(), late[cs, ms].tolist(),
-                                       owed[cs, ms].tolist()):
+        if total > 0:  # as _receive
+            self.cash["settlements"][day] += self._cash
+            self.finance.receive(env.now, "sales_usd", total)
+        for c, m, r, short, due in self._return_rows[:n].tolist():
+            c, m = int(c), int(m)
             who = w.manufacturer_ids[m]
             if r > 1e-12:
                 self.log(env.now, "return", who, w.commodity_ids[c], r)

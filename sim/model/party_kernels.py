@@ -16,10 +16,12 @@ import math
 
 from numba import njit
 
+from sim.engine.jit import JIT
+
 _TINY = 1e-12
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
+@njit(**JIT)
 def draw_tonnes(need, transit, fired, ent, out_swap, pending, entitled, major, can, room, free_stock_sales, d):
     """Draws and sales of each holder today [C, K], written into ``d``.
 
@@ -94,7 +96,7 @@ def draw_tonnes(need, transit, fired, ent, out_swap, pending, entitled, major, c
 
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
+@njit(**JIT)
 def morning(arrived, price, lost, pending, flows_arrivals, major, flipped, major_price_usd, major_loss, has_reserve,
             state):
     """Buy back drawn tonnes from today's arrivals; declare major disruptions.
@@ -143,7 +145,7 @@ def morning(arrived, price, lost, pending, flows_arrivals, major, flipped, major
     return changed
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
+@njit(**JIT)
 def book(t, ent_entitled, drawn_today, out_swap, pending, entitled, state, rec_ent, rec_drawn, rec_outstanding):
     """The day's entitlement series [C]: entitlements, drawn today, outstanding (swaps and buy-backs)."""
     C, K = pending.shape
@@ -159,7 +161,7 @@ def book(t, ent_entitled, drawn_today, out_swap, pending, entitled, state, rec_e
             rec_outstanding[t, 0, c] = out
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
+@njit(**JIT)
 def book_draws(t, d, lag, ring, transit, flows_drawn, tonnes_draws, tonnes_sale, party_of, is_member, is_ally,
                entitled, swap, premium, out_swap, owed, pending, locked_price, price, ref_price, value_in_t, pay_draw,
                pay_buy, principal, owed_new):
@@ -213,9 +215,9 @@ def book_draws(t, d, lag, ring, transit, flows_drawn, tonnes_draws, tonnes_sale,
     return any_swap
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
+@njit(**JIT)
 def swap_return(mstock, base_safety, owed_all, owed, principal, out_swap, pending, party_of, ref_price, price,
-                t_returns, t_premium, t_late, t_settled, value_in_day, cash, ret, late):
+                t_returns, t_premium, t_late, t_settled, value_in_day, cash, ret, late, stock, returned, rows):
     """Members return swaps falling due today (``Parties._due``): the arithmetic, in place.
 
     Each member returns what it holds above its own safety stock (``mstock`` [C, M] of the reserve
@@ -224,8 +226,13 @@ def swap_return(mstock, base_safety, owed_all, owed, principal, out_swap, pendin
     swaps out and tonnes awaiting buy-back ([C, K], members' columns) and the parties' tonnes
     [C, parties]; writes ``ret`` and ``late`` [C, M], the reference value handed back into
     ``value_in_day`` and the cash due into ``cash`` [parties]. Sums by party add member by member,
-    as ``Parties._by_party``'s product does; the caller adds the tonnes returned to the vehicle's
-    stock (numpy's sum over members, whose order a loop would not keep for many members).
+    as ``Parties._by_party``'s product does. The tonnes returned join the vehicle's ``stock`` [C] and
+    its ``returned`` account [C]; each swap still owed (over 1e-12 t) gets a row of ``rows`` [C * M, 5]
+    for the event log: commodity, member, tonnes returned, tonnes late, tonnes owed. Sums over members
+    and parties are in numpy's order (:func:`numpy_sum`), so the results are those of numpy's sums.
+
+    Returns:
+        (cash due in all, USD; the number of rows written).
     """
     C, M = owed.shape
     P = cash.shape[0]
@@ -271,9 +278,19 @@ def swap_return(mstock, base_safety, owed_all, owed, principal, out_swap, pendin
             due += a_cash
         value_in_day[p] -= value
         cash[p] = due
+    n = 0
+    for c in range(C):
+        r_tot = numpy_sum(ret[c])
+        stock[c] += r_tot
+        returned[c] += r_tot
+        for m in range(M):
+            if owed[c, m] > 1e-12:
+                rows[n, 0], rows[n, 1], rows[n, 2], rows[n, 3], rows[n, 4] = c, m, ret[c, m], late[c, m], owed[c, m]
+                n += 1
+    return numpy_sum(cash), n
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
+@njit(**JIT)
 def refresh(ent, ent_fixed, ent_share, target, entitled, ent_entitled, crowd_cut, crowding, is_member, work):
     """What follows from the entitlements once the targets change (``Parties.refresh``), in place.
 
@@ -292,7 +309,7 @@ def refresh(ent, ent_fixed, ent_share, target, entitled, ent_entitled, crowd_cut
             crowd_cut[c, m] = crowding * ent[c, m] * is_member[m]
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
+@njit(**JIT)
 def numpy_sum(a):
     """``a.sum()`` of a short 1-D array in numpy's own order (up to 128 values), so a compiled sum keeps its bits.
 
@@ -324,7 +341,7 @@ def numpy_sum(a):
     return 0.0 + res
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)  # as sim.engine.kernels.JIT
+@njit(**JIT)
 def deliver_draws(t, ring, transit, x, delivered, transit_rel, scratch):
     """Members' draws due today reach their stocks (``Parties.deliver`` and ``Engine._deliver_draws``).
 
