@@ -285,7 +285,7 @@ class Engine(ReserveStep):
         self._trigger_args = (self._cm[k.I_ELIGIBLE], self._cb[k.I_IS_SHORTFALL], self._cb[k.I_IS_PRICE],
                               self._wc[k.W_TRIGGER_PRICE_USD], self._cb[k.I_IS_COVER], self._wc[k.W_TRIGGER_COVER],
                               w.de_tot, self._fired)
-        # the kernels' compiled entries for these arguments' types (kernels.bound): a day calls them directly
+        # the kernels' compiled entries for these arguments' types (jit.bound): a day calls them directly
         if self._one_call:
             self._market_day = bound(market_day, 0, *self._md_args)
         else:
