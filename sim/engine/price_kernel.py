@@ -154,7 +154,7 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
                 tot_bought += bought[a, c, m]
             # a manufacturer served in full consumes its responsive demand on the curve at today's price, a
             # share `curve` of the reference: its loss share is the commodity's, worked out once (a power
-            # per manufacturer and day was a fifth of a run)
+            # per manufacturer and day was 11.5% of a sweep run's instructions)
             x_full = min(curve[a, c], 1.0)
             shr_full = _surplus_share(x_full, dwl_a[c], dwl_g1[c], dwl_xc[c], dwl_log[c], price_cap[c])
             for m in range(M):
