@@ -16,8 +16,8 @@ import time
 import simpy
 
 from sim import load_scenario, simulate
+from sim.core.rng import Streams
 from sim.engine.engine import Engine
-from sim.engine.rng import Streams
 from sim.model.world import build_world
 
 

@@ -87,12 +87,12 @@ def child(args: argparse.Namespace) -> dict:
     """One measured sweep in this process; returns its figures."""
     sys.path.insert(0, str(ROOT))
     import sim.batch.worker  # noqa: F401 - what a pool worker imports before its first task
-    import sim.engine.simulate  # noqa: F401
+    import sim.simulation.simulate  # noqa: F401
 
     start_cpu = time.process_time()  # interpreter and imports: a pool worker's start
     from sim.batch.spec import load_sweep
     from sim.batch.sweep import run_sweep
-    from sim.engine.simulate import simulate
+    from sim.simulation.simulate import simulate
 
     with tempfile.TemporaryDirectory() as tmp:
         f = Path(tmp) / "bench.yaml"

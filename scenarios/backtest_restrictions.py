@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE))
 
 from fit_restrictions import DATA, WINDOWS, fit_windows  # noqa: E402
 
-from sim.model.regime_data import load_episodes, path_stats, window_segments  # noqa: E402
+from sim.calibration.regime_data import load_episodes, path_stats, window_segments  # noqa: E402
 from sim.model.regimes import RegimeParams, Segment, sample_paths  # noqa: E402
 
 FIGURES = HERE / "figures"

@@ -9,7 +9,7 @@ Method (stated in every file it writes):
 
 * ``history``: maximum likelihood on 2009-01-01 .. 2025-12-31 of every parameter of
   ``sim.model.regimes`` (per-country onset rates, mean duration, move breadth, tension chain)
-  by ``sim.model.regime_fit.fit``; severity-change rate, targeted share and the severity
+  by ``sim.calibration.regime_fit.fit``; severity-change rate, targeted share and the severity
   distribution by their closed-form estimates.
 * ``calm`` (2009-2022) and ``escalation`` (2023-2025): the history's structure with every
   country's onset rate multiplied by one window multiplier, the Poisson MLE
@@ -40,8 +40,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from sim import load_scenario  # noqa: E402
-from sim.model.regime_data import DataError, Episode, cells_of, load_episodes, window_segments  # noqa: E402
-from sim.model.regime_fit import FitResult, fit, observe, rate_multiplier  # noqa: E402
+from sim.calibration.regime_data import DataError, Episode, cells_of, load_episodes, window_segments  # noqa: E402
+from sim.calibration.regime_fit import FitResult, fit, observe, rate_multiplier  # noqa: E402
 from sim.model.regimes import CountryCells, RegimeParams  # noqa: E402
 
 DATA = HERE / "data" / "export_restrictions.csv"
@@ -156,7 +156,7 @@ def render(wf: WindowFit, history: FitResult, fit_date: dt.date, sources: dict[s
     a, b = WINDOWS[wf.name]
     span = f"{a.isoformat()} .. {(b - dt.timedelta(days=1)).isoformat()}"
     if wf.name == "history":
-        how = (f"Maximum likelihood on {span} (sim/model/regime_fit.py): onset rates per country, mean "
+        how = (f"Maximum likelihood on {span} (sim/calibration/regime_fit.py): onset rates per country, mean "
                "duration, move and lift breadths and the tension chain jointly; severity beta by moments; change rate "
                "and targeted share by their Poisson and binomial estimates. Log-likelihood "
                f"{history.loglik:.1f}.")

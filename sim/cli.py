@@ -20,8 +20,8 @@ def _progress(total: int, desc: str):
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario (paired replications) and write a results folder."""
-    from sim.engine.replications import run_replications
     from sim.report.results import default_out_dir, headline_table, run_folder
+    from sim.simulation.replications import run_replications
 
     source = str(args.scenario or DEFAULT_SCENARIO)
     scenario = load_scenario(args.scenario, args.set)
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return int(importlib.import_module(_DELEGATED[argv[0]]).main(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
-    from sim.engine.simulate import ConservationError
+    from sim.simulation.simulate import ConservationError
 
     try:
         return int(args.func(args) or 0)

@@ -392,7 +392,7 @@ def test_killed_worker_loses_only_runs_in_flight(tmp_path, scen, monkeypatch):
 
 
 def test_a_run_that_raises_is_recorded(tmp_path, scen, monkeypatch):
-    import sim.engine.simulate as simulate_module
+    import sim.simulation.simulate as simulate_module
 
     real = simulate_module.simulate
 

@@ -2,7 +2,7 @@
 
 When nothing in Python must act between the market's steps, ``Engine.step`` makes one compiled
 call (``market_day``) that also runs the parties' morning and pays for the day's purchases
-(``sim/model/finance_kernel.py``). The other form calls the steps one by one with the finance
+(``sim/kernels/finance_kernel.py``). The other form calls the steps one by one with the finance
 and parties in Python (``Finance.spend``, ``Parties.on_purchase``, ``Parties.morning``); it is
 the one used with allies or other public stocks. Both must give identical runs.
 """

@@ -7,11 +7,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import simulate
+from sim.core.rng import Streams
 from sim.engine.engine import Engine
-from sim.engine.rng import Streams
-from sim.engine.simulate import ConservationError, check_conservation
 from sim.model.world import build_world
 from sim.scenario.loader import validate_data
+from sim.simulation.simulate import ConservationError, check_conservation
 from tests.builders import scenario
 
 pos = st.floats(min_value=0.1, max_value=1e4, allow_nan=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sim import simulate
-from sim.engine.ledger import INFLOWS, OUTFLOWS
+from sim.core.ledger import INFLOWS, OUTFLOWS
 from tests.builders import scenario
 
 COMMITMENT = 1e6

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import yaml
 
-import sim.engine.simulate as simulate_mod
+import sim.simulation.simulate as simulate_mod
 from sim import simulate
 from sim.cli import main
-from sim.engine.simulate import ConservationError, NonFiniteError
+from sim.simulation.simulate import ConservationError, NonFiniteError
 from tests.builders import base_dict, scenario
 
 
@@ -105,7 +105,7 @@ def test_conservation_check_fails_on_nan_balances(monkeypatch):
 
 
 def _engine_after_run(s):
-    from sim.engine.rng import Streams
+    from sim.core.rng import Streams
     from sim.model.world import build_world
 
     streams = Streams(1, 0)

@@ -1,4 +1,4 @@
-"""The compiled day (sim/engine/kernels.py, sim/model/party_kernels.py) against the readable numpy formulas.
+"""The compiled day (sim/kernels/market_kernel.py, sim/kernels/party_kernels.py) against the readable numpy formulas.
 
 The numpy modules (market.py, welfare.py, demand.py) state the model; the kernels must compute
 the same numbers. Each test drives a kernel's formula through the engine or directly and
@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from sim import simulate
-from sim.engine.price_kernel import _clearing_ratio
+from sim.kernels.party_kernels import draw_tonnes
+from sim.kernels.price_kernel import _clearing_ratio
 from sim.model.market import clearing_price_ratio
-from sim.model.party_kernels import draw_tonnes
 from sim.model.welfare import DeadweightCurve
 from tests.builders import scenario
 
@@ -102,7 +102,7 @@ def test_draw_kernel_matches_the_numpy_draw_decision(free_stock_sales):
 
 def test_recorded_substitution_follows_the_numpy_slow_state():
     """Substitution in the engine (kernel) equals demand.SlowState stepped on the recorded prices."""
-    from sim.engine.rng import Streams
+    from sim.core.rng import Streams
     from sim.model.demand import SlowState
     from sim.model.world import build_world
 

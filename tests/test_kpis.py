@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from sim import load_scenario
+from sim.core.rng import Streams
 from sim.engine.engine import Engine
-from sim.engine.rng import Streams
-from sim.engine.simulate import build_world
 from sim.metrics.kpis import LOSS_COMPONENTS, SHORTFALL_EPS_T, compute_kpis, discount_factors, longest_run
 from sim.model.world import ARMS
+from sim.simulation.simulate import build_world
 
 
 @pytest.fixture(scope="module")

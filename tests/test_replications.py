@@ -13,9 +13,9 @@ import pytest
 
 from sim import simulate
 from sim.cli import main
-from sim.engine.replications import KpiRows, run_replications
 from sim.report.bands import Bands, trailing_mean
 from sim.report.results import RunFolderWriter
+from sim.simulation.replications import KpiRows, run_replications
 from tests.builders import NOISY, base_dict, merge, scenario
 
 

@@ -106,7 +106,7 @@ def test_cli_same_seed_same_bytes(tmp_path):
 
 def test_kept_noise_is_the_noise_drawn_afresh(monkeypatch):
     """A sweep's points reuse the noise of (seed, replication, stream): the same bits as a fresh draw, read only."""
-    from sim.engine import rng
+    from sim.core import rng
 
     monkeypatch.setattr(rng, "_NOISE", rng.KeptCache(rng.NOISE_CACHE_BYTES))
     assert rng.Streams(5, 2).lognormal_noise("supplier:x", 0.1, 40) is not rng.Streams(5, 2).lognormal_noise(
@@ -126,7 +126,7 @@ def test_kept_noise_is_the_noise_drawn_afresh(monkeypatch):
 
 
 def test_kept_noise_is_bounded(monkeypatch):
-    from sim.engine import rng
+    from sim.core import rng
 
     monkeypatch.setattr(rng, "_NOISE", rng.KeptCache(10 * 8 * 100))  # ten arrays of 100 values
     with rng.keep_noise():
@@ -141,7 +141,7 @@ def test_kept_daily_arrays_are_those_computed_afresh(pinned, monkeypatch):
 
     A point whose manufacturers (or suppliers, or rest of the world) differ gets its own arrays, not the kept ones.
     """
-    from sim.engine import rng
+    from sim.core import rng
     from sim.model import daily
     from sim.model.world import build_world
 

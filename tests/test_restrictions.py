@@ -13,9 +13,9 @@ import pytest
 from scipy import stats
 
 from sim import load_scenario, simulate
-from sim.engine.rng import Streams
-from sim.model.regime_data import DataError, load_episodes, path_stats, window_segments
-from sim.model.regime_fit import fit, observe, rate_multiplier
+from sim.calibration.regime_data import DataError, load_episodes, path_stats, window_segments
+from sim.calibration.regime_fit import fit, observe, rate_multiplier
+from sim.core.rng import Streams
 from sim.model.regimes import (
     BetaSeverity,
     CountryCells,

@@ -19,9 +19,9 @@ import pytest
 import yaml
 
 from sim import load_scenario, simulate
-from sim.engine.simulate import UNDEFINED_OK_KPIS
 from sim.scenario.loader import load_resolved_dict, validate_data
 from sim.scenario.schema import ExportRestriction, Scenario, SupplierOutage
+from sim.simulation.simulate import UNDEFINED_OK_KPIS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.engine.replications import PRECISION_KPI
 from sim.metrics.stats import (
     PRECISION_MIN_REPLICATIONS,
     bootstrap_rng,
@@ -19,6 +18,7 @@ from sim.metrics.stats import (
     precision_reached,
     ratio_ci,
 )
+from sim.simulation.replications import PRECISION_KPI
 from tests.builders import NOISY, base_dict, merge
 
 

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from sim.engine.replications import KpiRows
 from sim.metrics.streaming import StreamingQuantiles, marker_probabilities
 from sim.report.results import write_summary
+from sim.simulation.replications import KpiRows
 
 PROBS = (0.05, 0.5, 0.95)
 

@@ -72,7 +72,7 @@ class ScenarioFunction:
         self.replications = int(replications)
 
     def __call__(self, **values: Any) -> dict[str, float]:
-        from sim.engine.simulate import simulate
+        from sim.simulation.simulate import simulate
 
         s = self.scenario.with_changes(values) if values else self.scenario
         runs = [simulate(s, seed=self.seed, replication=r).summary for r in range(self.replications)]
@@ -81,7 +81,7 @@ class ScenarioFunction:
 
 def kpi_keys(scenario: Scenario, seed: int | None = None) -> list[str]:
     """KPI keys that ``simulate`` returns for ``scenario`` (from a short probe run)."""
-    from sim.engine.simulate import simulate
+    from sim.simulation.simulate import simulate
 
     horizon = min(scenario.run.horizon_years, PROBE_DAYS / 365)
     probe = scenario.with_changes({"run.horizon_years": horizon})

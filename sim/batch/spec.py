@@ -39,7 +39,6 @@ from typing import Annotated, Any, Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim import __version__
 from sim.batch.design import (
     DEFAULT_SAMPLES,
     MARGINALS,
@@ -60,6 +59,7 @@ from sim.scenario.loader import (
 )
 from sim.scenario.paths import expand_path
 from sim.scenario.schema import Scenario
+from sim.version import __version__
 
 #: KPIs kept when a sweep file has no ``outcomes``.
 DEFAULT_OUTCOMES = ("reserve.total.*", "counterfactual.total.*", "difference.total.*", "finance.*")
@@ -325,7 +325,7 @@ def _check_integer_fields(spec: SweepSpec, unc_paths: dict[str, list[str]], base
 
 def _probe(base: dict, seed: int) -> tuple[list[str], list[str]]:
     """KPI keys and series names that simulate produces for this scenario (a short run)."""
-    from sim.engine.simulate import simulate
+    from sim.simulation.simulate import simulate
 
     data = copy.deepcopy(base)
     data["run"]["horizon_years"] = min(float(data["run"]["horizon_years"]), PROBE_DAYS / 365)

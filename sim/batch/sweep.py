@@ -18,7 +18,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TextIO
 
-from sim import __version__
 from sim.batch.outputs import Summary, merge_runs, merge_series, points_table, write_resolved
 from sim.batch.plan import Plan, make_plan
 from sim.batch.plots import plot_sweep
@@ -27,6 +26,7 @@ from sim.batch.sensitivity import sensitivity_table, write_sensitivity
 from sim.batch.spec import ResolvedSweep
 from sim.batch.store import Recorder, Store
 from sim.report.results import json_safe, write_atomic
+from sim.version import __version__
 
 
 def finalize(plan: Plan, store: Store, out: Path, plots: bool = True) -> Summary:

@@ -184,9 +184,9 @@ def execute_task(base: dict[str, Any], task: Task) -> TaskResult:
     A run that raises is recorded with its error and the others go on; a point whose
     scenario does not validate records all its runs as failed with the located message.
     """
-    from sim.engine.rng import keep_noise
-    from sim.engine.simulate import simulate
+    from sim.core.rng import keep_noise
     from sim.scenario.loader import validate_data
+    from sim.simulation.simulate import simulate
 
     if os.environ.get(KILL_ENV) == str(task.point):
         os._exit(70)

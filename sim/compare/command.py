@@ -14,7 +14,6 @@ import json
 import sys
 from pathlib import Path
 
-from sim import __version__
 from sim.compare.inputs import (
     CompareError,
     PendingScenario,
@@ -26,6 +25,7 @@ from sim.compare.inputs import (
     slug,
 )
 from sim.scenario.loader import ScenarioError
+from sim.version import __version__
 
 EXIT_BAD_INPUT = 2
 RESULTS_DIR = Path("results")

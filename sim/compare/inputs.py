@@ -313,8 +313,8 @@ def run_scenario(
     Each replication goes to the folder as it finishes (every replication's series kept), so
     memory does not grow with the number of replications.
     """
-    from sim.engine.replications import run_replications
     from sim.report.results import run_folder
+    from sim.simulation.replications import run_replications
 
     bar = progress(replications, label) if progress else None
     try:

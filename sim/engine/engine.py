@@ -20,15 +20,15 @@ from contextlib import contextmanager
 import numpy as np
 import simpy
 
-from sim.engine import kernels as k
-from sim.engine.day_kernel import market_day, review, set_drawdown
-from sim.engine.jit import bound
-from sim.engine.kernels import SERIES, clear_and_ship, supply_and_demand
-from sim.engine.ledger import Ledger
-from sim.engine.price_kernel import consume_and_price
+from sim.core.ledger import Ledger
+from sim.core.rng import Streams
 from sim.engine.reserve_step import ReserveStep
-from sim.engine.rng import Streams
-from sim.model import finance_kernel as fk
+from sim.kernels import finance_kernel as fk
+from sim.kernels import market_kernel as k
+from sim.kernels.day_kernel import market_day, review, set_drawdown
+from sim.kernels.jit import bound
+from sim.kernels.market_kernel import SERIES, clear_and_ship, supply_and_demand
+from sim.kernels.price_kernel import consume_and_price
 from sim.model.finance import Finance
 from sim.model.parties import Parties
 from sim.model.projects import ProjectCompanies
@@ -151,7 +151,7 @@ class Engine(ReserveStep):
         self._set_drawdown()
 
     def _bind_kernels(self) -> None:
-        """Pack the state into the kernels' arrays (``sim/engine/kernels.py``); the engine keeps named views.
+        """Pack the state into the kernels' arrays (``sim/kernels/market_kernel.py``); the engine keeps named views.
 
         Every state array the kernels touch becomes a view into a pack, so the Python parts of the
         day (finance, parties, releases, shocks) must update them in place, never rebind them.
@@ -350,7 +350,7 @@ class Engine(ReserveStep):
     def review(self, cs: np.ndarray, t: int) -> None:
         """Set the targets of commodities ``cs`` and whether to buy them until their next review.
 
-        The arithmetic is compiled (:func:`sim.engine.day_kernel.review`: a few dozen numpy calls on
+        The arithmetic is compiled (:func:`sim.kernels.day_kernel.review`: a few dozen numpy calls on
         arrays of a dozen numbers were most of a review's cost); the events are logged here.
         """
         w = self.world
@@ -407,7 +407,7 @@ class Engine(ReserveStep):
     def step(self, t: int) -> None:
         """One market day for every arm and commodity (DESIGN.md, "One day in the model").
 
-        The market arithmetic is compiled (``sim/engine/kernels.py``); money, parties, other public
+        The market arithmetic is compiled (``sim/kernels/market_kernel.py``); money, parties, other public
         stocks and the reserve's release decision are here, between the kernels, in the day's order.
         """
         w = self.world

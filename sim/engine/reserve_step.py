@@ -5,14 +5,14 @@ consumption (step 7): other public stocks serve their users first; the reserve r
 trigger holds (capped by its drawdown capacity and floor, delivered after a lag), or, with parties,
 members draw on their entitlements and allies on their stakes (``sim/model/parties.py``). On the
 one-call day the trigger, the parties' morning and their draw decision were compiled
-(``sim/engine/day_kernel.py``); what was decided is booked here.
+(``sim/kernels/day_kernel.py``); what was decided is booked here.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.day_kernel import triggers
+from sim.kernels.day_kernel import triggers
 from sim.model.market import allocate
 
 

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from sim.engine.ledger import Ledger, LoanBook
+from sim.core.ledger import Ledger, LoanBook
 from sim.metrics.terminal import daily_discount, discount
 from sim.model.world import World
 from sim.scenario.schema import Evaluation

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from sim.engine.ledger import Ledger
+from sim.core.ledger import Ledger
 from sim.metrics.credit import MICRO_USD
 from sim.metrics.views import evaluation_kpis
 from sim.model.world import ARMS, World

@@ -29,7 +29,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from sim.engine.ledger import Ledger
+from sim.core.ledger import Ledger
 from sim.metrics.stats import mean_ci
 from sim.model.parties import Parties
 

@@ -10,7 +10,7 @@
 - A ratio of KPIs (the benefit-cost ratio) is the ratio of their means, with a bootstrap
   interval that resamples replications in pairs (numerator and denominator of a replication
   stay together), not the mean of per-replication ratios.
-- Every bootstrap draws from a named stream (:mod:`sim.engine.rng`) of the run's seed, so
+- Every bootstrap draws from a named stream (:mod:`sim.core.rng`) of the run's seed, so
   intervals are reproducible.
 """
 
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-from sim.engine.rng import Streams
+from sim.core.rng import Streams
 
 #: Quantiles drawn in fan charts and kept by sweeps.
 FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from sim.engine.ledger import Ledger, LoanBook
+from sim.core.ledger import Ledger, LoanBook
 from sim.metrics.credit import MICRO_USD, budget_view, programme_view, project_kpis
 from sim.metrics.terminal import daily_discount, days_of_cover, discount, inventory_difference, terminal_value
 from sim.model.world import ARMS, World

@@ -3,7 +3,7 @@
 They depend on the scenario's suppliers, manufacturers and rest of the world (a :class:`DailySpec`)
 and on the run's draws (root seed and replication), never on the reserve, the shocks or the
 finance. So a sweep's design points over reserve targets and shock rates share them: inside
-:func:`sim.engine.rng.keep_noise` (sweeps' workers) :func:`daily_arrays` keeps them per
+:func:`sim.core.rng.keep_noise` (sweeps' workers) :func:`daily_arrays` keeps them per
 (spec, seed, replication), read only, and the next point gets the same arrays, the same bits as
 computing them afresh, without the cost (about 15 ms of a 15-year run of the default).
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.engine.rng import KeptCache, Streams, keeping
+from sim.core.rng import KeptCache, Streams, keeping
 
 #: The daily arrays, packed by shape: [pack row, day, commodity, manufacturer], [row, day,
 #: commodity], [row, day, supplier]; the World's fields of the same names are views into the packs.

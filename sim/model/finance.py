@@ -8,7 +8,7 @@ a recorded default: the unpaid part stays owed (arrears) and is asked for again 
 next payment date.
 
 Facilities with purpose ``projects`` are not the programme's: project companies borrow on
-them (:mod:`sim.model.projects`). Every loan keeps a :class:`~sim.engine.ledger.LoanBook`
+them (:mod:`sim.model.projects`). Every loan keeps a :class:`~sim.core.ledger.LoanBook`
 with its flows at their exact times and, after the run, what it still owes and when.
 """
 
@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import simpy
 
-from sim.engine.ledger import Ledger, LoanBook
-from sim.model import finance_kernel as fk
+from sim.core.ledger import Ledger, LoanBook
+from sim.kernels import finance_kernel as fk
 from sim.scenario.schema import Facility, Financing
 
 EventLog = Callable[[float, str, str, str, float], None]
@@ -103,7 +103,7 @@ class FacilityState:
     """Running state of one loan facility.
 
     The balances live in ``row``, the facility's row of :attr:`Finance.fac` (columns ``FAC_*`` of
-    :mod:`sim.model.finance_kernel`), so the engine's compiled day can pay for purchases.
+    :mod:`sim.kernels.finance_kernel`), so the engine's compiled day can pay for purchases.
     """
 
     balance = _state(fk.FAC_BALANCE, "Principal outstanding, USD.")
@@ -139,7 +139,7 @@ class FacilityState:
         return max(0.0, self.commitment - self.drawn)
 
     def accrue(self, now: float) -> None:
-        """Accrue interest and the commitment fee up to ``now`` (:func:`sim.model.finance_kernel.accrue`)."""
+        """Accrue interest and the commitment fee up to ``now`` (:func:`sim.kernels.finance_kernel.accrue`)."""
         fk.accrue(self.row, float(now))
 
 

@@ -37,10 +37,10 @@ from typing import Protocol
 import numpy as np
 import simpy
 
-from sim.engine.jit import bound
-from sim.engine.ledger import Ledger
+from sim.core.ledger import Ledger
+from sim.kernels.jit import bound
+from sim.kernels.party_kernels import book_draws, draw_tonnes, morning, refresh, swap_return
 from sim.model.finance import Finance
-from sim.model.party_kernels import book_draws, draw_tonnes, morning, refresh, swap_return
 from sim.model.world import World
 from sim.scenario.schema import Parties as PartiesSpec
 from sim.scenario.schema import Scenario
@@ -175,7 +175,7 @@ class Parties:
         self._pay = np.zeros((3, n_p))  # a day's draws: value received, paid at the locked price, bought (scratch)
         self._pay_paid = self._pay[1:].reshape(-1)  # (a view) paid at the locked price or bought
         # the holders' parties and kinds [K], the commodities' release lags [C], as integers, in the rows of
-        # sim.engine.kernels.PACK_HOLD (the compiled day books draws from them)
+        # sim.kernels.market_kernel.PACK_HOLD (the compiled day books draws from them)
         self._hold = np.zeros((4, max(self.K, C)), dtype=np.intp)
         self._hold[0, : self.K], self._hold[1, : self.K] = self.party_of, self.is_member
         self._hold[2, : self.K], self._hold[3, :C] = self.is_ally, w.r_release_lag

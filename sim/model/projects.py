@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import simpy
 
-from sim.engine.ledger import Ledger, LoanBook, ProjectBook
+from sim.core.ledger import Ledger, LoanBook, ProjectBook
 from sim.model.finance import Finance, payment_counts, schedule_after, scheduled_principal
 from sim.model.world import World
 from sim.scenario.schema import Project, Scenario

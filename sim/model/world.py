@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.engine.rng import Streams
+from sim.core.rng import Streams
 from sim.model.daily import (  # noqa: F401 - the packs' layout, re-exported for the kernels
     D_CAP_EXPECTED,
     D_CAP_NOISE,

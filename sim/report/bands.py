@@ -2,7 +2,7 @@
 
 This is what a results folder keeps of every replication's series by default
 (``series_quantiles.parquet``) and what its plots and comparison fan charts draw. A
-:class:`BandsBuilder` takes one :class:`~sim.engine.simulate.RunResult` at a time and reduces it
+:class:`BandsBuilder` takes one :class:`~sim.simulation.simulate.RunResult` at a time and reduces it
 into :class:`~sim.metrics.streaming.StreamingQuantiles`, so memory does not grow with the number
 of replications; quantiles are exact up to 32 replications and P-square estimates beyond.
 
@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.engine.simulate import SeriesRecord
 from sim.metrics.streaming import BAND_QUANTILES, StreamingQuantiles
 from sim.model.world import ARMS
+from sim.simulation.simulate import SeriesRecord
 
 #: Days in the trailing windows of the derived series.
 WINDOW_DAYS = 30

@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from sim import __version__
 from sim.report.headline import COMMODITY_COLUMNS, OUTCOMES, VIEWS
+from sim.version import __version__
 
 #: Plots of a run folder, in the order shown, with captions.
 RUN_PLOTS = (

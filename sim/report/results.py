@@ -31,9 +31,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from sim import __version__
-from sim.engine.replications import KpiRows
-from sim.engine.simulate import RunResult
 from sim.metrics.party_kpis import party_table
 from sim.metrics.stats import kpi_table
 from sim.metrics.views import RATIOS
@@ -42,6 +39,9 @@ from sim.report.headline import COMMODITY_COLUMNS, HEADLINE, OUTCOMES, VIEWS, co
 from sim.report.html import write_run_report
 from sim.report.plots import plot_all, plot_commodities
 from sim.scenario.schema import Scenario
+from sim.simulation.replications import KpiRows
+from sim.simulation.simulate import RunResult
+from sim.version import __version__
 
 RESULTS_DIR = Path("results")
 #: The replication whose full series a results folder keeps unless every one is asked for.

@@ -3,7 +3,7 @@
 While the reserve buys, it pays for its purchases every day: the traders' fee, the purchase
 itself and (with parties) the parties' procurement fee, each drawn partly on its loans. In
 Python that was a dozen calls a day; here it is part of the compiled day
-(:func:`sim.engine.day_kernel.market_day`). The arithmetic, and its order, is that of
+(:func:`sim.kernels.day_kernel.market_day`). The arithmetic, and its order, is that of
 :meth:`sim.model.finance.Finance.spend` and ``draw``, which stay the readable statement (and
 serve every other payment); ``tests/test_compiled_day.py`` holds the two to the same bits.
 Interest and fees accrue by one function, :func:`accrue`, for both.
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from numba import njit
 
-from sim.engine.jit import JIT
-from sim.engine.ledger import LINES
+from sim.core.ledger import LINES
+from sim.kernels.jit import JIT
 
 #: Money state and settings, one float each.
 MONEY = ("cash", "fee_share", "loan_share", "parties_fee_share", "unpaid_fee", "unpaid_purchase",

@@ -16,7 +16,7 @@ import math
 
 from numba import njit
 
-from sim.engine.jit import JIT
+from sim.kernels.jit import JIT
 
 _TINY = 1e-12
 

@@ -1,7 +1,7 @@
 """Maximum-likelihood fit of the restriction-regime process (``sim.model.regimes``) to observed paths.
 
 The data are regime segments over a window ``[0, T]`` (from the episode file through
-``sim.model.regime_data.window_segments``, or from ``sample_paths`` in tests) and the cells
+``sim.calibration.regime_data.window_segments``, or from ``sample_paths`` in tests) and the cells
 each country could restrict. The log-likelihood has independent parts:
 
 * **Onsets and the common factor**, per country: free cells become restricted at hazard

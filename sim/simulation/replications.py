@@ -1,7 +1,7 @@
 """Run paired replications of one scenario: a fixed number, or until a precision is reached.
 
 The runner keeps only each replication's KPIs (:class:`KpiRows`, a few kB per replication);
-every :class:`~sim.engine.simulate.RunResult` goes to ``on_result`` as it is made (which
+every :class:`~sim.simulation.simulate.RunResult` goes to ``on_result`` as it is made (which
 writes or reduces its series) and is freed before the next replication starts, so memory
 stays flat in the number of replications.
 
@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.engine.simulate import RunResult, simulate
 from sim.metrics.stats import PRECISION_MIN_REPLICATIONS, precision_reached
 from sim.scenario.schema import Scenario
+from sim.simulation.simulate import RunResult, simulate
 
 #: The KPI whose precision ``--precision`` controls.
 PRECISION_KPI = "economic.loss_avoided_npv_usd"

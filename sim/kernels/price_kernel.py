@@ -1,6 +1,6 @@
 """Steps 7 and 9 of the day, compiled: consumption, the bloc's loss, and the price moving toward clearing.
 
-The third of the day's kernels (the first two are in :mod:`sim.engine.kernels`, whose packs and
+The third of the day's kernels (the first two are in :mod:`sim.kernels.market_kernel`, whose packs and
 series indices it shares); the formulas are those of :mod:`sim.model.welfare` and
 :func:`sim.model.market.clearing_price_ratio` (``tests/test_kernels.py`` compares them).
 """
@@ -11,7 +11,7 @@ import math
 
 from numba import njit
 
-from sim.engine.kernels import (
+from sim.kernels.market_kernel import (
     _TINY,
     _TINY_W,
     CLEARING_PRICE,
@@ -90,7 +90,7 @@ from sim.engine.kernels import (
     W_REF_PRICE,
     W_ROW_ELASTICITY,
 )
-from sim.model.party_kernels import book, deliver_draws
+from sim.kernels.party_kernels import book, deliver_draws
 from sim.model.world import D_ROW_DEMAND, D_SHARE
 
 
@@ -103,10 +103,10 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
     flows (daily noise is absorbed by stocks, not priced) plus stock building. With parties, each
     manufacturer's loss and its desired and consumed value are booked into ``p_loss`` [H, A, M] and
     ``p_value`` [2, A, M] (desired, consumed), and the day's entitlement series are recorded
-    (:func:`sim.model.party_kernels.book`, from the swaps outstanding and the tonnes awaiting buy-back
+    (:func:`sim.kernels.party_kernels.book`, from the swaps outstanding and the tonnes awaiting buy-back
     in ``p_ck`` [PACK_CK, C, K], the entitled holders ``p_entitled`` [K] and the PACK_C rows ``p_*``).
     On the one-call day (flag F_KERNEL_DELIVERS) the members' draws due today in ``p_ring``
-    [C, K, R] are delivered first (:func:`sim.model.party_kernels.deliver_draws`).
+    [C, K, R] are delivered first (:func:`sim.kernels.party_kernels.deliver_draws`).
 
     Returns:
         Storage cost accrued today by the reserve arm (USD).

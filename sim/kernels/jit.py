@@ -10,7 +10,7 @@ from numba import typeof
 
 #: Compiled code is cached next to each module (``__pycache__``), so a fresh worker loads it instead of
 #: compiling. numba keys a module's cache on that module's file only: after changing a pack layout or
-#: constant in ``sim/engine/kernels.py``, delete the ``*.nbi``/``*.nbc`` files of the modules that import
+#: constant in ``sim/kernels/market_kernel.py``, delete the ``*.nbi``/``*.nbc`` files of the modules that import
 #: it (day_kernel, price_kernel), or they run with the old indices. A clean checkout (CI) compiles
 #: everything afresh. Kernels must not recurse: a recursive kernel loaded from the cache crashed
 #: (segfault) in workers.
@@ -28,4 +28,6 @@ def bound(kernel, *args):
     2.5 us call with the day's 34 arrays, measured (5,475 calls a replication). It is only for
     arguments of fixed types: the packs are bound once and updated in place, and the day is an int.
     """
+    if not hasattr(kernel, "compile"):  # NUMBA_DISABLE_JIT=1: the kernel is a plain Python function
+        return kernel
     return kernel.compile(tuple(typeof(a) for a in args))

@@ -16,15 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import __version__
+from sim.core.ledger import LINES, Ledger
+from sim.core.rng import Streams
 from sim.engine.engine import SERIES, Engine, collector_paused
-from sim.engine.ledger import LINES, Ledger
-from sim.engine.rng import Streams
 from sim.metrics.kpis import compute_kpis, discount_factors
 from sim.metrics.party_kpis import party_kpis
 from sim.metrics.terminal import days_of_cover
 from sim.model.world import ARMS, build_world
 from sim.scenario.schema import Scenario
+from sim.version import __version__
 
 #: Relative tolerance of the end-of-run conservation checks.
 CONSERVATION_RTOL = 1e-9

@@ -2,12 +2,12 @@
 
 When nothing in Python must act between the market's steps (no allies' draws to serve, no
 other public stocks), ``Engine.step`` makes one call, :func:`market_day`, that runs steps 1-5
-(:mod:`sim.engine.kernels`), pays for the day's purchases (:mod:`sim.model.finance_kernel`),
+(:mod:`sim.kernels.market_kernel`), pays for the day's purchases (:mod:`sim.kernels.finance_kernel`),
 tests the reserve's release trigger (:func:`triggers`), runs the parties' morning (buy-back,
-major disruptions: :func:`sim.model.party_kernels.morning`) and, when the trigger holds, their
+major disruptions: :func:`sim.kernels.party_kernels.morning`) and, when the trigger holds, their
 draw decision (:func:`decide_draws`). With parties and no project companies, and unless a major
 disruption was declared or ended, it goes on to book the draws (:func:`take_draws`) and through
-steps 7-9 (:mod:`sim.engine.price_kernel`), so the whole day is one call. Python then books only
+steps 7-9 (:mod:`sim.kernels.price_kernel`), so the whole day is one call. Python then books only
 the money and events of the draws, on the days there are any. The readable, step-by-step form of
 the same day is in ``Engine`` (used with allies or other public stocks);
 ``tests/test_compiled_day.py`` holds the two to the same bits. The reserve's periodic review of
@@ -21,7 +21,9 @@ import math
 
 from numba import njit
 
-from sim.engine.kernels import (
+from sim.kernels.finance_kernel import funds as finance_funds
+from sim.kernels.finance_kernel import pay_purchases
+from sim.kernels.market_kernel import (
     F_BUYING,
     F_DELIVERIES,
     F_EARLY,
@@ -91,10 +93,8 @@ from sim.engine.kernels import (
     clear_and_ship,
     supply_and_demand,
 )
-from sim.engine.price_kernel import consume_and_price
-from sim.model.finance_kernel import funds as finance_funds
-from sim.model.finance_kernel import pay_purchases
-from sim.model.party_kernels import book_draws, draw_tonnes, morning, numpy_sum
+from sim.kernels.party_kernels import book_draws, draw_tonnes, morning, numpy_sum
+from sim.kernels.price_kernel import consume_and_price
 from sim.model.world import D_DE_TOT
 
 
@@ -201,7 +201,7 @@ def take_draws(t, ac, c1, wc, flags, p_ck, p_hold, p_tonnes, p_pay, p_swap, valu
     """Book the draws decided today and take them from the reserve arm (``Parties.book_decided``, ``_take_draws``).
 
     The same arithmetic in the same order as the Python: what entitled holders drew today, the draws into the
-    parties' books (:func:`sim.model.party_kernels.book_draws`: pipelines, swaps or buy-backs, tonnes, the
+    parties' books (:func:`sim.kernels.party_kernels.book_draws`: pipelines, swaps or buy-backs, tonnes, the
     day's money by party in ``p_pay`` [3, parties] and new swaps in ``p_swap[1:]``), the reference value
     received added to ``value_in[t]``; then the tonnes released leave the reserve arm's stock for the
     manufacturers' pipeline. Python books the money and events after (``Parties.after_draws``).
@@ -249,14 +249,14 @@ def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, 
 
     The same as :func:`supply_and_demand`; the funds cap (the reserve orders only what its cash and
     loans can pay for); :func:`clear_and_ship`; the payment for today's purchases
-    (:func:`sim.model.finance_kernel.pay_purchases` on the finance's ``money``, ``fac``, the ledger's
+    (:func:`sim.kernels.finance_kernel.pay_purchases` on the finance's ``money``, ``fac``, the ledger's
     ``flows`` and ``draws_out``); and, if a reserve holds anything (flag F_RESERVE),
     :func:`triggers`, with parties (flag F_PARTIES) their morning and, where the trigger holds, their
     draw decision (:func:`decide_draws`, on the parties' ``p_ck`` pack, PACK_CK). If then nothing
     is left for Python before consumption (flag F_WHOLE_DAY: parties, no project companies; and
     no major disruption declared or ended today), it books the day's draws (:func:`take_draws`, on
     the parties' ``p_hold``, ``p_tonnes``, ``p_pay``, ``p_swap`` and ``value_in``) and runs steps
-    7-9 (:func:`sim.engine.price_kernel.consume_and_price` with the parties' ``p_loss``,
+    7-9 (:func:`sim.kernels.price_kernel.consume_and_price` with the parties' ``p_loss``,
     ``p_value``, ``p_entitled`` and ``p_ring``).
 
     Returns:

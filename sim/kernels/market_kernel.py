@@ -1,8 +1,8 @@
 """The day's arithmetic, compiled: the market parts of "One day in the model" (DESIGN.md).
 
 The engine's daily step (``Engine.step``) calls ``supply_and_demand`` and ``clear_and_ship``
-(or, with more of the day, ``market_day`` of :mod:`sim.engine.day_kernel`), then ``triggers``
-and, last, ``consume_and_price`` (:mod:`sim.engine.price_kernel`), with the parts that touch
+(or, with more of the day, ``market_day`` of :mod:`sim.kernels.day_kernel`), then ``triggers``
+and, last, ``consume_and_price`` (:mod:`sim.kernels.price_kernel`), with the parts that touch
 money, parties and events (funds, purchases, releases, draws) in Python between them. Each
 kernel is one compiled loop over arms, commodities and manufacturers (or suppliers), so a day
 costs a few calls instead of a hundred numpy calls on arrays of a few dozen numbers (issue 12:
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from sim.engine.jit import JIT
+from sim.kernels.jit import JIT
 from sim.model.parties import PARTY_SERIES
 from sim.model.world import (
     D_CAP_EXPECTED,

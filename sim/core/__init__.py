@@ -1,0 +1,1 @@
+"""Foundations: named random streams and the money ledger. Imports nothing else of ``sim``."""

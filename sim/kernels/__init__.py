@@ -1,0 +1,6 @@
+"""The day's arithmetic: compiled kernels over preallocated arrays, and their layouts.
+
+The one statement of every daily rule. The kernels run compiled (the default) or, with
+``NUMBA_DISABLE_JIT=1``, as plain Python with the same bits. They import only
+:mod:`sim.core`.
+"""

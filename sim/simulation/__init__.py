@@ -1,0 +1,1 @@
+"""Running replications: ``simulate`` (build, run, check, collect) and paired replications."""
