@@ -11,6 +11,7 @@ import pytest
 
 from sim import load_scenario, simulate
 from sim.cli import main
+from sim.kernels.layout import DCM
 
 PINNED = Path(__file__).parent / "data" / "pinned.yaml"
 
@@ -161,7 +162,7 @@ def test_kept_daily_arrays_are_those_computed_afresh(pinned, monkeypatch):
     for name in ("cm", "c", "s", "sup_noise", "sup_growth"):
         np.testing.assert_array_equal(getattr(kept, name), getattr(fresh, name))
         assert not getattr(kept, name).flags.writeable
-    assert not np.array_equal(other.cm[daily.D_EXPECTED], kept.cm[daily.D_EXPECTED])
+    assert not np.array_equal(other.cm[DCM.EXPECTED], kept.cm[DCM.EXPECTED])
     alone = simulate(pinned, seed=11, replication=1)
     assert result.summary == pytest.approx(alone.summary, rel=0, abs=0, nan_ok=True)
     np.testing.assert_array_equal(result.series.values, alone.series.values)

@@ -23,11 +23,10 @@ import simpy
 from sim.core.ledger import Ledger
 from sim.core.rng import Streams
 from sim.engine.reserve_step import ReserveStep
-from sim.kernels import finance_kernel as fk
-from sim.kernels import market_kernel as k
 from sim.kernels.day_kernel import market_day, review, set_drawdown
 from sim.kernels.jit import bound
-from sim.kernels.market_kernel import SERIES, clear_and_ship, supply_and_demand
+from sim.kernels.layout import AC, ACM, AS, C1, CB, CK, CM, FLAG, MONEY, SB, SERIES, SI, WC
+from sim.kernels.market_kernel import clear_and_ship, supply_and_demand
 from sim.kernels.price_kernel import consume_and_price
 from sim.model.finance import Finance
 from sim.model.parties import Parties
@@ -161,51 +160,51 @@ class Engine(ReserveStep):
         p = self.parties
         initial = {"price": self.price, "supply_factor": np.ones((2, C)), "transit_m": self.transit_m,
                    "rstock": self.rstock, "wstock": self.wstock, "clearing": np.ones((2, C))}
-        self._ac = np.zeros((len(k.PACK_AC), 2, C))
-        for i, name in enumerate(k.PACK_AC):
+        self._ac = np.zeros((len(AC), 2, C))
+        for i, name in enumerate(AC.names()):
             if name in initial:
                 self._ac[i] = initial[name]
             setattr(self, name, self._ac[i])
-        self._acm = np.zeros((len(k.PACK_ACM), 2, C, M))
-        self._acm[k.I_MSTOCK] = self.mstock
-        for i, name in enumerate(k.PACK_ACM):
+        self._acm = np.zeros((len(ACM), 2, C, M))
+        self._acm[ACM.MSTOCK] = self.mstock
+        for i, name in enumerate(ACM.names()):
             setattr(self, name, self._acm[i])
-        self._as = np.zeros((len(k.PACK_AS), 2, S))
-        for i, name in enumerate(k.PACK_AS):
+        self._as = np.zeros((len(AS), 2, S))
+        for i, name in enumerate(AS.names()):
             setattr(self, name, self._as[i])
-        self._c = np.zeros((len(k.PACK_C), C))
-        self._c[: k.I_ROOM_CAP + 1] = self.surge, self.restricted_c, self.target, self.r_room_cap
-        self.surge, self.restricted_c, self.target, self.r_room_cap = self._c[: k.I_ROOM_CAP + 1]
+        self._c = np.zeros((len(C1), C))
+        self._c[: C1.R_ROOM_CAP + 1] = self.surge, self.restricted_c, self.target, self.r_room_cap
+        self.surge, self.restricted_c, self.target, self.r_room_cap = self._c[: C1.R_ROOM_CAP + 1]
         self._s = np.stack([self.mult, self.bloc_keep])
         self.mult, self.bloc_keep = self._s
-        self._cb = np.zeros((len(k.PACK_CB), C), dtype=bool)
-        self._cb[k.I_BUY_ON] = self.buy_on
-        self._cb[k.I_HAS_RESERVE], self._cb[k.I_IS_SHORTFALL] = w.has_reserve, w.r_is_shortfall
-        self._cb[k.I_IS_PRICE], self._cb[k.I_IS_COVER] = w.r_is_price, w.r_is_cover
-        self._cb[k.I_TRIGGERED] = self.triggered
-        self.buy_on, self.triggered = self._cb[k.I_BUY_ON], self._cb[k.I_TRIGGERED]
-        self._drawdown = self._ac[k.I_DRAWDOWN]
-        self._sb = np.zeros((len(k.PACK_SB), S), dtype=bool)
-        self._sb[k.I_ACTIVE:k.I_ACTIVE + 2], self._sb[k.I_RESTRICTED] = self.active, self.restricted
-        self._sb[k.I_DOMESTIC] = w.sup_domestic
-        self.active, self.restricted = self._sb[k.I_ACTIVE:k.I_ACTIVE + 2], self._sb[k.I_RESTRICTED]
+        self._cb = np.zeros((len(CB), C), dtype=bool)
+        self._cb[CB.BUY_ON] = self.buy_on
+        self._cb[CB.HAS_RESERVE], self._cb[CB.IS_SHORTFALL] = w.has_reserve, w.r_is_shortfall
+        self._cb[CB.IS_PRICE], self._cb[CB.IS_COVER] = w.r_is_price, w.r_is_cover
+        self._cb[CB.TRIGGERED] = self.triggered
+        self.buy_on, self.triggered = self._cb[CB.BUY_ON], self._cb[CB.TRIGGERED]
+        self._drawdown = self._ac[AC.DRAWDOWN]
+        self._sb = np.zeros((len(SB), S), dtype=bool)
+        self._sb[SB.ACTIVE_RESERVE:SB.ACTIVE_RESERVE + 2], self._sb[SB.RESTRICTED] = self.active, self.restricted
+        self._sb[SB.DOMESTIC] = w.sup_domestic
+        self.active, self.restricted = self._sb[SB.ACTIVE_RESERVE:SB.ACTIVE_RESERVE + 2], self._sb[SB.RESTRICTED]
         self._si = np.stack([w.sup_c, self._lead]).astype(np.intp)
-        self._lead = self._si[k.I_LEAD]
+        self._lead = self._si[SI.LEAD]
         self._ring = np.stack([self.ring_m, self.ring_r])
         self.ring_m, self.ring_r = self._ring
         dwl = DeadweightCurve(w.elasticity, w.ref_price, w.price_cap, w.critical)
-        self._cm = np.zeros((len(k.PACK_CM), C, M))
-        self._cm[k.I_CRITICAL] = w.critical
-        self._cm[k.I_VOLL_M] = w.voll[:, None] * w.loss_mult  # USD per critical tonne not served
-        self._cm[k.I_SAFETY_DAYS] = w.safety_days
-        self._cm[k.I_ELIGIBLE] = w.r_eligible
-        self._flags = np.zeros(k.N_FLAGS, dtype=bool)
-        self._flags[k.F_EARLY] = w.any_early
-        self._flags[k.F_SUBSTITUTION] = w.any_substitution
-        self._flags[k.F_SUPPLY_RESPONSE] = w.any_supply_response
-        self._flags[k.F_PARTIES] = p is not None
-        self._flags[k.F_NEWTON] = not bool((w.elasticity == w.row_elasticity).all())
-        self._flags[k.F_RESERVE] = self._has_reserve = bool(w.has_reserve.any())
+        self._cm = np.zeros((len(CM), C, M))
+        self._cm[CM.CRITICAL] = w.critical
+        self._cm[CM.VOLL_M] = w.voll[:, None] * w.loss_mult  # USD per critical tonne not served
+        self._cm[CM.SAFETY_DAYS] = w.safety_days
+        self._cm[CM.ELIGIBLE] = w.r_eligible
+        self._flags = np.zeros(len(FLAG), dtype=bool)
+        self._flags[FLAG.EARLY] = w.any_early
+        self._flags[FLAG.SUBSTITUTION] = w.any_substitution
+        self._flags[FLAG.SUPPLY_RESPONSE] = w.any_supply_response
+        self._flags[FLAG.PARTIES] = p is not None
+        self._flags[FLAG.NEWTON] = not bool((w.elasticity == w.row_elasticity).all())
+        self._flags[FLAG.RESERVE] = self._has_reserve = bool(w.has_reserve.any())
         fixed = {"r_buy_ceiling_usd": w.r_buy_ceiling_usd, "dwl_a": dwl.a[:, 0], "dwl_g1": dwl.g1[:, 0],
                  "dwl_xc": dwl.xc[:, 0], "dwl_log": dwl.log_form[:, 0], "buy_max_reserve": w.r_buy_max_tpd[0],
                  "buy_max_counterfactual": w.r_buy_max_tpd[1], "major_price_usd": np.inf, "major_loss": np.nan,
@@ -216,47 +215,47 @@ class Engine(ReserveStep):
         if p is not None:  # the parties' arrays the kernels read and write become views into the packs too
             fixed["major_price_usd"], fixed["major_loss"] = p._major_price_usd, p._major_loss
             fixed["locked_price_usd"], fixed["premium_share"] = p.locked_price, p.spec.draws.premium_share
-            self._flags[k.F_SWAP] = p.swap
-            self._cm[k.I_CROWD_CUT] = p.crowd_cut
-            p.crowd_cut, p.base_safety = self._cm[k.I_CROWD_CUT], self._cm[k.I_BASE_SAFETY]
-            self._c[k.I_P_ARRIVALS] = p.flows["arrivals"]
-            self._c[k.I_P_ENT_ENTITLED], self._c[k.I_P_DRAWN_TODAY] = p._ent_entitled, p.drawn_today
-            p.flows["arrivals"] = self._c[k.I_P_ARRIVALS]
-            self._c[k.I_P_DRAWN] = p.flows["drawn"]
-            p.flows["drawn"] = self._c[k.I_P_DRAWN]
-            p._ent_entitled, p.drawn_today = self._c[k.I_P_ENT_ENTITLED], self._c[k.I_P_DRAWN_TODAY]
-            self._cb[k.I_MAJOR], self._cb[k.I_FLIPPED] = p.major, p._flipped
-            p.major, p._flipped = self._cb[k.I_MAJOR], self._cb[k.I_FLIPPED]
-            self._flags[k.F_PENDING_ON:k.F_OUTSTANDING + 1] = p.state
-            p.state = self._flags[k.F_PENDING_ON:k.F_OUTSTANDING + 1]
-            p_ck = np.zeros((len(k.PACK_CK), *p.out_swap.shape))
-            p_ck[k.K_OUT_SWAP], p_ck[k.K_PENDING], p_ck[k.K_ENT] = p.out_swap, p.pending, p._ent
-            p_ck[k.K_TRANSIT], p_ck[k.K_ENTITLED] = p.transit, p.entitled
-            p.out_swap, p.pending, p._ent, p.transit = p_ck[k.K_OUT_SWAP], p_ck[k.K_PENDING], p_ck[k.K_ENT], \
-                p_ck[k.K_TRANSIT]
-            p._need, p._d, p._work = p_ck[k.K_NEED], p_ck[k.K_D], p_ck[k.K_WORK]
-            self._flags[k.F_FREE_STOCK_SALES] = p.free_stock_sales
+            self._flags[FLAG.SWAP] = p.swap
+            self._cm[CM.CROWD_CUT] = p.crowd_cut
+            p.crowd_cut, p.base_safety = self._cm[CM.CROWD_CUT], self._cm[CM.BASE_SAFETY]
+            self._c[C1.P_ARRIVALS] = p.flows["arrivals"]
+            self._c[C1.P_ENT_ENTITLED], self._c[C1.P_DRAWN_TODAY] = p._ent_entitled, p.drawn_today
+            p.flows["arrivals"] = self._c[C1.P_ARRIVALS]
+            self._c[C1.P_DRAWN] = p.flows["drawn"]
+            p.flows["drawn"] = self._c[C1.P_DRAWN]
+            p._ent_entitled, p.drawn_today = self._c[C1.P_ENT_ENTITLED], self._c[C1.P_DRAWN_TODAY]
+            self._cb[CB.MAJOR], self._cb[CB.FLIPPED] = p.major, p._flipped
+            p.major, p._flipped = self._cb[CB.MAJOR], self._cb[CB.FLIPPED]
+            self._flags[FLAG.PENDING_ON:FLAG.OUTSTANDING + 1] = p.state
+            p.state = self._flags[FLAG.PENDING_ON:FLAG.OUTSTANDING + 1]
+            p_ck = np.zeros((len(CK), *p.out_swap.shape))
+            p_ck[CK.OUT_SWAP], p_ck[CK.PENDING], p_ck[CK.ENT] = p.out_swap, p.pending, p._ent
+            p_ck[CK.TRANSIT], p_ck[CK.ENTITLED] = p.transit, p.entitled
+            p.out_swap, p.pending, p._ent, p.transit = p_ck[CK.OUT_SWAP], p_ck[CK.PENDING], p_ck[CK.ENT], \
+                p_ck[CK.TRANSIT]
+            p._need, p._d, p._work = p_ck[CK.NEED], p_ck[CK.D], p_ck[CK.WORK]
+            self._flags[FLAG.FREE_STOCK_SALES] = p.free_stock_sales
             p_value = np.stack([p.demand_value, p.consumed_value])
             p.demand_value, p.consumed_value = p_value
             p_books = (p.loss, p_value, p_ck, p.entitled)
             p_draws = (p._hold, p._tonnes_drawn, p._pay, p._swap_cm, p.value_in)
             self._p_cut_value = p.cut_value
-        else:  # placeholders of the right types: the kernels skip the parties' parts (flag F_PARTIES)
-            p_ck = np.zeros((len(k.PACK_CK), C, 1))
+        else:  # placeholders of the right types: the kernels skip the parties' parts (FLAG.PARTIES)
+            p_ck = np.zeros((len(CK), C, 1))
             p_books = (np.zeros((1, 2, M)), np.zeros((2, 2, M)), p_ck, np.zeros(1, dtype=bool))
             p_draws = (np.zeros((4, C), dtype=np.intp), np.zeros((2, C, 1)), np.zeros((3, 1)), np.zeros((3, C, M)),
                        np.zeros((1, 1)))
             self._p_cut_value = np.zeros((1, M))
         self._wc = np.array([np.broadcast_to(fixed[name] if name in fixed else getattr(w, name), C)
-                             for name in k.WORLD_C], dtype=float)
-        self._owed_calm = self._cm[k.I_OWED_CALM]
+                             for name in WC.names()], dtype=float)
+        self._owed_calm = self._cm[CM.OWED_CALM]
         self._calm_col = np.ones((C, 1))  # Parties.calm as a float column: owed x calm needs no cast each day
         p_target, p_calm = (p.target, p.calm) if p is not None else (np.zeros(C), np.zeros(C, dtype=bool))
         self._review_args = (self._ac, self._c, self._wc, self._cb, self._flags, w.r_target_t, w.r_target_days,
                              w.expected, p_target, p_calm)
         self._changed = np.zeros(C, dtype=bool)
         self._fired = np.zeros((2, C), dtype=bool)
-        self._mid = self._ac[k.I_RELEASES:k.I_DELIVERED_REL + 1]  # releases, other_rel, delivered_rel: step 6's
+        self._mid = self._ac[AC.RELEASES:AC.DELIVERED_REL + 1]  # releases, other_rel, delivered_rel: step 6's
         self._mid_dirty = False
         # allies' draws and other public stocks act between the market's steps; otherwise one call does them
         self._one_call = (p is None or not p.has_allies) and self.public is None and not self.step_by_step
@@ -268,22 +267,22 @@ class Engine(ReserveStep):
                          w.daily_s, w.daily_c, w.daily_cm, self.rec_all)
         fin = self.finance
         if p is not None:
-            fin.money[fk.M_PARTIES_FEE_SHARE] = p.proc_share  # the parties' fee rides on purchases, paid after them
+            fin.money[MONEY.PARTIES_FEE_SHARE] = p.proc_share  # the parties' fee rides on purchases, paid after them
         p_ring = p.ring if p is not None else np.zeros((C, 1, 1))
         self._kernel_delivers = self._one_call and p is not None
-        self._flags[k.F_KERNEL_DELIVERS] = self._kernel_delivers
+        self._flags[FLAG.KERNEL_DELIVERS] = self._kernel_delivers
         # the whole quiet day in one call: with parties (their draws are delivered by the kernel) and no project
         # companies (they sell at the day's price before it moves, in Python)
         self._has_projects = bool(self.projects.rows.size)
-        self._flags[k.F_WHOLE_DAY] = self._kernel_delivers and not self._has_projects
+        self._flags[FLAG.WHOLE_DAY] = self._kernel_delivers and not self._has_projects
         self._allies = p is not None and p.has_allies  # (plain booleans: the day tests them 5,475 times a run)
         self._md_args = (*packs, self._p_cut_value, self.claim_classes, self._ring, p_ck, self._fired, fin.money,
                          fin.fac, self.ledger.flows, fin.draws_out, *p_books[:2], p_books[3], p_ring, *p_draws,
                          self.rec_all)
         self._cp_args = (self._ac, self._acm, self._as, self._c, self._cm, self._wc, self._flags, w.daily_c,
                          w.daily_cm, *p_books, p_ring, self.rec_all)
-        self._trigger_args = (self._cm[k.I_ELIGIBLE], self._cb[k.I_IS_SHORTFALL], self._cb[k.I_IS_PRICE],
-                              self._wc[k.W_TRIGGER_PRICE_USD], self._cb[k.I_IS_COVER], self._wc[k.W_TRIGGER_COVER],
+        self._trigger_args = (self._cm[CM.ELIGIBLE], self._cb[CB.IS_SHORTFALL], self._cb[CB.IS_PRICE],
+                              self._wc[WC.R_TRIGGER_PRICE_USD], self._cb[CB.IS_COVER], self._wc[WC.R_TRIGGER_COVER],
                               w.de_tot, self._fired)
         # the kernels' compiled entries for these arguments' types (jit.bound): a day calls them directly
         if self._one_call:
@@ -425,7 +424,7 @@ class Engine(ReserveStep):
                 parties.owed_changed = False
         any_fired = flipped = drew = consumed = False
         if self._kernel_delivers:  # members' draws due today are delivered by the kernel
-            self._flags[k.F_DELIVERIES] = t <= parties._last_due
+            self._flags[FLAG.DELIVERIES] = t <= parties._last_due
         if self._one_call:  # one compiled call: steps 1-5, the payment, step 6's decisions, on a quiet day 7-9 too
             to_book, any_fired, flipped, drew, consumed, storage, any_swap = self._market_day(t, *self._md_args)
             if to_book:
@@ -469,7 +468,7 @@ class Engine(ReserveStep):
         # with parties, the day's entitlement series
         if not consumed:
             if self._kernel_delivers:  # today's draws may be due today
-                self._flags[k.F_DELIVERIES] = t <= parties._last_due
+                self._flags[FLAG.DELIVERIES] = t <= parties._last_due
             storage = self._consume_and_price(t, *self._cp_args)
         # storage accrues daily and is invoiced every STORAGE_BILLING_DAYS and on the last day
         self.storage_due += storage

@@ -23,79 +23,10 @@ from numba import njit
 
 from sim.kernels.finance_kernel import funds as finance_funds
 from sim.kernels.finance_kernel import pay_purchases
-from sim.kernels.market_kernel import (
-    F_BUYING,
-    F_DELIVERIES,
-    F_EARLY,
-    F_FREE_STOCK_SALES,
-    F_OUTSTANDING,
-    F_PARTIES,
-    F_PENDING_ON,
-    F_RESERVE,
-    F_SWAP,
-    F_WHOLE_DAY,
-    H_IS_ALLY,
-    H_IS_MEMBER,
-    H_LAG,
-    H_PARTY_OF,
-    I_ARR_R,
-    I_BUY_ON,
-    I_CAN,
-    I_DELIVERED_REL,
-    I_DRAWDOWN,
-    I_ELIGIBLE,
-    I_FLIPPED,
-    I_GAP,
-    I_HAS_RESERVE,
-    I_IS_COVER,
-    I_IS_PRICE,
-    I_IS_SHORTFALL,
-    I_MAJOR,
-    I_OTHER_REL,
-    I_P_ARRIVALS,
-    I_P_DRAWN,
-    I_P_DRAWN_TODAY,
-    I_PRICE,
-    I_RELEASES,
-    I_ROOM,
-    I_ROOM_CAP,
-    I_RSTOCK,
-    I_SAFETY,
-    I_SUPPLY_LOST,
-    I_TARGET,
-    I_TRANSIT_R,
-    I_TRANSIT_REL,
-    I_TRIGGERED,
-    I_WANT_M,
-    I_WANT_R,
-    I_X,
-    JIT,
-    K_D,
-    K_ENT,
-    K_ENTITLED,
-    K_NEED,
-    K_OUT_SWAP,
-    K_PENDING,
-    K_TRANSIT,
-    K_WORK,
-    W_BUY_CEILING_USD,
-    W_BUY_MAX_RESERVE,
-    W_EARLY,
-    W_FLOOR_SHARE,
-    W_LOCKED_PRICE_USD,
-    W_MAJOR_LOSS,
-    W_MAJOR_PRICE_USD,
-    W_OFFSET,
-    W_PREMIUM_SHARE,
-    W_REF_PRICE,
-    W_TRIGGER_COVER,
-    W_TRIGGER_PRICE_USD,
-    clear_and_ship,
-    supply_and_demand,
-)
+from sim.kernels.layout import AC, ACM, C1, CB, CK, CM, DC, FLAG, HOLD, WC
+from sim.kernels.market_kernel import JIT, clear_and_ship, supply_and_demand
 from sim.kernels.party_kernels import book_draws, draw_tonnes, morning, numpy_sum
 from sim.kernels.price_kernel import consume_and_price
-from sim.model.world import D_DE_TOT
 
 
 @njit(**JIT)
@@ -108,32 +39,32 @@ def review(t, cs, ac, c1, wc, cb, flags, target_t, target_days, expected, p_targ
     parties (``p_target``, ``p_calm``: ``Parties.target``, ``Parties.calm``), entitlements follow
     the targets (held commodities only) and members learn which commodities are calm.
     """
-    target, buy_on, triggered = c1[I_TARGET], cb[I_BUY_ON], cb[I_TRIGGERED]
+    target, buy_on, triggered = c1[C1.TARGET], cb[CB.BUY_ON], cb[CB.TRIGGERED]
     day = min(t, expected.shape[0] - 1)
     for i in range(cs.shape[0]):
         c = cs[i]
         if math.isnan(target_t[c]):
             target[c] = target_days[c] * numpy_sum(expected[day, c])
         calm = not triggered[c]
-        below = ac[I_RSTOCK, 0, c] + ac[I_TRANSIT_R, 0, c] < target[c]
-        on = calm and ac[I_PRICE, 0, c] <= wc[W_BUY_CEILING_USD, c] and below and wc[W_BUY_MAX_RESERVE, c] > 0
+        below = ac[AC.RSTOCK, 0, c] + ac[AC.TRANSIT_R, 0, c] < target[c]
+        on = calm and ac[AC.PRICE, 0, c] <= wc[WC.R_BUY_CEILING_USD, c] and below and wc[WC.BUY_MAX_RESERVE, c] > 0
         changed[i] = on != buy_on[c]
         buy_on[c] = on
         triggered[c] = False
-        if flags[F_PARTIES]:
+        if flags[FLAG.PARTIES]:
             p_calm[c] = calm
     any_on = False
     for c in range(target.shape[0]):
         any_on = any_on or buy_on[c]
-        if flags[F_PARTIES]:
-            p_target[c] = target[c] if cb[I_HAS_RESERVE, c] else 0.0
-    flags[F_BUYING] = any_on
+        if flags[FLAG.PARTIES]:
+            p_target[c] = target[c] if cb[CB.HAS_RESERVE, c] else 0.0
+    flags[FLAG.BUYING] = any_on
 
 
 @njit(**JIT)
 def set_drawdown(c1, ac, capacity, drawdown_days, release_max_tpd):
     """Room below the targets and drawdown capacity after reviews (``Engine._set_drawdown``), in place."""
-    target, room_cap, drawdown = c1[I_TARGET], c1[I_ROOM_CAP], ac[I_DRAWDOWN]
+    target, room_cap, drawdown = c1[C1.TARGET], c1[C1.R_ROOM_CAP], ac[AC.DRAWDOWN]
     for c in range(target.shape[0]):
         room_cap[c] = min(target[c], capacity[c])
         from_target = math.inf if math.isinf(drawdown_days[c]) else target[c] / drawdown_days[c]
@@ -170,29 +101,29 @@ def decide_draws(ac, acm, c1, wc, flags, cb, p_ck, fired):
 
     Manufacturers ask for their gap (and, with an early trigger, the refill of their safety stock)
     times the release offset; the vehicle can release its stock above the floor, at most its
-    drawdown capacity. The draws are written into ``p_ck[K_D]``.
+    drawdown capacity. The draws are written into ``p_ck[CK.D]``.
 
     Returns:
         Whether anyone draws or buys anything.
 
     """
-    gap, x, want_m, safety = acm[I_GAP, 0], acm[I_X, 0], acm[I_WANT_M, 0], acm[I_SAFETY, 0]
-    need, can, room = p_ck[K_NEED], c1[I_CAN], c1[I_ROOM]
+    gap, x, want_m, safety = acm[ACM.GAP, 0], acm[ACM.X, 0], acm[ACM.WANT_M, 0], acm[ACM.SAFETY, 0]
+    need, can, room = p_ck[CK.NEED], c1[C1.CAN], c1[C1.ROOM]
     C, M = gap.shape
     for c in range(C):
         for m in range(M):
             n = gap[c, m]
-            if flags[F_EARLY]:
-                n = n + wc[W_EARLY, c] * max(0.0, safety[c, m] - max(x[c, m] - want_m[c, m], 0.0))
-            need[c, m] = n * wc[W_OFFSET, c]
-        cn = max(0.0, ac[I_RSTOCK, 0, c] - wc[W_FLOOR_SHARE, c] * c1[I_TARGET, c])
+            if flags[FLAG.EARLY]:
+                n = n + wc[WC.R_EARLY, c] * max(0.0, safety[c, m] - max(x[c, m] - want_m[c, m], 0.0))
+            need[c, m] = n * wc[WC.R_OFFSET, c]
+        cn = max(0.0, ac[AC.RSTOCK, 0, c] - wc[WC.R_FLOOR_SHARE, c] * c1[C1.TARGET, c])
         can[c] = cn
-        room[c] = min(ac[I_DRAWDOWN, 0, c], cn)
-    drew = draw_tonnes(need, p_ck[K_TRANSIT], fired, p_ck[K_ENT], p_ck[K_OUT_SWAP], p_ck[K_PENDING],
-                       p_ck[K_ENTITLED, 0], cb[I_MAJOR], can, room, flags[F_FREE_STOCK_SALES], p_ck[K_D])
+        room[c] = min(ac[AC.DRAWDOWN, 0, c], cn)
+    drew = draw_tonnes(need, p_ck[CK.TRANSIT], fired, p_ck[CK.ENT], p_ck[CK.OUT_SWAP], p_ck[CK.PENDING],
+                       p_ck[CK.ENTITLED, 0], cb[CB.MAJOR], can, room, flags[FLAG.FREE_STOCK_SALES], p_ck[CK.D])
     if not drew:  # what Parties.draw books on a day nothing is drawn
         for c in range(C):
-            c1[I_P_DRAWN_TODAY, c] = 0.0
+            c1[C1.P_DRAWN_TODAY, c] = 0.0
     return drew
 
 
@@ -210,10 +141,10 @@ def take_draws(t, ac, c1, wc, flags, p_ck, p_hold, p_tonnes, p_pay, p_swap, valu
         Whether any member drew a swap (Python starts its return process).
 
     """
-    d, work, entitled = p_ck[K_D], p_ck[K_WORK], p_ck[K_ENTITLED, 0]
+    d, work, entitled = p_ck[CK.D], p_ck[CK.WORK], p_ck[CK.ENTITLED, 0]
     C, K = d.shape
     M = p_swap.shape[2]
-    drawn_today = c1[I_P_DRAWN_TODAY]
+    drawn_today = c1[C1.P_DRAWN_TODAY]
     for c in range(C):
         for k in range(K):
             work[c, k] = d[c, k] * entitled[k]
@@ -222,22 +153,23 @@ def take_draws(t, ac, c1, wc, flags, p_ck, p_hold, p_tonnes, p_pay, p_swap, valu
         p_pay[0, j] = 0.0
         p_pay[1, j] = 0.0
         p_pay[2, j] = 0.0
-    any_swap = book_draws(t, d, p_hold[H_LAG, :C], p_ring, p_ck[K_TRANSIT], c1[I_P_DRAWN], p_tonnes[0], p_tonnes[1],
-                          p_hold[H_PARTY_OF, :K], p_hold[H_IS_MEMBER, :K], p_hold[H_IS_ALLY, :K], entitled,
-                          flags[F_SWAP], wc[W_PREMIUM_SHARE, 0], p_ck[K_OUT_SWAP], p_swap[0], p_ck[K_PENDING],
-                          wc[W_LOCKED_PRICE_USD], ac[I_PRICE, 0], wc[W_REF_PRICE], p_pay[0], p_pay[1], p_pay[2],
+    any_swap = book_draws(t, d, p_hold[HOLD.LAG, :C], p_ring, p_ck[CK.TRANSIT], c1[C1.P_DRAWN], p_tonnes[0],
+                          p_tonnes[1],
+                          p_hold[HOLD.PARTY_OF, :K], p_hold[HOLD.IS_MEMBER, :K], p_hold[HOLD.IS_ALLY, :K], entitled,
+                          flags[FLAG.SWAP], wc[WC.PREMIUM_SHARE, 0], p_ck[CK.OUT_SWAP], p_swap[0], p_ck[CK.PENDING],
+                          wc[WC.LOCKED_PRICE_USD], ac[AC.PRICE, 0], wc[WC.REF_PRICE], p_pay[0], p_pay[1], p_pay[2],
                           p_swap[1], p_swap[2])
     for j in range(p_pay.shape[1]):
         value_in[t, j] += p_pay[0, j]
-    flags[F_PENDING_ON] = True  # draws await buy-back or return (Parties.state)
-    flags[F_OUTSTANDING] = True
-    flags[F_DELIVERIES] = True  # draws with no lag reach their holders today
+    flags[FLAG.PENDING_ON] = True  # draws await buy-back or return (Parties.state)
+    flags[FLAG.OUTSTANDING] = True
+    flags[FLAG.DELIVERIES] = True  # draws with no lag reach their holders today
     for c in range(C):
         to_makers = numpy_sum(d[c, :M])
         released = to_makers + numpy_sum(d[c, M:])
-        ac[I_RELEASES, 0, c] = released
-        ac[I_RSTOCK, 0, c] -= released
-        ac[I_TRANSIT_REL, 0, c] += to_makers
+        ac[AC.RELEASES, 0, c] = released
+        ac[AC.RSTOCK, 0, c] -= released
+        ac[AC.TRANSIT_REL, 0, c] += to_makers
     return any_swap
 
 
@@ -250,10 +182,10 @@ def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, 
     The same as :func:`supply_and_demand`; the funds cap (the reserve orders only what its cash and
     loans can pay for); :func:`clear_and_ship`; the payment for today's purchases
     (:func:`sim.kernels.finance_kernel.pay_purchases` on the finance's ``money``, ``fac``, the ledger's
-    ``flows`` and ``draws_out``); and, if a reserve holds anything (flag F_RESERVE),
-    :func:`triggers`, with parties (flag F_PARTIES) their morning and, where the trigger holds, their
+    ``flows`` and ``draws_out``); and, if a reserve holds anything (flag FLAG.RESERVE),
+    :func:`triggers`, with parties (flag FLAG.PARTIES) their morning and, where the trigger holds, their
     draw decision (:func:`decide_draws`, on the parties' ``p_ck`` pack, PACK_CK). If then nothing
-    is left for Python before consumption (flag F_WHOLE_DAY: parties, no project companies; and
+    is left for Python before consumption (flag FLAG.WHOLE_DAY: parties, no project companies; and
     no major disruption declared or ended today), it books the day's draws (:func:`take_draws`, on
     the parties' ``p_hold``, ``p_tonnes``, ``p_pay``, ``p_swap`` and ``value_in``) and runs steps
     7-9 (:func:`sim.kernels.price_kernel.consume_and_price` with the parties' ``p_loss``,
@@ -267,12 +199,12 @@ def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, 
 
     """
     now = t + 0.5
-    funds = max(finance_funds(now, money, fac), 0.0) if flags[F_BUYING] else 0.0
+    funds = max(finance_funds(now, money, fac), 0.0) if flags[FLAG.BUYING] else 0.0
     cost = supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, rec)
     if cost > funds:
         f = funds / cost
         for c in range(ac.shape[2]):
-            ac[I_WANT_R, 0, c] *= f
+            ac[AC.WANT_R, 0, c] *= f
     paid = clear_and_ship(t, ac, acm, as_, wc, sb, si, claim_classes, ring, hs, hc, hcm, rec)
     to_book = False
     if paid > 0:
@@ -280,26 +212,28 @@ def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, 
     fired_any = False
     flipped = False
     drew = False
-    if flags[F_RESERVE]:
-        fired_any = triggers(t, acm[I_X], acm[I_WANT_M], acm[I_GAP], ac[I_PRICE], cm[I_ELIGIBLE], cb[I_IS_SHORTFALL],
-                             cb[I_IS_PRICE], wc[W_TRIGGER_PRICE_USD], cb[I_IS_COVER], wc[W_TRIGGER_COVER],
-                             hc[D_DE_TOT], fired)
-        if flags[F_PARTIES]:
-            flipped = morning(ac[I_ARR_R, 0], ac[I_PRICE, 0], ac[I_SUPPLY_LOST, 0], p_ck[K_PENDING], c1[I_P_ARRIVALS],
-                              cb[I_MAJOR], cb[I_FLIPPED], wc[W_MAJOR_PRICE_USD], wc[W_MAJOR_LOSS, 0],
-                              cb[I_HAS_RESERVE], flags[F_PENDING_ON:F_OUTSTANDING + 1])
+    if flags[FLAG.RESERVE]:
+        fired_any = triggers(t, acm[ACM.X], acm[ACM.WANT_M], acm[ACM.GAP], ac[AC.PRICE], cm[CM.ELIGIBLE],
+                             cb[CB.IS_SHORTFALL],
+                             cb[CB.IS_PRICE], wc[WC.R_TRIGGER_PRICE_USD], cb[CB.IS_COVER], wc[WC.R_TRIGGER_COVER],
+                             hc[DC.DE_TOT], fired)
+        if flags[FLAG.PARTIES]:
+            flipped = morning(ac[AC.ARR_R, 0], ac[AC.PRICE, 0], ac[AC.SUPPLY_LOST, 0], p_ck[CK.PENDING],
+                              c1[C1.P_ARRIVALS],
+                              cb[CB.MAJOR], cb[CB.FLIPPED], wc[WC.MAJOR_PRICE_USD], wc[WC.MAJOR_LOSS, 0],
+                              cb[CB.HAS_RESERVE], flags[FLAG.PENDING_ON:FLAG.OUTSTANDING + 1])
         if fired_any:
             for c in range(ac.shape[2]):
                 if fired[0, c]:
-                    cb[I_TRIGGERED, c] = True
-            if flags[F_PARTIES]:
+                    cb[CB.TRIGGERED, c] = True
+            if flags[FLAG.PARTIES]:
                 drew = decide_draws(ac, acm, c1, wc, flags, cb, p_ck, fired[0])
-    if flags[F_WHOLE_DAY] and not flipped:  # step 6 leaves Python only the draws' money and events
+    if flags[FLAG.WHOLE_DAY] and not flipped:  # step 6 leaves Python only the draws' money and events
         for a in range(ac.shape[1]):
             for c in range(ac.shape[2]):
-                ac[I_RELEASES, a, c] = 0.0
-                ac[I_OTHER_REL, a, c] = 0.0
-                ac[I_DELIVERED_REL, a, c] = 0.0
+                ac[AC.RELEASES, a, c] = 0.0
+                ac[AC.OTHER_REL, a, c] = 0.0
+                ac[AC.DELIVERED_REL, a, c] = 0.0
         any_swap = False
         if drew:
             any_swap = take_draws(t, ac, c1, wc, flags, p_ck, p_hold, p_tonnes, p_pay, p_swap, value_in, p_ring)

@@ -20,17 +20,8 @@ from numba import njit
 
 from sim.core.ledger import LINES
 from sim.kernels.jit import JIT
+from sim.kernels.layout import FAC, MONEY
 
-#: Money state and settings, one float each.
-MONEY = ("cash", "fee_share", "loan_share", "parties_fee_share", "unpaid_fee", "unpaid_purchase",
-         "unpaid_parties_fee", "n_draws")
-(M_CASH, M_FEE_SHARE, M_LOAN_SHARE, M_PARTIES_FEE_SHARE, M_UNPAID_FEE, M_UNPAID_PURCHASE, M_UNPAID_PARTIES_FEE,
- M_N_DRAWS) = range(8)
-#: Columns of a facility's row: balances, then fixed terms.
-FAC = ("balance", "drawn", "accrued_interest", "accrued_fee", "t_last", "close", "draw_end", "avail_end",
-       "commitment", "rate", "fee_share", "for_reserve")
-(FAC_BALANCE, FAC_DRAWN, FAC_ACCRUED_INTEREST, FAC_ACCRUED_FEE, FAC_T_LAST, FAC_CLOSE, FAC_DRAW_END, FAC_AVAIL_END,
- FAC_COMMITMENT, FAC_RATE, FAC_FEE_SHARE, FAC_FOR_RESERVE) = range(12)
 COL_DRAWS = LINES.index("draws_usd")
 COL_PURCHASES = LINES.index("purchases_usd")
 COL_PROCUREMENT_FEES = LINES.index("procurement_fees_usd")
@@ -42,26 +33,26 @@ def funds(now, money, fac):
     """Cash plus what the reserve's facilities may still lend today (``Finance.funds(now, "reserve")``)."""
     room = 0.0
     for i in range(fac.shape[0]):
-        if fac[i, FAC_FOR_RESERVE] > 0.0 and fac[i, FAC_CLOSE] <= now < fac[i, FAC_DRAW_END]:
-            room += max(0.0, fac[i, FAC_COMMITMENT] - fac[i, FAC_DRAWN])
-    return money[M_CASH] + room
+        if fac[i, FAC.FOR_RESERVE] > 0.0 and fac[i, FAC.CLOSE] <= now < fac[i, FAC.DRAW_END]:
+            room += max(0.0, fac[i, FAC.COMMITMENT] - fac[i, FAC.DRAWN])
+    return money[MONEY.CASH] + room
 
 
 @njit(**JIT)
 def accrue(row, now):
     """Accrue a facility's interest and commitment fee up to ``now``, on its ``row`` (FAC columns), in place."""
-    t_last = row[FAC_T_LAST]
+    t_last = row[FAC.T_LAST]
     dt = now - t_last
     if dt > 0:
-        balance = row[FAC_BALANCE]
+        balance = row[FAC.BALANCE]
         if balance > 0:
-            row[FAC_ACCRUED_INTEREST] += balance * row[FAC_RATE] * dt / 365.0
-        if row[FAC_FEE_SHARE] > 0 and t_last < row[FAC_AVAIL_END]:
-            span = min(now, row[FAC_AVAIL_END]) - max(t_last, row[FAC_CLOSE])
+            row[FAC.ACCRUED_INTEREST] += balance * row[FAC.RATE] * dt / 365.0
+        if row[FAC.FEE_SHARE] > 0 and t_last < row[FAC.AVAIL_END]:
+            span = min(now, row[FAC.AVAIL_END]) - max(t_last, row[FAC.CLOSE])
             if span > 0:
-                undrawn = max(0.0, row[FAC_COMMITMENT] - row[FAC_DRAWN])
-                row[FAC_ACCRUED_FEE] += undrawn * row[FAC_FEE_SHARE] * span / 365.0
-        row[FAC_T_LAST] = now
+                undrawn = max(0.0, row[FAC.COMMITMENT] - row[FAC.DRAWN])
+                row[FAC.ACCRUED_FEE] += undrawn * row[FAC.FEE_SHARE] * span / 365.0
+        row[FAC.T_LAST] = now
 
 
 @njit(**JIT)
@@ -69,24 +60,24 @@ def draw(now, day, amount, money, fac, flows, draws_out):
     """Draw up to ``amount`` on the reserve's facilities in order (``Finance.draw``); returns what was drawn."""
     got = 0.0
     for i in range(fac.shape[0]):
-        if fac[i, FAC_FOR_RESERVE] == 0.0:
+        if fac[i, FAC.FOR_RESERVE] == 0.0:
             continue
         if got >= amount:
             break
-        if not fac[i, FAC_CLOSE] <= now < fac[i, FAC_DRAW_END]:
+        if not fac[i, FAC.CLOSE] <= now < fac[i, FAC.DRAW_END]:
             continue
-        take = min(amount - got, max(0.0, fac[i, FAC_COMMITMENT] - fac[i, FAC_DRAWN]))
+        take = min(amount - got, max(0.0, fac[i, FAC.COMMITMENT] - fac[i, FAC.DRAWN]))
         if take <= 0:
             continue
         accrue(fac[i], now)
-        fac[i, FAC_BALANCE] += take
-        fac[i, FAC_DRAWN] += take
-        money[M_CASH] += take
+        fac[i, FAC.BALANCE] += take
+        fac[i, FAC.DRAWN] += take
+        money[MONEY.CASH] += take
         flows[day, COL_DRAWS] += take
-        n = int(money[M_N_DRAWS])
+        n = int(money[MONEY.N_DRAWS])
         draws_out[n, 0] = i
         draws_out[n, 1] = take
-        money[M_N_DRAWS] = n + 1
+        money[MONEY.N_DRAWS] = n + 1
         got += take
     return got
 
@@ -96,14 +87,14 @@ def spend(now, day, col, amount, money, fac, flows, draws_out):
     """Pay ``amount`` on ledger line ``col`` from cash, drawing on loans (``Finance.spend``); returns what is unpaid."""
     if amount <= 0:
         return 0.0
-    if money[M_LOAN_SHARE] > 0:
-        draw(now, day, amount * money[M_LOAN_SHARE], money, fac, flows, draws_out)
-    cash = money[M_CASH]
+    if money[MONEY.LOAN_SHARE] > 0:
+        draw(now, day, amount * money[MONEY.LOAN_SHARE], money, fac, flows, draws_out)
+    cash = money[MONEY.CASH]
     if cash < amount:
         draw(now, day, amount - max(cash, 0.0), money, fac, flows, draws_out)
-        cash = money[M_CASH]
+        cash = money[MONEY.CASH]
     paid = min(amount, max(cash, 0.0))
-    money[M_CASH] = cash - paid
+    money[MONEY.CASH] = cash - paid
     if paid != 0.0:
         flows[day, col] += paid
     if paid < amount - 1e-6:
@@ -121,16 +112,18 @@ def pay_purchases(now, cost, money, fac, flows, draws_out):
 
     """
     day = min(int(now), flows.shape[0] - 1)
-    money[M_N_DRAWS] = 0.0
-    money[M_UNPAID_FEE] = 0.0
-    money[M_UNPAID_PARTIES_FEE] = 0.0
-    if money[M_FEE_SHARE] > 0:
-        money[M_UNPAID_FEE] = spend(now, day, COL_PROCUREMENT_FEES, cost * money[M_FEE_SHARE], money, fac, flows,
+    money[MONEY.N_DRAWS] = 0.0
+    money[MONEY.UNPAID_FEE] = 0.0
+    money[MONEY.UNPAID_PARTIES_FEE] = 0.0
+    if money[MONEY.FEE_SHARE] > 0:
+        money[MONEY.UNPAID_FEE] = spend(now, day, COL_PROCUREMENT_FEES, cost * money[MONEY.FEE_SHARE], money, fac,
+                                        flows,
                                     draws_out)
-    money[M_UNPAID_PURCHASE] = spend(now, day, COL_PURCHASES, cost, money, fac, flows, draws_out)
-    if money[M_PARTIES_FEE_SHARE] > 0:
-        money[M_UNPAID_PARTIES_FEE] = spend(now, day, COL_PROCUREMENT_FEES, cost * money[M_PARTIES_FEE_SHARE], money,
+    money[MONEY.UNPAID_PURCHASE] = spend(now, day, COL_PURCHASES, cost, money, fac, flows, draws_out)
+    if money[MONEY.PARTIES_FEE_SHARE] > 0:
+        money[MONEY.UNPAID_PARTIES_FEE] = spend(now, day, COL_PROCUREMENT_FEES, cost * money[MONEY.PARTIES_FEE_SHARE],
+                                                money,
                                             fac, flows, draws_out)
     # whether Python has books to write: draws for the loans' books, unpaid amounts for the event log
-    return money[M_N_DRAWS] > 0 or money[M_UNPAID_FEE] > 0 or money[M_UNPAID_PURCHASE] > 0 or \
-        money[M_UNPAID_PARTIES_FEE] > 0
+    return money[MONEY.N_DRAWS] > 0 or money[MONEY.UNPAID_FEE] > 0 or money[MONEY.UNPAID_PURCHASE] > 0 or \
+        money[MONEY.UNPAID_PARTIES_FEE] > 0

@@ -11,87 +11,9 @@ import math
 
 from numba import njit
 
-from sim.kernels.market_kernel import (
-    _TINY,
-    _TINY_W,
-    CLEARING_PRICE,
-    CRITICAL_SHORTFALL,
-    DELIVERED,
-    ENTITLEMENT,
-    ENTITLEMENT_DRAWN,
-    ENTITLEMENT_OUTSTANDING,
-    F_DELIVERIES,
-    F_KERNEL_DELIVERS,
-    F_NEWTON,
-    F_OUTSTANDING,
-    F_PARTIES,
-    F_PENDING_ON,
-    I_BOUGHT,
-    I_CLEARING,
-    I_CRIT_E_SUM,
-    I_CRIT_Q,
-    I_CRITICAL,
-    I_CURVE,
-    I_DELIVERED_REL,
-    I_EXPECTED_SUPPLY,
-    I_IMPORTS,
-    I_KEEP,
-    I_MSTOCK,
-    I_NEED_CRIT,
-    I_ORDER,
-    I_OTHER_REL,
-    I_P_DRAWN_TODAY,
-    I_P_ENT_ENTITLED,
-    I_PRICE,
-    I_Q0,
-    I_RELEASES,
-    I_RESP_E,
-    I_ROW_CRIT,
-    I_ROW_GOT,
-    I_ROW_OWN,
-    I_RSTOCK,
-    I_SUBSTITUTION,
-    I_SURGE,
-    I_TARGET,
-    I_TRANSIT_M,
-    I_TRANSIT_R,
-    I_TRANSIT_REL,
-    I_VOLL_M,
-    I_WANT_M,
-    I_WANT_R,
-    I_WANT_TOT,
-    I_X,
-    IN_TRANSIT,
-    JIT,
-    K_TRANSIT,
-    LOSS,
-    LOSS_CRITICAL,
-    LOSS_IMPORT,
-    LOSS_SURPLUS,
-    MANUFACTURER_STOCK,
-    PRICE,
-    RELEASE_DELIVERIES,
-    RESERVE_RELEASES,
-    RESERVE_STOCK,
-    RESERVE_TARGET,
-    ROW_CONSUMPTION,
-    SHORTFALL,
-    SUBSTITUTION,
-    W_DWL_A,
-    W_DWL_G1,
-    W_DWL_LOG,
-    W_DWL_XC,
-    W_ELASTICITY,
-    W_HOLD,
-    W_LOG_PRICE_CAP,
-    W_LOG_PRICE_FLOOR,
-    W_PRICE_ADJUST,
-    W_PRICE_CAP,
-    W_REF_PRICE,
-    W_ROW_ELASTICITY,
-)
+from sim.kernels.layout import AC, ACM, C1, CK, CM, DC, DCM, FLAG, REC, WC
+from sim.kernels.market_kernel import _TINY, _TINY_W, JIT
 from sim.kernels.party_kernels import book, deliver_draws
-from sim.model.world import D_ROW_DEMAND, D_SHARE
 
 
 @njit(**JIT)
@@ -105,43 +27,46 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
     ``p_value`` [2, A, M] (desired, consumed), and the day's entitlement series are recorded
     (:func:`sim.kernels.party_kernels.book`, from the swaps outstanding and the tonnes awaiting buy-back
     in ``p_ck`` [PACK_CK, C, K], the entitled holders ``p_entitled`` [K] and the PACK_C rows ``p_*``).
-    On the one-call day (flag F_KERNEL_DELIVERS) the members' draws due today in ``p_ring``
+    On the one-call day (flag FLAG.KERNEL_DELIVERS) the members' draws due today in ``p_ring``
     [C, K, R] are delivered first (:func:`sim.kernels.party_kernels.deliver_draws`).
 
     Returns:
         Storage cost accrued today by the reserve arm (USD).
 
     """
-    price, subst, transit_m, transit_rel, transit_r = ac[I_PRICE], ac[I_SUBSTITUTION], ac[I_TRANSIT_M], \
-        ac[I_TRANSIT_REL], ac[I_TRANSIT_R]
-    rstock, want_tot, row_crit, order, want_r = ac[I_RSTOCK], ac[I_WANT_TOT], ac[I_ROW_CRIT], ac[I_ORDER], ac[I_WANT_R]
-    crit_e_sum, resp_e, keep = ac[I_CRIT_E_SUM], ac[I_RESP_E], ac[I_KEEP]
-    mstock, want_m, crit_q, q0 = acm[I_MSTOCK], acm[I_WANT_M], acm[I_CRIT_Q], acm[I_Q0]
-    ref_price, elasticity, row_elasticity = wc[W_REF_PRICE], wc[W_ELASTICITY], wc[W_ROW_ELASTICITY]
-    row_own, row_got, imports = ac[I_ROW_OWN], ac[I_ROW_GOT], ac[I_IMPORTS]
-    clearing, releases, other_rel, delivered_rel = ac[I_CLEARING], ac[I_RELEASES], ac[I_OTHER_REL], ac[I_DELIVERED_REL]
-    x, bought, curve = acm[I_X], acm[I_BOUGHT], ac[I_CURVE]
-    surge, target = c1[I_SURGE], c1[I_TARGET]
-    critical, voll_m = cm[I_CRITICAL], cm[I_VOLL_M]
-    price_adjust, log_floor, log_cap, price_cap = wc[W_PRICE_ADJUST], wc[W_LOG_PRICE_FLOOR], wc[W_LOG_PRICE_CAP], \
-        wc[W_PRICE_CAP]
-    dwl_a, dwl_g1, dwl_xc, dwl_log, hold = wc[W_DWL_A], wc[W_DWL_G1], wc[W_DWL_XC], wc[W_DWL_LOG], wc[W_HOLD]
-    has_parties, newton = flags[F_PARTIES], flags[F_NEWTON]
-    share, row_demand = hcm[D_SHARE], hc[D_ROW_DEMAND]
+    price, subst, transit_m, transit_rel, transit_r = ac[AC.PRICE], ac[AC.SUBSTITUTION], ac[AC.TRANSIT_M], \
+        ac[AC.TRANSIT_REL], ac[AC.TRANSIT_R]
+    rstock, want_tot = ac[AC.RSTOCK], ac[AC.WANT_TOT]
+    row_crit, order, want_r = ac[AC.ROW_CRIT], ac[AC.ORDER], ac[AC.WANT_R]
+    crit_e_sum, resp_e, keep = ac[AC.CRIT_E_SUM], ac[AC.RESP_E], ac[AC.KEEP]
+    mstock, want_m, crit_q, q0 = acm[ACM.MSTOCK], acm[ACM.WANT_M], acm[ACM.CRIT_Q], acm[ACM.Q0]
+    ref_price, elasticity, row_elasticity = wc[WC.REF_PRICE], wc[WC.ELASTICITY], wc[WC.ROW_ELASTICITY]
+    row_own, row_got, imports = ac[AC.ROW_OWN], ac[AC.ROW_GOT], ac[AC.IMPORTS]
+    clearing, releases = ac[AC.CLEARING], ac[AC.RELEASES]
+    other_rel, delivered_rel = ac[AC.OTHER_REL], ac[AC.DELIVERED_REL]
+    x, bought, curve = acm[ACM.X], acm[ACM.BOUGHT], ac[AC.CURVE]
+    surge, target = c1[C1.SURGE], c1[C1.TARGET]
+    critical, voll_m = cm[CM.CRITICAL], cm[CM.VOLL_M]
+    price_adjust, log_floor, log_cap, price_cap = wc[WC.PRICE_ADJUST], wc[WC.LOG_PRICE_FLOOR], wc[WC.LOG_PRICE_CAP], \
+        wc[WC.PRICE_CAP]
+    dwl_a, dwl_g1 = wc[WC.DWL_A], wc[WC.DWL_G1]
+    dwl_xc, dwl_log, hold = wc[WC.DWL_XC], wc[WC.DWL_LOG], wc[WC.R_HOLD_USD_PER_T_DAY]
+    has_parties, newton = flags[FLAG.PARTIES], flags[FLAG.NEWTON]
+    share, row_demand = hcm[DCM.SHARE], hc[DC.ROW_DEMAND]
     p_demand_value, p_consumed_value = p_value[0], p_value[1]
     A, C = price.shape
     M = want_m.shape[2]
     storage = 0.0
-    if flags[F_KERNEL_DELIVERS]:  # the one-call day: members' draws due today reach them first (step 6's end)
-        if flags[F_DELIVERIES]:
-            deliver_draws(t, p_ring, p_ck[K_TRANSIT], acm[I_X, 0], ac[I_DELIVERED_REL, 0], ac[I_TRANSIT_REL, 0],
-                          acm[I_NEED_CRIT, 0])
+    if flags[FLAG.KERNEL_DELIVERS]:  # the one-call day: members' draws due today reach them first (step 6's end)
+        if flags[FLAG.DELIVERIES]:
+            deliver_draws(t, p_ring, p_ck[CK.TRANSIT], acm[ACM.X, 0], ac[AC.DELIVERED_REL, 0], ac[AC.TRANSIT_REL, 0],
+                          acm[ACM.NEED_CRIT, 0])
         else:
             for c in range(C):
-                ac[I_DELIVERED_REL, 0, c] = 0.0
+                ac[AC.DELIVERED_REL, 0, c] = 0.0
     for a in range(A):
         for c in range(C):
-            clearing_supply = ac[I_EXPECTED_SUPPLY, a, c]
+            clearing_supply = ac[AC.EXPECTED_SUPPLY, a, c]
             p0 = ref_price[c]
             dwl = 0.0
             crit_loss = 0.0
@@ -194,28 +119,28 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
             clearing[a, c] = _clearing_ratio(resp_b, resp_w, elasticity[c], row_elasticity[c], residual,
                                              clearing[a, c], log_floor[c], log_cap[c], price_cap[c], newton)
             price[a, c] += price_adjust[c] * (clearing[a, c] * p0 - price[a, c])
-            rec[DELIVERED, t, a, c] = cons_tot
-            rec[SHORTFALL, t, a, c] = want_tot[a, c] - cons_tot
-            rec[CRITICAL_SHORTFALL, t, a, c] = crit_short
-            rec[ROW_CONSUMPTION, t, a, c] = row_got[a, c] + row_own[a, c]
-            rec[PRICE, t, a, c] = price[a, c]
-            rec[CLEARING_PRICE, t, a, c] = clearing[a, c] * p0
-            rec[SUBSTITUTION, t, a, c] = subst[a, c]
-            rec[RESERVE_STOCK, t, a, c] = rstock[a, c]
+            rec[REC.DELIVERED_T, t, a, c] = cons_tot
+            rec[REC.SHORTFALL_T, t, a, c] = want_tot[a, c] - cons_tot
+            rec[REC.CRITICAL_SHORTFALL_T, t, a, c] = crit_short
+            rec[REC.ROW_CONSUMPTION_T, t, a, c] = row_got[a, c] + row_own[a, c]
+            rec[REC.PRICE_USD_PER_T, t, a, c] = price[a, c]
+            rec[REC.CLEARING_PRICE_USD_PER_T, t, a, c] = clearing[a, c] * p0
+            rec[REC.SUBSTITUTION_SHARE, t, a, c] = subst[a, c]
+            rec[REC.RESERVE_STOCK_T, t, a, c] = rstock[a, c]
             if a == 0:
-                rec[RESERVE_TARGET, t, a, c] = target[c]
-            rec[RESERVE_RELEASES, t, a, c] = releases[a, c]
-            rec[RELEASE_DELIVERIES, t, a, c] = delivered_rel[a, c] + row_own[a, c]
-            rec[MANUFACTURER_STOCK, t, a, c] = stock
-            rec[IN_TRANSIT, t, a, c] = transit_m[a, c] + transit_r[a, c] + transit_rel[a, c]
-            rec[LOSS_SURPLUS, t, a, c] = dwl
-            rec[LOSS_IMPORT, t, a, c] = import_loss
-            rec[LOSS_CRITICAL, t, a, c] = crit_loss
-            rec[LOSS, t, a, c] = dwl + import_loss + crit_loss
+                rec[REC.RESERVE_TARGET_T, t, a, c] = target[c]
+            rec[REC.RESERVE_RELEASES_T, t, a, c] = releases[a, c]
+            rec[REC.RELEASE_DELIVERIES_T, t, a, c] = delivered_rel[a, c] + row_own[a, c]
+            rec[REC.MANUFACTURER_STOCK_T, t, a, c] = stock
+            rec[REC.IN_TRANSIT_T, t, a, c] = transit_m[a, c] + transit_r[a, c] + transit_rel[a, c]
+            rec[REC.LOSS_SURPLUS_USD, t, a, c] = dwl
+            rec[REC.LOSS_IMPORT_USD, t, a, c] = import_loss
+            rec[REC.LOSS_CRITICAL_USD, t, a, c] = crit_loss
+            rec[REC.LOSS_USD, t, a, c] = dwl + import_loss + crit_loss
     if has_parties:
-        book(t, c1[I_P_ENT_ENTITLED], c1[I_P_DRAWN_TODAY], p_ck[0], p_ck[1], p_entitled,
-             flags[F_PENDING_ON:F_OUTSTANDING + 1], rec[ENTITLEMENT], rec[ENTITLEMENT_DRAWN],
-             rec[ENTITLEMENT_OUTSTANDING])
+        book(t, c1[C1.P_ENT_ENTITLED], c1[C1.P_DRAWN_TODAY], p_ck[0], p_ck[1], p_entitled,
+             flags[FLAG.PENDING_ON:FLAG.OUTSTANDING + 1], rec[REC.ENTITLEMENT_T], rec[REC.ENTITLEMENT_DRAWN_T],
+             rec[REC.ENTITLEMENT_OUTSTANDING_T])
     return storage
 
 

@@ -15,15 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.core.rng import KeptCache, Streams, keeping
+from sim.kernels.layout import DC, DCM, DS
 
-#: The daily arrays, packed by shape: [pack row, day, commodity, manufacturer], [row, day,
-#: commodity], [row, day, supplier]; the World's fields of the same names are views into the packs.
-DAILY_CM = ("demand", "expected", "critical_t", "critical_expected", "share")
-D_DEMAND, D_EXPECTED, D_CRITICAL_T, D_CRITICAL_EXPECTED, D_SHARE = range(5)
-DAILY_C = ("row_demand", "market_stock_level", "de_tot")
-D_ROW_DEMAND, D_MARKET_STOCK, D_DE_TOT = range(3)
-DAILY_S = ("cap_noise", "cap_expected")
-D_CAP_NOISE, D_CAP_EXPECTED = range(2)
 #: Most bytes of daily arrays kept per process: about 30 MB per replication of the 15-year default,
 #: so a sweep with up to four replications per design point finds them all.
 DAILY_CACHE_BYTES = 128 * 2**20
@@ -57,12 +50,12 @@ class DailySpec:
 
 @dataclass(frozen=True)
 class DailyArrays:
-    """The daily packs (DAILY_CM, DAILY_C, DAILY_S) and the suppliers' output factors, all read only.
+    """The daily packs (laid out as DCM, DC and DS) and the suppliers' output factors, all read only.
 
     Attributes:
-        cm: [len(DAILY_CM), H, C, M].
-        c: [len(DAILY_C), H, C].
-        s: [len(DAILY_S), H, S].
+        cm: [len(DCM), H, C, M].
+        c: [len(DC), H, C].
+        s: [len(DS), H, S].
         sup_noise: [H, S] output noise x capacity growth, multiple of day-0 capacity.
         sup_growth: [H, S] capacity growth, multiple of day-0 capacity.
     """
@@ -106,10 +99,10 @@ def _compute(spec: DailySpec, streams: Streams) -> DailyArrays:
     sup_noise, sup_growth = np.ascontiguousarray(sup_noise.T), np.ascontiguousarray(sup_growth.T)
     sup_cap_tpd = np.array([r[1] for r in spec.suppliers], dtype=float) / 365.0
 
-    cm = np.empty((len(DAILY_CM), H, C, M))
-    c_pack = np.empty((len(DAILY_C), H, C))
-    s_pack = np.empty((len(DAILY_S), H, S))
-    expected, demand = cm[D_EXPECTED], cm[D_DEMAND]
+    cm = np.empty((len(DCM), H, C, M))
+    c_pack = np.empty((len(DC), H, C))
+    s_pack = np.empty((len(DS), H, S))
+    expected, demand = cm[DCM.EXPECTED], cm[DCM.DEMAND]
     expected[:] = 0.0
     demand[:] = 0.0
     for m, (mid, cv, own) in enumerate(spec.manufacturers):
@@ -121,22 +114,22 @@ def _compute(spec: DailySpec, streams: Streams) -> DailyArrays:
             expected[:, c, m] = q * growth
             demand[:, c, m] = q * growth * noise[:, k]
     critical = np.array(spec.critical, dtype=float).reshape(C, M)
-    row_demand = c_pack[D_ROW_DEMAND]
+    row_demand = c_pack[DC.ROW_DEMAND]
     row_demand[:] = np.array([d / 365.0 * (1.0 + g) ** years for d, g in spec.rest_of_world]).T.reshape(H, C)
     # the sum over manufacturers written out: numpy's reduction over a short last axis is slow, and for
     # fewer than 8 terms it adds in this same order (so the bits are the same)
-    de_tot = c_pack[D_DE_TOT]
+    de_tot = c_pack[DC.DE_TOT]
     de_tot[:] = 0.0
     for m in range(M):
         de_tot += expected[..., m]
-    np.multiply(demand, critical, out=cm[D_CRITICAL_T])  # t/day
-    share = np.divide(expected, np.maximum(de_tot, 1e-300)[..., None], out=cm[D_SHARE])
+    np.multiply(demand, critical, out=cm[DCM.CRITICAL_T])  # t/day
+    share = np.divide(expected, np.maximum(de_tot, 1e-300)[..., None], out=cm[DCM.SHARE])
     share[de_tot <= 0] = 1.0 / max(M, 1)  # nobody expects to use it: shared equally
-    np.multiply(sup_noise, sup_cap_tpd, out=s_pack[D_CAP_NOISE])
-    np.multiply(sup_growth, sup_cap_tpd, out=s_pack[D_CAP_EXPECTED])
-    np.multiply(expected, critical, out=cm[D_CRITICAL_EXPECTED])
+    np.multiply(sup_noise, sup_cap_tpd, out=s_pack[DS.CAP_NOISE])
+    np.multiply(sup_growth, sup_cap_tpd, out=s_pack[DS.CAP_EXPECTED])
+    np.multiply(expected, critical, out=cm[DCM.CRITICAL_EXPECTED])
     np.multiply(de_tot + row_demand, np.array(spec.market_stock_days, dtype=float),
-                out=c_pack[D_MARKET_STOCK])  # [H, C] t
+                out=c_pack[DC.MARKET_STOCK_LEVEL])  # [H, C] t
     out = DailyArrays(cm, c_pack, s_pack, sup_noise, sup_growth)
     for x in (cm, c_pack, s_pack, sup_noise, sup_growth):
         x.flags.writeable = False  # shared by the runs that keep them; the kernels only read them

@@ -22,6 +22,7 @@ import simpy
 
 from sim.core.ledger import Ledger, LoanBook
 from sim.kernels import finance_kernel as fk
+from sim.kernels.layout import FAC, MONEY
 from sim.scenario.schema import Facility, Financing
 
 EventLog = Callable[[float, str, str, str, float], None]
@@ -106,11 +107,11 @@ class FacilityState:
     :mod:`sim.kernels.finance_kernel`), so the engine's compiled day can pay for purchases.
     """
 
-    balance = _state(fk.FAC_BALANCE, "Principal outstanding, USD.")
-    drawn = _state(fk.FAC_DRAWN, "Drawn to date, USD.")
-    accrued_interest = _state(fk.FAC_ACCRUED_INTEREST, "Interest accrued since the last payment, USD.")
-    accrued_fee = _state(fk.FAC_ACCRUED_FEE, "Commitment fee accrued since the last payment, USD.")
-    t_last = _state(fk.FAC_T_LAST, "Time accrued to, days.")
+    balance = _state(FAC.BALANCE, "Principal outstanding, USD.")
+    drawn = _state(FAC.DRAWN, "Drawn to date, USD.")
+    accrued_interest = _state(FAC.ACCRUED_INTEREST, "Interest accrued since the last payment, USD.")
+    accrued_fee = _state(FAC.ACCRUED_FEE, "Commitment fee accrued since the last payment, USD.")
+    t_last = _state(FAC.T_LAST, "Time accrued to, days.")
 
     def __init__(self, fid: str, spec: Facility, row: np.ndarray, eligible_reserve: bool):
         self.fid = fid
@@ -123,11 +124,11 @@ class FacilityState:
         self.commitment = float(spec.commitment_usd)
         self._avail_end = self.close + spec.availability_years * 365.0
         self._draw_end = min(self._avail_end, self.close + spec.tenor_years * 365.0)
-        row[fk.FAC_T_LAST] = self.close
-        row[fk.FAC_CLOSE], row[fk.FAC_DRAW_END], row[fk.FAC_AVAIL_END] = self.close, self._draw_end, self._avail_end
-        row[fk.FAC_COMMITMENT], row[fk.FAC_RATE] = self.commitment, spec.interest_rate
-        row[fk.FAC_FEE_SHARE] = spec.commitment_fee_share
-        row[fk.FAC_FOR_RESERVE] = eligible_reserve
+        row[FAC.T_LAST] = self.close
+        row[FAC.CLOSE], row[FAC.DRAW_END], row[FAC.AVAIL_END] = self.close, self._draw_end, self._avail_end
+        row[FAC.COMMITMENT], row[FAC.RATE] = self.commitment, spec.interest_rate
+        row[FAC.FEE_SHARE] = spec.commitment_fee_share
+        row[FAC.FOR_RESERVE] = eligible_reserve
 
     def available_until(self) -> float:
         return self._avail_end
@@ -152,11 +153,11 @@ class Finance:
         self.log = log
         self.n_members = n_members
         # cash and the money settings the compiled purchase payment reads (MONEY_* of finance_kernel)
-        self.money = np.zeros(len(fk.MONEY))
-        self.money[fk.M_FEE_SHARE] = spec.procurement_fee_share
-        self.money[fk.M_LOAN_SHARE] = spec.loan_share_of_spend
+        self.money = np.zeros(len(MONEY))
+        self.money[MONEY.FEE_SHARE] = spec.procurement_fee_share
+        self.money[MONEY.LOAN_SHARE] = spec.loan_share_of_spend
         own = {fid: f for fid, f in spec.facilities.items() if f.purpose != "projects"}
-        self.fac = np.zeros((len(own), len(fk.FAC)))  # one row per facility (FAC_* of finance_kernel)
+        self.fac = np.zeros((len(own), len(FAC)))  # one row per facility (FAC_* of finance_kernel)
         self.facilities = {fid: FacilityState(fid, f, self.fac[i], f.purpose in ("reserve", "any"))
                            for i, (fid, f) in enumerate(own.items())}
         self._rows = list(self.facilities.values())
@@ -172,11 +173,11 @@ class Finance:
     @property
     def cash(self) -> float:
         """Cash held, USD."""
-        return float(self.money[fk.M_CASH])
+        return float(self.money[MONEY.CASH])
 
     @cash.setter
     def cash(self, value: float) -> None:
-        self.money[fk.M_CASH] = value
+        self.money[MONEY.CASH] = value
 
     @property
     def debt(self) -> float:
@@ -251,7 +252,7 @@ class Finance:
 
     def after_compiled_payment(self, now: float) -> None:
         """Write the draws of the engine's compiled purchase payment into the loans' books; log what went unpaid."""
-        fee, purchase, parties_fee, n_draws = self.money[fk.M_UNPAID_FEE: fk.M_N_DRAWS + 1].tolist()
+        fee, purchase, parties_fee, n_draws = self.money[MONEY.UNPAID_FEE: MONEY.N_DRAWS + 1].tolist()
         if n_draws:
             for i, take in self.draws_out[: int(n_draws)].tolist():
                 self._rows[int(i)].book.flows.append((now, "draw", take))

@@ -46,8 +46,6 @@ from sim.scenario.schema import Parties as PartiesSpec
 from sim.scenario.schema import Scenario
 
 EventLog = Callable[[float, str, str, str, float], None]
-#: Daily series per commodity (reserve arm) the parties add to the engine's record.
-PARTY_SERIES = ("entitlement_t", "entitlement_drawn_t", "entitlement_outstanding_t", "allied_stake_t")
 #: Money lines of the parties' accounts (USD, paid to the vehicle).
 PARTY_LINES = ("upfront_fees", "annual_fees", "carrying_charges", "draw_payments", "settlements", "purchases",
                "cost_shares")

@@ -12,24 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.core.rng import Streams
-from sim.model.daily import (  # noqa: F401 - the packs' layout, re-exported for the kernels
-    D_CAP_EXPECTED,
-    D_CAP_NOISE,
-    D_CRITICAL_EXPECTED,
-    D_CRITICAL_T,
-    D_DE_TOT,
-    D_DEMAND,
-    D_EXPECTED,
-    D_MARKET_STOCK,
-    D_ROW_DEMAND,
-    D_SHARE,
-    DAILY_C,
-    DAILY_CM,
-    DAILY_S,
-    DailyArrays,
-    DailySpec,
-    daily_arrays,
-)
+from sim.kernels.layout import DC, DCM, DS
+from sim.model.daily import DailyArrays, DailySpec, daily_arrays
 from sim.scenario.schema import Scenario
 
 ARMS = ("reserve", "counterfactual")
@@ -119,7 +103,7 @@ class World:
         # fields are views into them
         d = self.daily
         self.daily_cm, self.daily_c, self.daily_s = d.cm, d.c, d.s
-        for pack, names in ((d.cm, DAILY_CM), (d.c, DAILY_C), (d.s, DAILY_S)):
+        for pack, names in ((d.cm, DCM.names()), (d.c, DC.names()), (d.s, DS.names())):
             for i, name in enumerate(names):
                 setattr(self, name, pack[i])
         self.sup_noise, self.sup_growth = d.sup_noise, d.sup_growth
@@ -196,7 +180,7 @@ def build_world(s: Scenario, streams: Streams) -> World:
     critical = np.array(critical, dtype=float).reshape(C, M)
     safety = np.array([s.manufacturers[m].safety_stock_days for m in mids], dtype=float)
     inv_restock = np.array([1.0 / s.manufacturers[m].restock_days for m in mids])
-    weight = daily.cm[D_EXPECTED, 0]
+    weight = daily.cm[DCM.EXPECTED, 0]
     fallback = float(inv_restock.mean()) if M else 0.0
     restock_rate = np.where(weight.sum(-1) > 0, (weight @ inv_restock) / np.maximum(weight.sum(-1), 1e-300), fallback)
     prios = np.array([s.manufacturers[m].priority for m in mids])
