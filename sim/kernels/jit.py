@@ -1,23 +1,16 @@
-"""Options and entries shared by every compiled kernel (the day's, the parties', the finance's).
-
-Kept apart from the kernels so that modules the kernels import (``sim.model.parties`` and its
-kernels) can use them too.
-"""
+"""The numba options of every compiled kernel, in one place, and their bound entries."""
 
 from __future__ import annotations
 
 from numba import typeof
 
 #: Compiled code is cached next to each module (``__pycache__``), so a fresh worker loads it instead of
-#: compiling. numba keys a module's cache on that module's file only: after changing a pack layout or
-#: constant in ``sim/kernels/market_kernel.py``, delete the ``*.nbi``/``*.nbc`` files of the modules that import
-#: it (day_kernel, price_kernel), or they run with the old indices. A clean checkout (CI) compiles
-#: everything afresh. Kernels must not recurse: a recursive kernel loaded from the cache crashed
-#: (segfault) in workers.
+#: compiling; :mod:`sim.kernels.cache` discards the cache when any kernel source changed. Kernels must
+#: not recurse: a recursive kernel loaded from the cache crashes (segfault) in workers.
 CACHE = True
 #: Options of every compiled kernel of the day. Without numba's reference-counted runtime (``_nrt``),
-#: passing an array or taking a view of a pack costs no allocation and no atomic count; measured at
-#: about 6% of a run with it. Kernels therefore allocate nothing: scratch space lives in the packs.
+#: passing an array or taking a view of a pack costs no allocation and no atomic count (the runtime
+#: costs about 6% of a run). Kernels therefore allocate nothing: scratch space lives in the packs.
 JIT = {"cache": CACHE, "error_model": "numpy", "_nrt": False}
 
 
