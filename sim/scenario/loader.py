@@ -10,24 +10,18 @@ import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
-from sim.scenario.distributions import REGISTRY
 from sim.scenario.errors import Problem, ScenarioError
-from sim.scenario.overrides import apply_changes, apply_overrides, as_changes
-from sim.scenario.paths import Path_, fmt, suggest, valid_keys_at
-from sim.scenario.references import check_references
+from sim.scenario.overrides import apply_overrides as apply_changes_at
+from sim.scenario.paths import Path_, fmt
 from sim.scenario.schema import Scenario
+from sim.scenario.validation import validate
 from sim.scenario.yaml_loader import ScenarioYamlLoader
 
-if TYPE_CHECKING:
-    from sim.scenario.overrides import Change
-
-__all__ = ["DEFAULT_SCENARIO", "Problem", "ScenarioError", "apply_overrides", "derive", "load_scenario",
-           "validate_data"]
+__all__ = ["DEFAULT_SCENARIO", "Problem", "ScenarioError", "apply_overrides", "load_scenario", "validate_data"]
 
 #: Where the default scenario lives.
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "project_vault.yaml"
@@ -209,99 +203,6 @@ def _read_with_extends(file: Path, chain: tuple[Path, ...] = ()) -> _Doc:
     return _Doc(merged, origins)
 
 
-# ------------------------------------------------------------------ validation
-
-
-def _locate(origins: dict, path: Path_, fallback: str) -> tuple[str, int | None]:
-    """Source and line of ``path``, or of its closest ancestor that has one."""
-    p = tuple(path)
-    while True:
-        if p in origins:
-            src, line = origins[p]
-            return src, (line or None)
-        if not p:
-            return fallback, None
-        p = p[:-1]
-
-
-def _describe(err: dict, data: dict, path: Path_) -> str:
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        valid = valid_keys_at(data, path[:-1]) or []
-        key = str(path[-1])
-        return f"unknown key {key!r}{suggest(key, valid)}; expected one of: " + ", ".join(valid)
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "union_tag_invalid":
-        ctx = err.get("ctx", {})
-        tags = ctx.get("expected_tags", "")
-        tag = ctx.get("discriminator", "")
-        return f"unknown {tag} {ctx.get('tag')!r}; expected one of: {tags}"
-    if kind == "union_tag_not_found":
-        return f"missing {err.get('ctx', {}).get('discriminator', 'tag')}"
-    msg = err["msg"].removeprefix("Value error, ")
-    if "input" in err and not isinstance(err["input"], (dict, list)):
-        got = repr(err["input"])
-        msg += f" (got {got if len(got) <= 80 else got[:77] + '...'})"
-    return msg
-
-
-def validate_data(data: dict, origins: dict | None = None, source: str = "<scenario>") -> Scenario:
-    """Validate a resolved mapping into a :class:`Scenario`, with located errors."""
-    origins = origins or {}
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        by_path: dict[Path_, list[dict]] = {}
-        for err in exc.errors():
-            # pydantic adds the union member name into loc for tagged unions; drop it
-            by_path.setdefault(_data_path(data, err["loc"]), []).append(err)
-        problems = []
-        for path, errs in by_path.items():
-            if len(errs) > 1:
-                # a value that fits no member of a union (day number or date): one message
-                options = " or ".join(dict.fromkeys(e["msg"].removeprefix("Input should be ") for e in errs))
-                msg = f"expected {options}" + (f" (got {errs[0]['input']!r})" if "input" in errs[0] else "")
-            else:
-                msg = _describe(errs[0], data, path)
-            src, line = _locate(origins, path, source)
-            problems.append(Problem(src, line, fmt(path), msg))
-        raise ScenarioError(problems) from None
-    refs = check_references(scenario)
-    if refs:
-        problems = []
-        for path, msg in refs:
-            src, line = _locate(origins, path, source)
-            problems.append(Problem(src, line, fmt(path), msg))
-        raise ScenarioError(problems)
-    return scenario
-
-
-def _data_path(data: Any, loc: tuple) -> Path_:
-    """Drop the union-member names pydantic puts into error locations."""
-    out: list[Any] = []
-    node = data
-    for part in loc:
-        if isinstance(node, dict) and part in node:
-            out.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            out.append(part)
-            node = node[part]
-        elif isinstance(node, dict) and part in (node.get("kind"), node.get("dist")):
-            continue
-        elif isinstance(part, str) and ("[" in part or part in REGISTRY):
-            continue
-        elif isinstance(part, str) and node is not None and not isinstance(node, (dict, list)):
-            # below a plain value: a union member's name (date, int) or a field of the
-            # mapping a bare number stands for (a fixed distribution's value)
-            continue
-        else:
-            out.append(part)
-            node = None
-    return tuple(out)
-
-
 Overrides = Iterable[str] | Mapping[str, Any]
 
 
@@ -340,16 +241,11 @@ def load_resolved_dict(path: str | Path | None = None, overrides: Overrides | No
     return _resolve(path, overrides)[1]
 
 
-def derive(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
-    """A new scenario: ``scenario`` with ``changes`` applied and validated (no file is read).
+def validate_data(data: dict, origins: dict | None = None, source: str = "<scenario>") -> Scenario:
+    """Validate a resolved mapping into a :class:`Scenario`, with located errors."""
+    return validate(data, origins, source, root=Scenario)
 
-    The implementation of :meth:`Scenario.with_changes`: the same paths, wildcards and
-    errors as ``--set``; numpy scalars are taken as plain numbers.
-    """
-    if not isinstance(changes, Mapping):
-        raise TypeError(f"changes must be a mapping of key path -> value, got {type(changes).__name__}")
-    items: list[Change]
-    items, _ = as_changes(changes, label="with_changes")
-    origins: dict = {}
-    data = apply_changes(scenario.model_dump(), items, origins, copy_data=False)
-    return validate_data(data, origins, "with_changes")
+
+def apply_overrides(data: dict, overrides: Overrides, origins: dict | None = None) -> dict:
+    """Apply ``key.path=value`` overrides (or a ``{path: value}`` mapping) to a scenario mapping."""
+    return apply_changes_at(data, overrides, origins, root=Scenario)

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 import yaml
+from pydantic import BaseModel
 
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.paths import expand_path, fmt, has_wildcard, split_path, step, suggest
-from sim.scenario.schema import Scenario
 from sim.scenario.yaml_loader import read_value
 
 #: One change: (key path, possibly with wildcards; value; where it came from, for messages).
@@ -70,9 +70,9 @@ def as_changes(
     return changes, problems
 
 
-def _set_one(data: dict, keys: list[str], value: Any, src: str, assign: bool) -> Problem | None:
-    """Walk ``keys`` along the schema and set ``value`` at the end (if ``assign``)."""
-    ann: Any = Scenario
+def _set_one(data: dict, keys: list[str], value: Any, src: str, assign: bool, root: type[BaseModel]) -> Problem | None:
+    """Walk ``keys`` along the schema from ``root`` and set ``value`` at the end (if ``assign``)."""
+    ann: Any = root
     node: Any = data
     for i, key in enumerate(keys):
         found = step(ann, node, key)
@@ -102,7 +102,8 @@ def _set_one(data: dict, keys: list[str], value: Any, src: str, assign: bool) ->
     return None
 
 
-def apply_changes(data: dict, changes: list[Change], origins: dict | None = None, copy_data: bool = True) -> dict:
+def apply_changes(data: dict, changes: list[Change], origins: dict | None = None, copy_data: bool = True, *,
+                  root: type[BaseModel]) -> dict:
     """Apply ``(path, value, source)`` changes to a scenario mapping.
 
     Args:
@@ -112,6 +113,7 @@ def apply_changes(data: dict, changes: list[Change], origins: dict | None = None
         origins: key path -> (source, line); changed paths are recorded here so that
             validation errors point at the change.
         copy_data: work on a deep copy of ``data``.
+        root: the model class of the whole mapping (the scenario's), where key paths start.
 
     Returns:
         The changed mapping.
@@ -130,12 +132,12 @@ def apply_changes(data: dict, changes: list[Change], origins: dict | None = None
             # say which key is wrong when the part before the wildcard does not exist
             parts = split_path(path_text)
             prefix = parts[: next(i for i, p in enumerate(parts) if has_wildcard(p))]
-            bad = _set_one(data, prefix, None, src, assign=False) if prefix else None
+            bad = _set_one(data, prefix, None, src, assign=False, root=root) if prefix else None
             problems.append(bad or Problem(src, None, path_text, "the wildcard matches no entry of the scenario"))
             continue
         for path in concrete:
             keys = path.split(".")
-            bad = _set_one(data, keys, value, src, assign=True)
+            bad = _set_one(data, keys, value, src, assign=True, root=root)
             if bad is not None:
                 problems.append(bad)
                 break
@@ -146,9 +148,10 @@ def apply_changes(data: dict, changes: list[Change], origins: dict | None = None
     return data
 
 
-def apply_overrides(data: dict, overrides: Iterable[str] | Mapping[str, Any], origins: dict | None = None) -> dict:
+def apply_overrides(data: dict, overrides: Iterable[str] | Mapping[str, Any], origins: dict | None = None, *,
+                    root: type[BaseModel]) -> dict:
     """Apply ``key.path=value`` overrides (or a ``{path: value}`` mapping); see :func:`apply_changes`."""
     changes, problems = as_changes(overrides)
     if problems:
         raise ScenarioError(problems)
-    return apply_changes(data, changes, origins)
+    return apply_changes(data, changes, origins, root=root)

@@ -3,7 +3,8 @@
 A key path is dotted (``reserve.gallium.target_days``). A part ``*`` stands for every
 entry of that mapping in the scenario and ``{a,b}`` for the entries ``a`` and ``b``, so
 ``shocks.*.rate_per_year`` names the rate of every shock. The same expansion serves
-``--set``, ``load_scenario(..., overrides=...)``, ``Scenario.with_changes`` and sweeps.
+``--set``, ``load_scenario(..., overrides=...)``, ``Scenario.with_changes`` and sweeps. Walks start at
+the model class they are given (the scenario's), so this module needs no schema.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from collections.abc import Iterable
 from typing import Any, Union
 
 from pydantic import BaseModel
-
-from sim.scenario.schema import Scenario
 
 Path_ = tuple[Union[str, int], ...]
 
@@ -76,9 +75,9 @@ def step(ann: Any, value: Any, key: str) -> tuple[Any, list[str]] | None:
     return None
 
 
-def valid_keys_at(data: dict, path: Path_) -> list[str] | None:
-    """The keys allowed at ``path`` of the scenario mapping ``data`` (None at a value)."""
-    ann: Any = Scenario
+def valid_keys_at(data: dict, path: Path_, root: type[BaseModel]) -> list[str] | None:
+    """The keys allowed at ``path`` of the mapping ``data`` of model ``root`` (None at a value)."""
+    ann: Any = root
     value: Any = data
     for key in path:
         found = step(ann, value, str(key))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sim.scenario.schema import ExportRestriction, RestrictionRegime, Scenario, SupplierOutage
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
 
 
 def _missing(kind: str, name: str, valid: list[str]) -> str:
@@ -42,7 +43,7 @@ def check_references(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                 )
             )
     for hid, sh in s.shocks.items():
-        if isinstance(sh, RestrictionRegime):
+        if sh.kind == "restriction_regime":
             for country, cells in sh.countries.items():
                 if country not in countries:
                     out.append((("shocks", hid, "countries", country), _missing("country", country, sorted(countries))))
@@ -51,7 +52,7 @@ def check_references(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                         out.append((("shocks", hid, "countries", country, "commodities", i),
                                     _missing("commodity", c, commodities)))
             continue
-        if isinstance(sh, SupplierOutage):
+        if sh.kind == "supplier_outage":
             for i, sid in enumerate(sh.suppliers):
                 if sid not in s.suppliers:
                     out.append((("shocks", hid, "suppliers", i), _missing("supplier", sid, suppliers)))
@@ -59,7 +60,7 @@ def check_references(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             for i, c in enumerate(sh.commodities):
                 if c not in s.commodities:
                     out.append((("shocks", hid, "commodities", i), _missing("commodity", c, commodities)))
-        if isinstance(sh, ExportRestriction) and sh.country not in countries:
+        if sh.kind == "export_restriction" and sh.country not in countries:
             out.append((("shocks", hid, "country"), _missing("country", sh.country, sorted(countries))))
     for mid, m in s.manufacturers.items():
         for c in m.demand_tpy:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sim.scenario.changes import derive
 from sim.scenario.distributions import Fixed, coerce_distribution
 from sim.scenario.distributions import NonNegativeDistribution as Distribution
 from sim.scenario.numbers import NUMBER_RULES, within_magnitude
@@ -924,8 +925,6 @@ class Scenario(Strict):
             ScenarioError: unknown keys (with the closest valid one) or invalid values.
 
         """
-        from sim.scenario.loader import derive
-
         return derive(self, changes)
 
     def day_of(self, when: DayOrDate) -> int:
