@@ -52,11 +52,11 @@ def _summary_bytes(summary: dict) -> bytes:
     return "\n".join(parts).encode()
 
 
-def run_digests(case: str, seed: int) -> dict[str, str]:
+def run_digests(case: str, seed: int, horizon_years: float = HORIZON_YEARS) -> dict[str, str]:
     """SHA-256 digests of one golden run's series, summary, events and finance tables."""
     path, changes = CASES[case]
     scenario = load_scenario(ROOT / path)
-    scenario = scenario.with_changes({"run.horizon_years": HORIZON_YEARS, **changes})
+    scenario = scenario.with_changes({"run.horizon_years": horizon_years, **changes})
     result = simulate(scenario, seed=seed)
     series = np.ascontiguousarray(result.series.values)
     events = result.events
