@@ -254,6 +254,10 @@ class Engine(ReserveStep):
         self._review_args = (self._ac, self._c, self._wc, self._cb, self._flags, w.r_target_t, w.r_target_days,
                              w.expected, p_target, p_calm)
         self._changed = np.zeros(C, dtype=bool)
+        # step 6 in Python: the requests of every holder [A, C, M], the stock above the floor and today's room [C]
+        self._requests = np.zeros((2, C, M))
+        self._can, self._room = self._c[C1.CAN], self._c[C1.ROOM]
+        self._no_row_gap, self._no_allies = np.zeros(C), np.zeros(0)
         self._fired = np.zeros((2, C), dtype=bool)
         self._mid = self._ac[AC.RELEASES:AC.DELIVERED_REL + 1]  # releases, other_rel, delivered_rel: step 6's
         self._mid_dirty = False

@@ -12,24 +12,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.kernels.day_kernel import triggers
+from sim.kernels.day_kernel import release_requests, release_room, triggers
 from sim.model.market import allocate
 
 
 class ReserveStep:
     """Step 6 of :class:`sim.engine.engine.Engine` (a mixin: it uses the engine's state)."""
 
-    def _release(self, now: float, t: int, fired: np.ndarray, gap: np.ndarray, x: np.ndarray, want_m: np.ndarray,
-                 safety: np.ndarray, can: np.ndarray) -> np.ndarray:
-        """Release to cover the eligible gap (and early triggers' refill); sold at the release price."""
+    def _release(self, now: float, t: int, fired: np.ndarray, can: np.ndarray) -> np.ndarray:
+        """Release to cover the eligible requests (:func:`release_requests`), at most ``can`` [A, C] above the floor."""
         w = self.world
-        rel_need = (gap * w.r_eligible).sum(-1)
-        if w.any_early:
-            refill = (np.maximum(0.0, safety - np.maximum(x - want_m, 0.0)) * w.r_eligible).sum(-1)
-            rel_need = rel_need + w.r_early * refill
+        requests = self._requests
+        for a in range(requests.shape[0]):
+            release_requests(a, self._acm, self._wc, self._flags, self._no_row_gap, self._no_allies, requests[a])
         releases = np.minimum(
             np.minimum(self.drawdown_capacity(), can),
-            np.maximum(0.0, rel_need * w.r_offset - self.transit_rel),
+            np.maximum(0.0, (requests * w.r_eligible).sum(-1) - self.transit_rel),
         ) * fired
         if releases.any():
             self.rstock -= releases
@@ -41,18 +39,14 @@ class ReserveStep:
                 self.finance.receive(now, "sales_usd", float(releases[0] @ rel_price))
         return releases
 
-    def _draw(self, now: float, t: int, fired: np.ndarray, gap: np.ndarray, x: np.ndarray, want_m: np.ndarray,
-              safety: np.ndarray, can: np.ndarray) -> np.ndarray:
-        """Parties: members' and allies' draws and sales to non-members (reserve arm, ``can`` [C] above the floor)."""
-        w = self.world
-        need = gap[0]
-        if w.any_early:
-            need = need + w.r_early[:, None] * np.maximum(0.0, safety[0] - np.maximum(x[0] - want_m[0], 0.0))
-        room = np.minimum(self.drawdown_capacity()[0], can)
+    def _draw(self, now: float, t: int, fired: np.ndarray) -> np.ndarray:
+        """Parties: members' and allies' draws and sales to non-members (reserve arm)."""
+        parties = self.parties
         # rest-of-world demand the world market left unmet today (allies' draws serve it)
-        row_gap = self.row_want[0] - self.row_got[0] - self.row_own[0] if self.parties.has_allies else None
-        return self._take_draws(*self.parties.draw(now, t, fired[0], need * w.r_offset[:, None], row_gap,
-                                                   self.price[0], room, can))
+        row_gap = self.row_want[0] - self.row_got[0] - self.row_own[0] if parties.has_allies else self._no_row_gap
+        release_requests(0, self._acm, self._wc, self._flags, row_gap, parties.ally_row_share, parties._need)
+        release_room(0, self._ac, self._c, self._wc, self._can, self._room)
+        return self._take_draws(*parties.draw(now, t, fired[0], self.price[0], self._room, self._can))
 
     def _take_draws(self, to_makers: np.ndarray, to_allies: np.ndarray) -> np.ndarray:
         """Take the parties' draws [C] out of the reserve arm's stock; tonnes released [A, C]."""
@@ -118,13 +112,12 @@ class ReserveStep:
             if any_fired:
                 if parties is None:
                     can = np.maximum(0.0, self.rstock - w.r_floor_share * self.target)
-                    releases = self._release(now, t, fired, gap, x, want_m, safety, can)
+                    releases = self._release(now, t, fired, can)
                 elif self._one_call:  # the kernel decided the draws: book them
                     if drew:
                         releases = self._take_draws(*parties.book_decided(now, t, self.price[0]))
                 else:  # the parties draw from the reserve arm's stock only
-                    can = np.maximum(0.0, self.rstock[0] - w.r_floor_share * self.target)
-                    releases = self._draw(now, t, fired, gap, x, want_m, safety, can)
+                    releases = self._draw(now, t, fired)
         if parties is None:
             delivered_rel = self._deliver_releases(t % w.ring, x, want_m, safety)
         elif self._one_call:  # consume_and_price delivers them (after today's draws, as here)

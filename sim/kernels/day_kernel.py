@@ -96,6 +96,41 @@ def triggers(t, x, want_m, gap, price, eligible, is_shortfall, is_price, trigger
 
 
 @njit(**JIT)
+def release_requests(a, acm, wc, flags, row_gap, ally_share, need):
+    """What each holder asks the reserve for today in arm ``a``, t [C, K] (written into ``need``).
+
+    The one statement of the release request, for every path (draws or releases, one call or step
+    by step). A manufacturer (the first M columns) asks for its gap and, with an early trigger
+    (flag FLAG.EARLY), the refill of its safety stock at the commodity's ``R_EARLY`` share; an ally
+    (the columns after, if any) for its ``ally_share`` [K - M] of the rest-of-world demand the
+    market left unmet (``row_gap`` [C]). Every request is scaled by the release offset ``R_OFFSET``.
+    """
+    gap, x, want_m, safety = acm[ACM.GAP, a], acm[ACM.X, a], acm[ACM.WANT_M, a], acm[ACM.SAFETY, a]
+    C, M = gap.shape
+    for c in range(C):
+        offset = wc[WC.R_OFFSET, c]
+        for m in range(M):
+            n = gap[c, m]
+            if flags[FLAG.EARLY]:
+                n = n + wc[WC.R_EARLY, c] * max(0.0, safety[c, m] - max(x[c, m] - want_m[c, m], 0.0))
+            need[c, m] = n * offset
+        for j in range(ally_share.shape[0]):
+            need[c, M + j] = row_gap[c] * offset * ally_share[j]
+
+
+@njit(**JIT)
+def release_room(a, ac, c1, wc, can, room):
+    """The reserve's stock above its floor (``can``) and what it can release today (``room``) in arm ``a``, t [C].
+
+    The floor is ``R_FLOOR_SHARE`` of the target; the release is capped by the drawdown capacity.
+    """
+    for c in range(can.shape[0]):
+        cn = max(0.0, ac[AC.RSTOCK, a, c] - wc[WC.R_FLOOR_SHARE, c] * c1[C1.TARGET, c])
+        can[c] = cn
+        room[c] = min(ac[AC.DRAWDOWN, a, c], cn)
+
+
+@njit(**JIT)
 def decide_draws(ac, acm, c1, wc, flags, cb, p_ck, fired):
     """The parties' draw decision while the trigger holds (``Engine._draw`` and ``Parties.draw``, no allies).
 
@@ -107,22 +142,13 @@ def decide_draws(ac, acm, c1, wc, flags, cb, p_ck, fired):
         Whether anyone draws or buys anything.
 
     """
-    gap, x, want_m, safety = acm[ACM.GAP, 0], acm[ACM.X, 0], acm[ACM.WANT_M, 0], acm[ACM.SAFETY, 0]
     need, can, room = p_ck[CK.NEED], c1[C1.CAN], c1[C1.ROOM]
-    C, M = gap.shape
-    for c in range(C):
-        for m in range(M):
-            n = gap[c, m]
-            if flags[FLAG.EARLY]:
-                n = n + wc[WC.R_EARLY, c] * max(0.0, safety[c, m] - max(x[c, m] - want_m[c, m], 0.0))
-            need[c, m] = n * wc[WC.R_OFFSET, c]
-        cn = max(0.0, ac[AC.RSTOCK, 0, c] - wc[WC.R_FLOOR_SHARE, c] * c1[C1.TARGET, c])
-        can[c] = cn
-        room[c] = min(ac[AC.DRAWDOWN, 0, c], cn)
+    release_requests(0, acm, wc, flags, can, wc[WC.R_OFFSET, :0], need)  # (the one-call day has no allies)
+    release_room(0, ac, c1, wc, can, room)
     drew = draw_tonnes(need, p_ck[CK.TRANSIT], fired, p_ck[CK.ENT], p_ck[CK.OUT_SWAP], p_ck[CK.PENDING],
                        p_ck[CK.ENTITLED, 0], cb[CB.MAJOR], can, room, flags[FLAG.FREE_STOCK_SALES], p_ck[CK.D])
     if not drew:  # what Parties.draw books on a day nothing is drawn
-        for c in range(C):
+        for c in range(can.shape[0]):
             c1[C1.P_DRAWN_TODAY, c] = 0.0
     return drew
 

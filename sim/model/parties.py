@@ -235,26 +235,23 @@ class Parties:
             what = "major_disruption_start" if self.major[c] else "major_disruption_end"
             self.log(now, what, self.w.commodity_ids[c], "stock open pro rata to entitlements", price[c])
 
-    def draw(self, now: float, t: int, fired: np.ndarray, need_m: np.ndarray, row_gap: np.ndarray | None,
-             price: np.ndarray, room: np.ndarray, can: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def draw(self, now: float, t: int, fired: np.ndarray, price: np.ndarray, room: np.ndarray,
+             can: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Turn today's requests into draws and sales; returns the tonnes [C] for manufacturers and for allies.
+
+        The requests [C, K] are in ``self._need`` (written by
+        :func:`sim.kernels.day_kernel.release_requests`).
 
         Args:
             now: time of the decision.
             t: day.
             fired: [C] the reserve's trigger holds.
-            need_m: [C, M] manufacturers' requests before what is on its way (gap, early refill, offset).
-            row_gap: [C] rest-of-world demand the world market left unmet today, t (None without allies).
             price: [C] market price, USD/t.
             room: [C] most the vehicle can release today (drawdown capacity, stock above the floor).
             can: [C] stock above the floor, t.
 
         """
-        w = self.w
         need = self._need
-        need[:, : self.M] = need_m
-        if self.has_allies:
-            need[:, self.M:] = (row_gap * w.r_offset)[:, None] * self.ally_row_share
         d = self._d
         drew = draw_tonnes(need, self.transit, fired, self.entitlements(), self.out_swap, self.pending, self.entitled,
                            self.major, can, room, self.free_stock_sales, d)
