@@ -23,7 +23,7 @@ from numba import njit
 
 from sim.kernels.finance_kernel import funds as finance_funds
 from sim.kernels.finance_kernel import pay_purchases
-from sim.kernels.layout import AC, ACM, C1, CB, CK, CM, DC, FLAG, HOLD, WC
+from sim.kernels.layout import AC, ACM, C1, CB, CK, CM, DC, FAC, FLAG, HOLD, WC
 from sim.kernels.market_kernel import JIT, clear_and_ship, supply_and_demand
 from sim.kernels.party_kernels import book_draws, draw_tonnes, morning, numpy_sum
 from sim.kernels.price_kernel import consume_and_price
@@ -225,7 +225,7 @@ def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, 
 
     """
     now = t + 0.5
-    funds = max(finance_funds(now, money, fac), 0.0) if flags[FLAG.BUYING] else 0.0
+    funds = max(finance_funds(now, money, fac, fac[:, FAC.FOR_RESERVE]), 0.0) if flags[FLAG.BUYING] else 0.0
     cost = supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, rec)
     if cost > funds:
         f = funds / cost

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import simpy
 
-from sim.core.ledger import Ledger, LoanBook
+from sim.core.ledger import LINES, Ledger, LoanBook
 from sim.kernels import finance_kernel as fk
 from sim.kernels.layout import FAC, MONEY
 from sim.scenario.schema import Facility, Financing
@@ -167,7 +167,7 @@ class Finance:
             f.book = ledger.loans[fid] = LoanBook(
                 fid, "programme", f.spec.lender, f.spec.federal_credit, f.spec.interest_rate, f.spec.payments_per_year
             )
-        self._by_purpose: dict[str, list[FacilityState]] = {}
+        self._masks: dict[tuple[str, str | None], np.ndarray] = {}
 
     # ------------------------------------------------------------------ balances
     @property
@@ -184,22 +184,19 @@ class Finance:
         """Principal outstanding over all facilities."""
         return sum(f.balance for f in self.facilities.values())
 
-    def _eligible(self, purpose: str, only: str | None = None) -> list[FacilityState]:
-        if only is not None:
-            return [self.facilities[only]]
-        cached = self._by_purpose.get(purpose)
-        if cached is None:
-            cached = [f for f in self.facilities.values() if f.spec.purpose in (purpose, "any")]
-            self._by_purpose[purpose] = cached
-        return cached
+    def _eligible(self, purpose: str, only: str | None = None) -> np.ndarray:
+        """Which facilities may lend for ``purpose`` (or only facility ``only``): 1.0 or 0.0 per row."""
+        key = (purpose, only)
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = np.array([float(fid == only if only is not None else f.spec.purpose in (purpose, "any"))
+                             for fid, f in self.facilities.items()])
+            self._masks[key] = mask
+        return mask
 
     def funds(self, now: float, purpose: str) -> float:
         """Cash plus what may still be drawn for ``purpose`` today."""
-        room = 0.0
-        for f in self._eligible(purpose):
-            if f.can_draw(now):
-                room += f.undrawn()
-        return self.cash + room
+        return fk.funds(float(now), self.money, self.fac, self._eligible(purpose))
 
     # ------------------------------------------------------------------ movements
     def receive(self, now: float, line: str, amount: float) -> None:
@@ -208,47 +205,42 @@ class Finance:
         self.ledger.book(now, line, amount)
 
     def draw(self, now: float, amount: float, purpose: str, only: str | None = None) -> float:
-        """Draw up to ``amount`` from eligible facilities; returns what was drawn."""
-        got = 0.0
-        for f in self._eligible(purpose, only):
-            if got >= amount:
-                break
-            if not f.can_draw(now):
-                continue
-            take = min(amount - got, f.undrawn())
-            if take <= 0:
-                continue
-            f.accrue(now)
-            f.balance += take
-            f.drawn += take
-            self.cash += take
-            self.ledger.book(now, "draws_usd", take)
-            f.book.add(now, "draw", take)
-            got += take
+        """Draw up to ``amount`` from eligible facilities (:func:`sim.kernels.finance_kernel.draw`); what was drawn."""
+        self.money[MONEY.N_DRAWS] = 0.0
+        got = fk.draw(float(now), self._day(now), float(amount), self.money, self.fac, self.ledger.flows,
+                      self.draws_out, self._eligible(purpose, only))
+        self._book_draws(now)
         return got
 
     def spend(self, now: float, line: str, amount: float, purpose: str, only: str | None = None) -> float:
-        """Pay an expense from cash, drawing on loans when cash is short.
+        """Pay an expense from cash, drawing on loans when cash is short (:func:`sim.kernels.finance_kernel.spend`).
 
-        Returns what was paid; an unpaid remainder is recorded as a default.
+        The traders' fee rides on every purchase, paid like it, first; no loan share is drawn for
+        loan fees. Returns what was paid; an unpaid remainder is booked and logged as a default.
         """
         if amount <= 0:
             return 0.0
         if line == "purchases_usd" and self.spec.procurement_fee_share > 0:
-            # the traders' fee rides on every purchase, paid like it
             self.spend(now, "procurement_fees_usd", amount * self.spec.procurement_fee_share, purpose, only)
-        if self.spec.loan_share_of_spend > 0 and line != "fees_usd":
-            self.draw(now, amount * self.spec.loan_share_of_spend, purpose, only)
-        cash = self.cash
-        if cash < amount:
-            self.draw(now, amount - max(cash, 0.0), purpose, only)
-            cash = self.cash
-        paid = min(amount, max(cash, 0.0))
-        self.cash = cash - paid
-        self.ledger.book(now, line, paid)
-        if paid < amount - 1e-6:
-            self._default(now, f"{line} unpaid", amount - paid)
+        loan_share = self.spec.loan_share_of_spend if line != "fees_usd" else 0.0
+        self.money[MONEY.N_DRAWS] = 0.0
+        paid = fk.spend(float(now), self._day(now), LINES.index(line), float(amount), self.money, self.fac,
+                        self.ledger.flows, self.draws_out, self._eligible(purpose, only), float(loan_share))
+        self._book_draws(now)
+        left = fk.unpaid(float(amount), paid)
+        if left > 0:  # booked as a default by the kernel
+            self.log(now, "default", "finance", f"{line} unpaid", left)
         return paid
+
+    def _day(self, now: float) -> int:
+        """The ledger's day of time ``now`` (the last day for anything after the horizon)."""
+        return min(max(int(now), 0), self.ledger.horizon_days - 1)
+
+    def _book_draws(self, now: float) -> None:
+        """Write the draws a payment just made (``draws_out``) into the loans' books."""
+        n_draws = int(self.money[MONEY.N_DRAWS])
+        for i, take in self.draws_out[:n_draws].tolist():
+            self._rows[int(i)].book.flows.append((float(now), "draw", take))
 
     def after_compiled_payment(self, now: float) -> None:
         """Write the draws of the engine's compiled purchase payment into the loans' books; log what went unpaid."""
@@ -256,15 +248,11 @@ class Finance:
         if n_draws:
             for i, take in self.draws_out[: int(n_draws)].tolist():
                 self._rows[int(i)].book.flows.append((now, "draw", take))
-        if fee or purchase or parties_fee:  # booked as defaults by the kernel; logged here, as _default does
+        if fee or purchase or parties_fee:  # booked as defaults by the kernel; logged here
             for amount, line in ((fee, "procurement_fees_usd"), (purchase, "purchases_usd"),
                                  (parties_fee, "procurement_fees_usd")):
                 if amount > 0:
                     self.log(now, "default", "finance", f"{line} unpaid", amount)
-
-    def _default(self, now: float, what: str, amount: float) -> None:
-        self.ledger.book(now, "defaults_usd", amount)
-        self.log(now, "default", "finance", what, amount)
 
     # ------------------------------------------------------------------ processes
     def start(self, env: simpy.Environment, horizon: float) -> None:
