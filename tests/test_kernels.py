@@ -126,3 +126,32 @@ def test_recorded_substitution_follows_the_numpy_slow_state():
         out[t] = slow.substitution[:, 0]
     assert subst.max() > 0.05  # the ban makes substitution build up
     assert subst == pytest.approx(out, rel=1e-12, abs=1e-15)
+
+
+def test_numpy_sum_follows_numpy_up_to_its_limit_and_refuses_beyond():
+    from sim.kernels.party_kernels import NUMPY_SUM_MAX, numpy_sum
+    from sim.scenario.schema import MAX_HOLDERS
+
+    rng = np.random.default_rng(5)
+    for n in range(NUMPY_SUM_MAX + 1):
+        for _ in range(20):
+            a = rng.normal(size=n) * 10.0 ** rng.uniform(-3, 9, size=n)
+            assert numpy_sum(a) == a.sum(), n
+    with pytest.raises(ValueError, match="more than 128"):
+        numpy_sum(np.ones(NUMPY_SUM_MAX + 1))
+    assert MAX_HOLDERS == NUMPY_SUM_MAX  # a valid scenario never reaches the refusal
+
+
+def test_a_scenario_with_too_many_holders_is_refused():
+    from sim import ScenarioError, load_scenario
+    from sim.scenario.schema import MAX_HOLDERS
+
+    s = load_scenario(None)
+    data = s.model_dump(mode="json")
+    proto = next(iter(data["manufacturers"].values()))
+    for i in range(MAX_HOLDERS + 1 - len(data["manufacturers"])):
+        data["manufacturers"][f"extra{i}"] = proto
+    from sim.scenario.loader import validate_data
+
+    with pytest.raises(ScenarioError, match="at most 128"):
+        validate_data(data)

@@ -309,14 +309,25 @@ def refresh(ent, ent_fixed, ent_share, target, entitled, ent_entitled, crowd_cut
             crowd_cut[c, m] = crowding * ent[c, m] * is_member[m]
 
 
+#: Most values :func:`numpy_sum` adds in numpy's order; beyond it numpy splits the array in halves.
+NUMPY_SUM_MAX = 128
+
+
 @njit(**JIT)
 def numpy_sum(a):
-    """``a.sum()`` of a short 1-D array in numpy's own order (up to 128 values), so a compiled sum keeps its bits.
+    """``a.sum()`` of a 1-D array of up to ``NUMPY_SUM_MAX`` values in numpy's order: a compiled sum with its bits.
 
     numpy adds fewer than 8 values one by one, and up to 128 in eight interleaved partial sums;
-    beyond that it splits in halves (not done here: the caller's arrays are a few manufacturers).
+    beyond that it splits in halves, which needs recursion (not allowed in a cached kernel), so a
+    longer array is refused rather than summed in another order. The callers' arrays are a
+    commodity's manufacturers or holders.
+
+    Raises:
+        ValueError: ``a`` has more than ``NUMPY_SUM_MAX`` values.
     """
     n = a.shape[0]
+    if n > NUMPY_SUM_MAX:
+        raise ValueError("numpy_sum: more than 128 values; numpy would sum them in another order")
     if n < 8:
         res = 0.0
         for i in range(n):

@@ -888,6 +888,10 @@ class Bloc(Strict):
     )
 
 
+#: Most manufacturers plus allies a scenario may have (``sim.kernels.party_kernels.NUMPY_SUM_MAX``).
+MAX_HOLDERS = 128
+
+
 class Scenario(Strict):
     """A complete scenario."""
 
@@ -909,6 +913,14 @@ class Scenario(Strict):
         default_factory=dict,
         description="Other public stocks by id (e.g. the National Defense Stockpile), present in both arms.",
     )
+
+    @model_validator(mode="after")
+    def _holders_within_limit(self) -> Scenario:
+        holders = len(self.manufacturers) + (len(self.parties.allies) if self.parties else 0)
+        if holders > MAX_HOLDERS:
+            raise ValueError(f"{holders} manufacturers and allies; at most {MAX_HOLDERS} (the compiled day adds "
+                             "their tonnes in numpy's order, which it follows up to that many)")
+        return self
 
     def with_changes(self, changes: Mapping[str, Any]) -> Scenario:
         """A validated copy with values changed by key path; no file is read.
