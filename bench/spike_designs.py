@@ -22,8 +22,9 @@ import time
 import numba
 import numpy as np
 
-from sim.model.market import clearing_price_ratio, serve_in_tiers
 from sim.model.welfare import DeadweightCurve
+from tests.oracles.market import clearing_price_ratio, serve_in_tiers
+from tests.oracles.welfare import curve_loss_usd
 
 C, M = 13, 5
 
@@ -50,7 +51,7 @@ def numpy_day(x: dict[str, np.ndarray], e: np.ndarray, crit: np.ndarray, dwl: De
     row_crit = 0.3 * x["row0"]
     f1, f2, f3 = serve_in_tiers(x["supply"], crit_b + row_crit, want - crit_b + (x["row0"] - row_crit), x["want_r"])
     cons = want_m * np.minimum(f1, 1.0)[..., None] * np.minimum(f2 + 0.5, 1.0)[..., None]
-    loss = dwl.loss_usd(cons, x["q0"]).sum(-1)
+    loss = curve_loss_usd(dwl, cons, x["q0"]).sum(-1)
     responsive = np.stack(((x["q0"] - crit_q).sum(-1), x["row0"] - row_crit))
     resid = x["supply"] - crit_b - row_crit - x["want_r"] * f3
     elas = np.stack((e, e * 1.3))[(slice(None),) + (None,) * (x["supply"].ndim - 1)]

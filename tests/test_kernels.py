@@ -1,7 +1,7 @@
-"""The compiled day (sim/kernels/market_kernel.py, sim/kernels/party_kernels.py) against the readable numpy formulas.
+"""The compiled day (sim/kernels) against independent numpy statements of its rules (tests/oracles).
 
-The numpy modules (market.py, welfare.py, demand.py) state the model; the kernels must compute
-the same numbers. Each test drives a kernel's formula through the engine or directly and
+The oracles (market.py, welfare.py, demand.py) state the model's rules vectorised; the kernels
+must compute the same numbers. Each test drives a kernel's formula through the engine or directly and
 compares with the numpy reference on the same inputs.
 """
 
@@ -15,9 +15,10 @@ import pytest
 from sim import simulate
 from sim.kernels.party_kernels import draw_tonnes
 from sim.kernels.price_kernel import _clearing_ratio
-from sim.model.market import clearing_price_ratio
 from sim.model.welfare import DeadweightCurve
 from tests.builders import scenario
+from tests.oracles.market import clearing_price_ratio
+from tests.oracles.welfare import curve_loss_usd
 
 _TINY = 1e-12
 
@@ -40,7 +41,7 @@ def test_clearing_ratio_matches_the_numpy_solver(newton):
 
 
 def test_recorded_surplus_loss_is_the_numpy_deadweight_loss():
-    """A single buyer's recorded surplus loss equals welfare.DeadweightCurve on its recorded consumption."""
+    """A single buyer's recorded surplus loss equals the numpy oracle of welfare on its recorded consumption."""
     s = scenario(
         commodities={"ga": {"price_adjust_per_day": 0.05, "demand_elasticity": 0.4, "price_cap_ratio": 8.0}},
         manufacturers={"m1": {"critical_share": 0.2, "demand_cv": 0.1}},
@@ -52,7 +53,8 @@ def test_recorded_surplus_loss_is_the_numpy_deadweight_loss():
     cf = ts[ts.arm == "counterfactual"]
     assert (cf.loss_surplus_usd > 0).sum() > 30  # the ban bites
     curve = DeadweightCurve(np.array([0.4]), np.array([1000.0]), np.array([8.0]), np.array([[0.2]]))
-    ref = curve.loss_usd(cf.delivered_t.to_numpy()[:, None, None], cf.reference_demand_t.to_numpy()[:, None, None])
+    ref = curve_loss_usd(curve, cf.delivered_t.to_numpy()[:, None, None],
+                         cf.reference_demand_t.to_numpy()[:, None, None])
     assert cf.loss_surplus_usd.to_numpy() == pytest.approx(ref[:, 0, 0], rel=1e-12, abs=1e-9)
 
 
@@ -103,8 +105,8 @@ def test_draw_kernel_matches_the_numpy_draw_decision(free_stock_sales):
 def test_recorded_substitution_follows_the_numpy_slow_state():
     """Substitution in the engine (kernel) equals demand.SlowState stepped on the recorded prices."""
     from sim.core.rng import Streams
-    from sim.model.demand import SlowState
     from sim.model.world import build_world
+    from tests.oracles.demand import SlowState
 
     s = scenario(
         commodities={"ga": {"price_adjust_per_day": 0.05, "demand_elasticity": 0.3, "long_run_demand_elasticity": 0.9,
@@ -155,3 +157,31 @@ def test_a_scenario_with_too_many_holders_is_refused():
 
     with pytest.raises(ScenarioError, match="at most 128"):
         validate_data(data)
+
+
+@pytest.mark.parametrize("M", [1, 3, 5, 9, 12])
+def test_release_deliveries_follow_the_allocation_oracle(M):
+    """deliver_releases shares a delivery by class as the vectorised allocation does, bit for bit."""
+    from sim.kernels.release_kernel import deliver_releases
+    from tests.oracles.market import allocate
+
+    rng = np.random.default_rng(M)
+    A, C, K, R, slot = 2, 4, 2, 6, 3
+    for _ in range(30):
+        ring = np.zeros((A, C, R))
+        ring[:, :, slot] = rng.uniform(0, 50, (A, C)) * (rng.uniform(size=(A, C)) < 0.7)
+        transit = ring.sum(-1) + rng.uniform(0, 10, (A, C))
+        x = rng.uniform(0, 20, (A, C, M))
+        want_m, safety = rng.uniform(0, 15, (A, C, M)), rng.uniform(0, 10, (A, C, M))
+        classes = (rng.uniform(size=(K, C, M)) < 0.5).astype(float)
+        share = rng.uniform(size=(C, M))
+        share /= share.sum(-1, keepdims=True)
+        # the oracle
+        d = ring[:, :, slot].copy()
+        given = allocate(d, np.maximum(0.0, want_m + safety - x), classes)
+        x_ref = x + (given + (d - given.sum(-1))[..., None] * share)
+        delivered = np.zeros((A, C))
+        assert deliver_releases(slot, ring, transit, x, want_m, safety, classes, share, np.zeros((3, M)), delivered)
+        assert np.array_equal(x, x_ref)
+        assert np.array_equal(delivered, d)
+        assert not ring[:, :, slot].any()

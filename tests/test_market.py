@@ -9,8 +9,8 @@ from scipy.integrate import quad
 from scipy.optimize import brentq
 
 from sim import simulate
-from sim.model.welfare import deadweight_loss_usd, deadweight_share
 from tests.builders import merge, scenario
+from tests.oracles.welfare import deadweight_loss_usd, deadweight_share
 
 SUPPLY_TPY = 3650.0  # world supply at day 0, t/yr (10 t/day)
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from tests.golden import run_digests
 
 ROOT = Path(__file__).resolve().parents[1]
-PLAIN = ("import json, numba; from tests.golden import run_digests; from sim.kernels.market_kernel import clear_and_ship\n"
+PLAIN = ("import json, numba\nfrom tests.golden import run_digests\n"
+         "from sim.kernels.market_kernel import clear_and_ship\n"
          "assert numba.config.DISABLE_JIT and not hasattr(clear_and_ship, 'compile')\n"
          "print(json.dumps(run_digests({case!r}, 1, 1.0)))")
 

@@ -258,6 +258,7 @@ class Engine(ReserveStep):
         self._requests = np.zeros((2, C, M))
         self._can, self._room = self._c[C1.CAN], self._c[C1.ROOM]
         self._no_row_gap, self._no_allies = np.zeros(C), np.zeros(0)
+        self._release_scratch, self._delivered = np.zeros((3, M)), np.zeros((2, C))
         self._fired = np.zeros((2, C), dtype=bool)
         self._mid = self._ac[AC.RELEASES:AC.DELIVERED_REL + 1]  # releases, other_rel, delivered_rel: step 6's
         self._mid_dirty = False

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.kernels.day_kernel import release_requests, release_room, triggers
-from sim.model.market import allocate
+from sim.kernels.day_kernel import triggers
+from sim.kernels.release_kernel import deliver_releases, release_requests, release_room
 
 
 class ReserveStep:
@@ -61,16 +61,10 @@ class ReserveStep:
     def _deliver_releases(self, slot: int, x: np.ndarray, want_m: np.ndarray, safety: np.ndarray) -> np.ndarray:
         """Releases due today go to manufacturers' stocks ``x`` (in place) by the allocation rule; tonnes [A, C]."""
         w = self.world
-        delivered = self.ring_rel[:, :, slot]
-        if not delivered.any():
+        if not deliver_releases(slot, self.ring_rel, self.transit_rel, x, want_m, safety, w.r_release_classes,
+                                w.r_eligible_share, self._release_scratch, self._delivered):
             return self._zeros
-        delivered = delivered.copy()
-        self.ring_rel[:, :, slot] = 0.0
-        self.transit_rel -= delivered
-        rel_need_m = np.maximum(0.0, want_m + safety - x)
-        given = allocate(delivered, rel_need_m, w.r_release_classes)
-        x += given + (delivered - given.sum(-1))[..., None] * w.r_eligible_share
-        return delivered
+        return self._delivered
 
     def _deliver_draws(self, t: int, x: np.ndarray) -> np.ndarray:
         """Parties: each holder's draws due today go to its stock ``x`` (in place); tonnes [A, C]."""

@@ -27,6 +27,7 @@ from sim.kernels.layout import AC, ACM, C1, CB, CK, CM, DC, FAC, FLAG, HOLD, WC
 from sim.kernels.market_kernel import JIT, clear_and_ship, supply_and_demand
 from sim.kernels.party_kernels import book_draws, draw_tonnes, morning, numpy_sum
 from sim.kernels.price_kernel import consume_and_price
+from sim.kernels.release_kernel import release_requests, release_room
 
 
 @njit(**JIT)
@@ -93,41 +94,6 @@ def triggers(t, x, want_m, gap, price, eligible, is_shortfall, is_price, trigger
             fired[a, c] = f
             anyf = anyf or f
     return anyf
-
-
-@njit(**JIT)
-def release_requests(a, acm, wc, flags, row_gap, ally_share, need):
-    """What each holder asks the reserve for today in arm ``a``, t [C, K] (written into ``need``).
-
-    The one statement of the release request, for every path (draws or releases, one call or step
-    by step). A manufacturer (the first M columns) asks for its gap and, with an early trigger
-    (flag FLAG.EARLY), the refill of its safety stock at the commodity's ``R_EARLY`` share; an ally
-    (the columns after, if any) for its ``ally_share`` [K - M] of the rest-of-world demand the
-    market left unmet (``row_gap`` [C]). Every request is scaled by the release offset ``R_OFFSET``.
-    """
-    gap, x, want_m, safety = acm[ACM.GAP, a], acm[ACM.X, a], acm[ACM.WANT_M, a], acm[ACM.SAFETY, a]
-    C, M = gap.shape
-    for c in range(C):
-        offset = wc[WC.R_OFFSET, c]
-        for m in range(M):
-            n = gap[c, m]
-            if flags[FLAG.EARLY]:
-                n = n + wc[WC.R_EARLY, c] * max(0.0, safety[c, m] - max(x[c, m] - want_m[c, m], 0.0))
-            need[c, m] = n * offset
-        for j in range(ally_share.shape[0]):
-            need[c, M + j] = row_gap[c] * offset * ally_share[j]
-
-
-@njit(**JIT)
-def release_room(a, ac, c1, wc, can, room):
-    """The reserve's stock above its floor (``can``) and what it can release today (``room``) in arm ``a``, t [C].
-
-    The floor is ``R_FLOOR_SHARE`` of the target; the release is capped by the drawdown capacity.
-    """
-    for c in range(can.shape[0]):
-        cn = max(0.0, ac[AC.RSTOCK, a, c] - wc[WC.R_FLOOR_SHARE, c] * c1[C1.TARGET, c])
-        can[c] = cn
-        room[c] = min(ac[AC.DRAWDOWN, a, c], cn)
 
 
 @njit(**JIT)

@@ -5,14 +5,13 @@ The engine's daily step (``Engine.step``) calls ``supply_and_demand`` and ``clea
 and, last, ``consume_and_price`` (:mod:`sim.kernels.price_kernel`), with the parts that touch
 money, parties and events (funds, purchases, releases, draws) in Python between them. Each
 kernel is one compiled loop over arms, commodities and manufacturers (or suppliers), so a day
-costs a few calls instead of a hundred numpy calls on arrays of a few dozen numbers (issue 12:
-call overhead, not arithmetic, was the cost). The formulas are
-those of :mod:`sim.model.market`, :mod:`sim.model.demand` and :mod:`sim.model.welfare`,
-which stay the readable, vectorised reference (tests compare the two).
+costs a few calls instead of a hundred numpy calls on arrays of a few dozen numbers (on arrays
+that small, call overhead, not arithmetic, is the cost). ``tests/oracles`` states the same rules
+vectorised in numpy, and ``tests/test_kernels.py`` compares the two.
 
 Shapes: A arms, C commodities, S suppliers, M manufacturers, R pipeline ring slots.
 State arrays are updated in place; series are written into ``rec`` [series, day, A, C]
-at the indices of :data:`SERIES`.
+at the rows of :class:`sim.kernels.layout.REC`.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from sim.kernels.jit import JIT
 from sim.kernels.layout import AC, ACM, AS, C1, CB, CM, DC, DCM, DS, FLAG, REC, S1, SB, SI, WC
 
 _TINY = 1e-12
-_TINY_W = 1e-300  # welfare.py's guard
+_TINY_W = 1e-300  # the welfare integral's guard against a zero base
 @njit(**JIT)
 def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value,
                       rec):  # noqa: PLR0912, PLR0915
@@ -73,7 +72,7 @@ def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc
     M = want_m.shape[2]
     cost = 0.0
     for a in range(A):
-        # 1. the slow state: substitution away from a dear material, producers' response (model/demand.py)
+        # 1. the slow state: substitution away from a dear material, producers' response (tests/oracles/demand.py states it in numpy)
         for c in range(C):
             ratio = price[a, c] / ref_price[c]
             if any_substitution:

@@ -1,8 +1,8 @@
 """Steps 7 and 9 of the day, compiled: consumption, the bloc's loss, and the price moving toward clearing.
 
-The third of the day's kernels (the first two are in :mod:`sim.kernels.market_kernel`, whose packs and
-series indices it shares); the formulas are those of :mod:`sim.model.welfare` and
-:func:`sim.model.market.clearing_price_ratio` (``tests/test_kernels.py`` compares them).
+The third of the day's kernels (the first two are in :mod:`sim.kernels.market_kernel`). The welfare
+measure is described in :mod:`sim.model.welfare`; ``tests/oracles`` states the loss and the clearing
+price in numpy (``welfare.py``, ``market.clearing_price_ratio``) and ``tests/test_kernels.py`` compares.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def _surplus_share(x1, a, g1, xc, log_form, cap):
     """Component (a) per reference tonne of responsive demand and USD of reference price, at consumed share ``x1``.
 
     The area between the demand curve and the reference price over the responsive tonnes not consumed
-    (welfare.py's ``DeadweightCurve.loss_usd`` over ``responsive * p0``): ``g1`` is G(1), ``a`` the exponent of G,
+    (the oracle ``curve_loss_usd`` over ``responsive * p0``): ``g1`` is G(1), ``a`` the exponent of G,
     ``xc`` the share demanded at the choke price ``cap`` (over reference), ``log_form`` > 0 where the elasticity is 1.
     """
     if x1 >= 1.0:  # at or above the reference the integral is empty
