@@ -72,7 +72,7 @@ def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc
     M = want_m.shape[2]
     cost = 0.0
     for a in range(A):
-        # 1. the slow state: substitution away from a dear material, producers' response (tests/oracles/demand.py states it in numpy)
+        # 1. the slow state: substitution away from a dear material, producers' response (oracle: demand.py)
         for c in range(C):
             ratio = price[a, c] / ref_price[c]
             if any_substitution:
