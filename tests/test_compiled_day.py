@@ -1,6 +1,6 @@
 """The engine's one-call day against its readable, step-by-step form: the same bits.
 
-When nothing in Python must act between the market's steps, ``Engine.step`` makes one compiled
+When nothing in Python must act between the market's steps, the engine's day makes one compiled
 call (``market_day``) that also runs the parties' morning and pays for the day's purchases
 (``sim/kernels/finance_kernel.py``). The other form calls the steps one by one with the finance
 and parties in Python (``Finance.spend``, ``Parties.on_purchase``, ``Parties.morning``); it is

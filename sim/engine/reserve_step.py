@@ -24,7 +24,8 @@ class ReserveStep:
         w = self.world
         requests = self._requests
         for a in range(requests.shape[0]):
-            release_requests(a, self._acm, self._wc, self._flags, self._no_row_gap, self._no_allies, requests[a])
+            release_requests(a, self.packs.acm, self.wc, self.packs.flags, self._no_row_gap, self._no_allies,
+                             requests[a])
         releases = np.minimum(
             np.minimum(self.drawdown_capacity(), can),
             np.maximum(0.0, (requests * w.r_eligible).sum(-1) - self.transit_rel),
@@ -44,9 +45,9 @@ class ReserveStep:
         parties = self.parties
         # rest-of-world demand the world market left unmet today (allies' draws serve it)
         row_gap = self.row_want[0] - self.row_got[0] - self.row_own[0] if parties.has_allies else self._no_row_gap
-        release_requests(0, self._acm, self._wc, self._flags, row_gap, parties.ally_row_share, parties._need)
-        release_room(0, self._ac, self._c, self._wc, self._can, self._room)
-        return self._take_draws(*parties.draw(now, t, fired[0], self.price[0], self._room, self._can))
+        release_requests(0, self.packs.acm, self.wc, self.packs.flags, row_gap, parties.ally_row_share, parties._need)
+        release_room(0, self.packs.ac, self.packs.c1, self.wc, self.can, self.room)
+        return self._take_draws(*parties.draw(now, t, fired[0], self.price[0], self.room, self.can))
 
     def _take_draws(self, to_makers: np.ndarray, to_allies: np.ndarray) -> np.ndarray:
         """Take the parties' draws [C] out of the reserve arm's stock; tonnes released [A, C]."""

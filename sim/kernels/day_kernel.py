@@ -1,7 +1,7 @@
 """The compiled market day, steps 1-9 in one call (DESIGN.md, "One day in the model"), and the reserve's review.
 
 When nothing in Python must act between the market's steps (no allies' draws to serve, no
-other public stocks), ``Engine.step`` makes one call, :func:`market_day`, that runs steps 1-5
+other public stocks), the engine's day makes one call, :func:`market_day`, that runs steps 1-5
 (:mod:`sim.kernels.market_kernel`), pays for the day's purchases (:mod:`sim.kernels.finance_kernel`),
 tests the reserve's release trigger (:func:`triggers`), runs the parties' morning (buy-back,
 major disruptions: :func:`sim.kernels.party_kernels.morning`) and, when the trigger holds, their
@@ -98,7 +98,7 @@ def triggers(t, x, want_m, gap, price, eligible, is_shortfall, is_price, trigger
 
 @njit(**JIT)
 def decide_draws(ac, acm, c1, wc, flags, cb, p_ck, fired):
-    """The parties' draw decision while the trigger holds (``Engine._draw`` and ``Parties.draw``, no allies).
+    """The parties' draw decision while the trigger holds (as the step-by-step day's ``ReserveStep._draw``, no allies).
 
     Manufacturers ask for their gap (and, with an early trigger, the refill of their safety stock)
     times the release offset; the vehicle can release its stock above the floor, at most its
@@ -176,7 +176,7 @@ def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, 
     (:func:`sim.kernels.finance_kernel.pay_purchases` on the finance's ``money``, ``fac``, the ledger's
     ``flows`` and ``draws_out``); and, if a reserve holds anything (flag FLAG.RESERVE),
     :func:`triggers`, with parties (flag FLAG.PARTIES) their morning and, where the trigger holds, their
-    draw decision (:func:`decide_draws`, on the parties' ``p_ck`` pack, PACK_CK). If then nothing
+    draw decision (:func:`decide_draws`, on the parties' ``p_ck`` pack, CK). If then nothing
     is left for Python before consumption (flag FLAG.WHOLE_DAY: parties, no project companies; and
     no major disruption declared or ended today), it books the day's draws (:func:`take_draws`, on
     the parties' ``p_hold``, ``p_tonnes``, ``p_pay``, ``p_swap`` and ``value_in``) and runs steps

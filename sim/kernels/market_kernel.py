@@ -1,6 +1,6 @@
 """The day's arithmetic, compiled: the market parts of "One day in the model" (DESIGN.md).
 
-The engine's daily step (``Engine.step``) calls ``supply_and_demand`` and ``clear_and_ship``
+The engine's day (:mod:`sim.engine.day`) calls ``supply_and_demand`` and ``clear_and_ship``
 (or, with more of the day, ``market_day`` of :mod:`sim.kernels.day_kernel`), then ``triggers``
 and, last, ``consume_and_price`` (:mod:`sim.kernels.price_kernel`), with the parts that touch
 money, parties and events (funds, purchases, releases, draws) in Python between them. Each

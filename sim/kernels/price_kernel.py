@@ -26,7 +26,7 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
     manufacturer's loss and its desired and consumed value are booked into ``p_loss`` [H, A, M] and
     ``p_value`` [2, A, M] (desired, consumed), and the day's entitlement series are recorded
     (:func:`sim.kernels.party_kernels.book`, from the swaps outstanding and the tonnes awaiting buy-back
-    in ``p_ck`` [PACK_CK, C, K], the entitled holders ``p_entitled`` [K] and the PACK_C rows ``p_*``).
+    in ``p_ck`` [CK, C, K], the entitled holders ``p_entitled`` [K] and the C1 rows ``P_*``).
     On the one-call day (flag FLAG.KERNEL_DELIVERS) the members' draws due today in ``p_ring``
     [C, K, R] are delivered first (:func:`sim.kernels.party_kernels.deliver_draws`).
 

@@ -39,8 +39,10 @@ import simpy
 
 from sim.core.ledger import Ledger
 from sim.kernels.jit import bound
+from sim.kernels.layout import C1, CB, CK, CM, FLAG
 from sim.kernels.party_kernels import book_draws, draw_tonnes, morning, refresh, swap_return
 from sim.model.finance import Finance
+from sim.model.packs import Packs
 from sim.model.world import World
 from sim.scenario.schema import Parties as PartiesSpec
 from sim.scenario.schema import Scenario
@@ -66,7 +68,7 @@ class Stocks(Protocol):
 class Parties:
     """Entitlements, draws, returns and per-party accounts of one run (reserve arm)."""
 
-    def __init__(self, s: Scenario, w: World, finance: Finance, ledger: Ledger, log: EventLog):
+    def __init__(self, s: Scenario, w: World, finance: Finance, ledger: Ledger, log: EventLog, packs: Packs):
         spec: PartiesSpec = s.parties
         self.spec, self.w, self.finance, self.ledger, self.log = spec, w, finance, ledger, log
         C, M, H = len(w.commodity_ids), len(w.manufacturer_ids), w.horizon
@@ -135,9 +137,12 @@ class Parties:
         # state, [C, K] tonnes unless stated
         self.target = np.where(np.isnan(w.r_target_t), w.r_target_days * w.de_tot[0], w.r_target_t)
         self.target = np.where(w.has_reserve, np.nan_to_num(self.target), 0.0)
-        self.out_swap = np.zeros((C, self.K))  # swaps drawn and not yet returned or settled
-        self.pending = np.zeros((C, self.K))  # drawn, paid for or settled, not yet bought back
-        self.transit = np.zeros((C, self.K))  # draws on their way to the holder
+        # the arrays the compiled day reads and writes are views into the run's packs
+        ck = packs.p_ck
+        self.out_swap = ck[CK.OUT_SWAP]  # swaps drawn and not yet returned or settled
+        self.pending = ck[CK.PENDING]  # drawn, paid for or settled, not yet bought back
+        self.transit = ck[CK.TRANSIT]  # draws on their way to the holder
+        ck[CK.ENTITLED] = self.entitled
         # swap tonnes (with premium) members owe; a day's new swaps: principal and tonnes owed (the return's) [C, M]
         self._swap_cm = np.zeros((3, C, M))
         self.owed = self._swap_cm[0]
@@ -146,23 +151,23 @@ class Parties:
         # what they owe while calm without flip-flopping daily)
         self.calm = np.ones(C, dtype=bool)
         self.owed_changed = False  # owed or calm changed: the engine's stock targets follow
-        self.major = np.zeros(C, dtype=bool)
-        self.base_safety = np.zeros((C, M))  # members' safety stock after crowding out (set by the engine)
-        self.crowd_cut = np.zeros((C, M))  # members' safety-stock cut (crowding out), t
+        self.major = packs.cb[CB.MAJOR]
+        self.base_safety = packs.cm[CM.BASE_SAFETY]  # members' safety stock after crowding out (by the kernels)
+        self.crowd_cut = packs.cm[CM.CROWD_CUT]  # members' safety-stock cut (crowding out), t
         self._storage_c = np.zeros(C)
         self._ally_carry = np.zeros(H)  # allies' shares of storage and procurement fees, USD per day
-        self.drawn_today = np.zeros(C)
-        self._need, self._d = np.zeros((C, self.K)), np.zeros((C, self.K))  # work arrays of the draw decision
-        self._work = np.zeros((C, self.K))  # scratch space of the kernels
+        self.drawn_today = packs.c1[C1.P_DRAWN_TODAY]
+        self._need, self._d = ck[CK.NEED], ck[CK.D]  # work arrays of the draw decision
+        self._work = ck[CK.WORK]  # scratch space of the kernels
         self._ret, self._late = np.zeros((C, M)), np.zeros((C, M))  # a swap return's tonnes returned, paid for
         self._return_rows = np.zeros((C * M, 5))  # a swap return's log rows (party_kernels.swap_return)
         self._swap_return = None  # swap_return's compiled entry, bound at the first return
         self._last_due = -1  # last day a draw is due to a manufacturer
         # [some drawn tonnes await buy-back, a draw has been made (so swaps or buy-backs may be outstanding)]
-        self.state = np.zeros(2, dtype=bool)
-        self._flipped = np.zeros(C, dtype=bool)
-        self._ent_entitled = np.zeros(C)
-        self._ent = np.zeros((C, self.K))
+        self.state = packs.flags[FLAG.PENDING_ON:FLAG.OUTSTANDING + 1]
+        self._flipped = packs.cb[CB.FLIPPED]
+        self._ent_entitled = packs.c1[C1.P_ENT_ENTITLED]
+        self._ent = ck[CK.ENT]
         self._no_draw = np.zeros(C)  # read only: what draw() returns on a day nothing is drawn
         # accounts: money paid to the vehicle by party [H, parties] per line; tonnes by party [C, parties]
         n_p = len(self.party_ids)
@@ -173,7 +178,7 @@ class Parties:
         self._pay = np.zeros((3, n_p))  # a day's draws: value received, paid at the locked price, bought (scratch)
         self._pay_paid = self._pay[1:].reshape(-1)  # (a view) paid at the locked price or bought
         # the holders' parties and kinds [K], the commodities' release lags [C], as integers, in the rows of
-        # sim.kernels.market_kernel.PACK_HOLD (the compiled day books draws from them)
+        # sim.kernels.layout.HOLD (the compiled day books draws from them)
         self._hold = np.zeros((4, max(self.K, C)), dtype=np.intp)
         self._hold[0, : self.K], self._hold[1, : self.K] = self.party_of, self.is_member
         self._hold[2, : self.K], self._hold[3, :C] = self.is_ally, w.r_release_lag
@@ -182,10 +187,10 @@ class Parties:
         self.value_in = np.zeros((H, n_p))  # reference value of tonnes received less tonnes handed back
         self._cash = np.zeros(n_p)  # a swap return's cash due by party (scratch)
         self.cut_value = np.zeros((H, M))  # reference value of each manufacturer's safety-stock cut, USD (kernel)
-        self.flows = {k: np.zeros(C) for k in ("arrivals", "returned", "drawn")}  # vehicle's stock flows
+        # the vehicle's stock flows [C], t
+        self.flows = {"arrivals": packs.c1[C1.P_ARRIVALS], "returned": np.zeros(C), "drawn": packs.c1[C1.P_DRAWN]}
         self.loss = np.zeros((H, 2, M))  # the bloc's loss by manufacturer and arm (welfare.py)
-        self.demand_value = np.zeros((2, M))  # reference value of desired and of consumed tonnes
-        self.consumed_value = np.zeros((2, M))
+        self.demand_value, self.consumed_value = packs.p_value  # reference value of desired, consumed tonnes [A, M]
         self.refresh()
 
     # ------------------------------------------------------------------ entitlements

@@ -103,9 +103,12 @@ class World:
         # fields are views into them
         d = self.daily
         self.daily_cm, self.daily_c, self.daily_s = d.cm, d.c, d.s
-        for pack, names in ((d.cm, DCM.names()), (d.c, DC.names()), (d.s, DS.names())):
-            for i, name in enumerate(names):
-                setattr(self, name, pack[i])
+        self.demand, self.expected = d.cm[DCM.DEMAND], d.cm[DCM.EXPECTED]
+        self.critical_t, self.critical_expected, self.share = d.cm[DCM.CRITICAL_T], d.cm[DCM.CRITICAL_EXPECTED], \
+            d.cm[DCM.SHARE]
+        self.row_demand, self.market_stock_level, self.de_tot = d.c[DC.ROW_DEMAND], d.c[DC.MARKET_STOCK_LEVEL], \
+            d.c[DC.DE_TOT]
+        self.cap_noise, self.cap_expected = d.s[DS.CAP_NOISE], d.s[DS.CAP_EXPECTED]
         self.sup_noise, self.sup_growth = d.sup_noise, d.sup_growth
         self.r_buy_ceiling_usd = self.r_buy_ceiling * self.ref_price
         self.r_trigger_price_usd = self.r_trigger_price * self.ref_price
