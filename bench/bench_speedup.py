@@ -1,4 +1,4 @@
-"""Benchmark: this engine against an earlier commit, interleaved in one run (issue 12's "10x").
+"""Benchmark: this engine against an earlier commit, interleaved in one run.
 
 Run: ``python bench/bench_speedup.py [--baseline 89726d0] [--reps 5] [--scenario FILE]``.
 
@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The last commit before issue 12's work (the engine as the issue measured it).
+#: The default baseline: the last commit before the engine was compiled.
 BASELINE = "89726d0"
 _WORKER = r"""
 import json, sys, time

@@ -1,4 +1,4 @@
-"""Spike for issue 12: two designs for a faster day, measured side by side on the same kernel.
+"""Spike: two designs for a faster day, measured side by side on the same kernel.
 
 The kernel is the heart of the day (DESIGN.md steps 2, 3, 7 and 9): demand at today's price,
 the world market served in tiers, the deadweight loss of what was consumed and the clearing

@@ -1,4 +1,4 @@
-"""Analytic cases with known answers (issue 2, tests a-c)."""
+"""Analytic cases with known answers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The federal budget view (FCRA subsidy cost) and project companies (issue 10)."""
+"""The federal budget view (FCRA subsidy cost) and project companies."""
 
 from __future__ import annotations
 

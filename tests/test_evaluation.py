@@ -1,4 +1,4 @@
-"""The three evaluation views, terminal value, days of cover and per-commodity attribution (issue 10)."""
+"""The three evaluation views, terminal value, days of cover and per-commodity attribution."""
 
 from __future__ import annotations
 

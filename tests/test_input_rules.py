@@ -233,20 +233,3 @@ def test_set_accepts_wildcards_on_the_command_line(tmp_path, capsys):
     assert main(["validate", str(p), "--set", "shocks.*.rate_per_year=-1"]) == 2
     err = capsys.readouterr().err
     assert "--set shocks.*.rate_per_year=-1: shocks.a.rate_per_year" in err
-
-
-def test_with_changes_is_cheap_next_to_a_run():
-    """Deriving and validating a changed default scenario costs a small part of one replication
-    (the issue's target is < 5%; the bound here is loose so a busy machine cannot fail it)."""
-    import time
-
-    base = load_scenario()
-    t0 = time.perf_counter()
-    for i in range(5):
-        base.with_changes({"reserve.gallium.target_days": 60 + i, "shocks.*.rate_per_year": 0.3})
-    derive_s = (time.perf_counter() - t0) / 5
-    short = base.with_changes({"run.horizon_years": 1})
-    t0 = time.perf_counter()
-    simulate(short, seed=1)
-    run_s = (time.perf_counter() - t0) * 15  # a 15-year replication takes about 15x a 1-year one
-    assert derive_s < 0.2 * run_s

@@ -1,4 +1,4 @@
-"""The world market against theory (issue 8, item 10): welfare integrals, equilibrium prices,
+"""The world market against theory: welfare integrals, equilibrium prices,
 rationing, targeted restrictions, the reserve as a buyer, and capped, lagged releases."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Project Vault's own mechanism: entitlements, draws and returns, allies, crowding out, accounts (issue 9)."""
+"""Project Vault's own mechanism: entitlements, draws and returns, allies, crowding out, accounts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Intervals over replications: ratios of means, non-negative quantities, --precision (issue 10)."""
+"""Intervals over replications: ratios of means, non-negative quantities, --precision."""
 
 from __future__ import annotations
 

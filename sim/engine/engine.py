@@ -49,9 +49,8 @@ def collector_paused() -> Iterator[None]:
 
     A run allocates tens of thousands of small objects (SimPy events, log tuples) that reference
     counting frees at once, yet each allocation counts toward the collector's next pass, and its
-    passes over the whole heap (pandas, numba, SimPy, the world's arrays) cost about 6% of a run
-    (measured in one process, runs alternately with and without). The cycles a run makes are broken
-    by :meth:`Engine.dispose`.
+    passes over the whole heap (pandas, numba, SimPy, the world's arrays) cost a few per cent of a
+    run. The cycles a run makes are broken by :meth:`Engine.dispose`.
     """
     was = gc.isenabled()
     gc.disable()

@@ -1,4 +1,4 @@
-"""The parties' daily arithmetic, compiled (issue 12: many small numpy calls cost more than the arithmetic).
+"""The parties' daily arithmetic, compiled (on arrays this small, numpy's call overhead costs more than the sums).
 
 - :func:`morning`: purchases arriving in the vehicle's stock buy back drawn tonnes (pro rata),
   and major disruptions are declared or ended;

@@ -1,6 +1,6 @@
 """The reserve's parties: members with entitlements, allies with stakes, draws, returns and accounts.
 
-Project Vault's own mechanism (issue 9; FACTS.md, NEWS26): a vehicle holds the stock; members
+Project Vault's own mechanism (FACTS.md, NEWS26): a vehicle holds the stock; members
 hold per-commodity entitlements (tonnes, or a share of the target) at a locked price, pay an
 upfront fee and a yearly carrying charge; allied governments own a stake of a jointly bought
 stock. Everything here happens in the reserve arm (arm 0); the counterfactual has no parties.
@@ -296,8 +296,8 @@ class Parties:
             self.owed_changed = True
             principal, owed = self._swap_cm[1:].copy()  # today's new swaps, kept for their return
             self._env.process(self._due(t + self.spec.draws.return_days, principal, owed))
-        # none with swaps and members only: skip two sums and bookings of nothing (a plain list's any():
-        # numpy's took 2 us, a sixth of this method)
+        # none with swaps and members only: skip two sums and bookings of nothing (a plain list's any() is
+        # several times cheaper than numpy's on a few values)
         if any(self._pay_paid.tolist()):
             self._receive(now, "draw_payments", "sales_usd", self._pay[1])
             self._receive(now, "purchases", "sales_usd", self._pay[2])

@@ -690,7 +690,7 @@ class Financing(Strict):
     )
 
 
-# ------------------------------------------------------------------ parties (issue 9)
+# ------------------------------------------------------------------ parties
 # Project Vault's terms are not public (NEWS26, secondary), so every term is a parameter and a
 # scenario states each value it uses as an assumption. ``parties`` is optional: without it the
 # reserve is a seller and membership a release-priority flag plus fees.
