@@ -190,6 +190,7 @@ class Engine(EngineViews, DayPlans, ReserveStep):
             p_draws = (np.zeros((4, C), dtype=np.intp), np.zeros((2, C, 1)), np.zeros((3, 1)), np.zeros((3, C, M)),
                        np.zeros((1, 1)))
             self._p_cut_value = np.zeros((1, M))
+        fixed.update(w.release)
         self.wc = wc = np.array([np.broadcast_to(fixed[name] if name in fixed else getattr(w, name), C)
                                  for name in WC.names()], dtype=float)
         self._owed_calm = cm[CM.OWED_CALM]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.kernels.day_kernel import triggers
+from sim.kernels.layout import WC
 from sim.kernels.release_kernel import deliver_releases, release_requests, release_room
 
 
@@ -106,7 +107,7 @@ class ReserveStep:
                     self.triggered |= fired[0]
             if any_fired:
                 if parties is None:
-                    can = np.maximum(0.0, self.rstock - w.r_floor_share * self.target)
+                    can = np.maximum(0.0, self.rstock - self.wc[WC.R_FLOOR_SHARE] * self.target)
                     releases = self._release(now, t, fired, can)
                 elif self._one_call:  # the kernel decided the draws: book them
                     if drew:

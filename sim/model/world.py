@@ -12,11 +12,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.core.rng import Streams
-from sim.kernels.layout import DC, DCM, DS
+from sim.kernels.layout import DC, DCM, DS, WC
 from sim.model.daily import DailyArrays, DailySpec, daily_arrays
 from sim.scenario.schema import Scenario
 
 ARMS = ("reserve", "counterfactual")
+#: Numbers of a held commodity's ``release`` section that the kernels read as they are: the row of
+#: their per-commodity parameters (WC) each fills -> (the field, its value where nothing is held).
+RELEASE_NUMBERS: dict[WC, tuple[str, float]] = {
+    WC.R_OFFSET: ("offset_share", 0.0),
+    WC.R_FLOOR_SHARE: ("floor_share", 0.0),
+    WC.R_TRIGGER_COVER: ("trigger_cover_days", 0.0),
+}
 #: Longest extra delay a logistics shock may add, days (keeps the pipeline ring finite).
 MAX_EXTRA_DELAY_DAYS = 365
 
@@ -73,14 +80,12 @@ class World:
     r_review_days: np.ndarray  # [C] int
     r_trigger: np.ndarray  # [C] 0 shortfall, 1 price, 2 cover
     r_trigger_price: np.ndarray  # [C]
-    r_trigger_cover: np.ndarray  # [C]
     r_release_max_tpd: np.ndarray  # [A, C] fixed drawdown capacity (nan = from target and drawdown days)
     r_drawdown_days: np.ndarray  # [C] (inf = uncapped)
     r_release_lag: np.ndarray  # [C] int days from decision to delivery
-    r_offset: np.ndarray  # [C]
     r_release_classes: np.ndarray  # [2, C, M] 0/1 masks: served first, served second
     r_release_price: np.ndarray  # [C] ratio; nan = market
-    r_floor_share: np.ndarray  # [C]
+    release: dict[str, np.ndarray]  # the release settings of RELEASE_NUMBERS, by WC row name [C]
     r_hold_usd_per_t_day: np.ndarray  # [C]
     ring: int
     daily: DailyArrays  # the daily packs (sim/model/daily.py), read only
@@ -209,13 +214,11 @@ def build_world(s: Scenario, streams: Streams) -> World:
     review = np.full(C, 30, dtype=np.intp)
     trig = np.zeros(C, dtype=np.intp)
     trig_p = np.full(C, np.inf)
-    trig_c = np.zeros(C)
     rel = np.zeros((2, C))
     drawdown = np.full(C, np.inf)
     lag = np.zeros(C, dtype=np.intp)
-    offset = np.zeros(C)
     rel_price = np.ones(C)
-    floor = np.zeros(C)
+    release = {row.name.lower(): np.full(C, default) for row, (_, default) in RELEASE_NUMBERS.items()}
     hold = np.zeros(C)
     first = np.zeros((C, M), dtype=bool)
     second = np.zeros((C, M), dtype=bool)
@@ -234,13 +237,12 @@ def build_world(s: Scenario, streams: Streams) -> World:
         review[i] = r.buy.review_interval_days
         trig[i] = _TRIGGERS[r.release.trigger]
         trig_p[i] = r.release.trigger_price_ratio
-        trig_c[i] = r.release.trigger_cover_days
         rel[0, i] = np.nan if r.release.max_rate_tpy is None else r.release.max_rate_tpy / 365.0
         drawdown[i] = np.inf if r.release.drawdown_days is None else r.release.drawdown_days
         lag[i] = r.release.delivery_lag_days
-        offset[i] = r.release.offset_share
         rel_price[i] = np.nan if r.release.price_ratio is None else r.release.price_ratio
-        floor[i] = r.release.floor_share
+        for row, (key, _) in RELEASE_NUMBERS.items():
+            release[row.name.lower()][i] = getattr(r.release, key)
         hold[i] = (
             r.holding_cost_usd_per_t_day + r.holding_cost_share_per_year * com[i].reference_price_usd_per_t / 365.0
         )
@@ -300,14 +302,12 @@ def build_world(s: Scenario, streams: Streams) -> World:
         r_review_days=review,
         r_trigger=trig,
         r_trigger_price=trig_p,
-        r_trigger_cover=trig_c,
         r_release_max_tpd=rel,
         r_drawdown_days=drawdown,
         r_release_lag=lag,
-        r_offset=offset,
         r_release_classes=np.array([first, second], dtype=float),
         r_release_price=rel_price,
-        r_floor_share=floor,
+        release=release,
         r_hold_usd_per_t_day=hold,
         ring=ring,
         daily=daily,
