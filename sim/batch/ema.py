@@ -38,11 +38,9 @@ from typing import Any
 
 import numpy as np
 
+from sim.metrics import catalog
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.schema import Scenario
-
-#: Horizon of the probe run that lists the KPI keys, days.
-PROBE_DAYS = 30
 
 #: A parameter: (low, high) floats -> real, (low, high) ints -> integer, a list -> categorical,
 #: or an ``ema_workbench`` parameter object (its name is the key path).
@@ -77,15 +75,6 @@ class ScenarioFunction:
         s = self.scenario.with_changes(values) if values else self.scenario
         runs = [simulate(s, seed=self.seed, replication=r).summary for r in range(self.replications)]
         return {k: float(np.mean([run[k] for run in runs])) for k in self.outcomes}
-
-
-def kpi_keys(scenario: Scenario, seed: int | None = None) -> list[str]:
-    """KPI keys that ``simulate`` returns for ``scenario`` (from a short probe run)."""
-    from sim.simulation.simulate import simulate
-
-    horizon = min(scenario.run.horizon_years, PROBE_DAYS / 365)
-    probe = scenario.with_changes({"run.horizon_years": horizon})
-    return list(simulate(probe, seed=seed, replication=0).summary)
 
 
 def match_outcomes(patterns: Sequence[str], keys: Sequence[str]) -> list[str]:
@@ -171,7 +160,7 @@ def scenario_model(
                 break
     if problems:
         raise ScenarioError(problems)
-    keys = match_outcomes(list(outcomes or ["difference.total.*", "finance.*"]), kpi_keys(scenario, seed))
+    keys = match_outcomes(list(outcomes or ["difference.total.*", "finance.*"]), catalog.expand(scenario))
     model = ema.Model(name, function=ScenarioFunction(scenario, keys, seed, replications))
     model.uncertainties = unc
     model.levers = lev

@@ -48,10 +48,10 @@ from sim.batch.design import (
     default_tag,
     set_path,
 )
+from sim.metrics import catalog
 from sim.scenario.loader import (
     Problem,
     ScenarioError,
-    _locate,
     _read_with_extends,
     _read_yaml,
     apply_overrides,
@@ -59,6 +59,8 @@ from sim.scenario.loader import (
 )
 from sim.scenario.paths import expand_path
 from sim.scenario.schema import Scenario
+from sim.scenario.validation import _locate
+from sim.simulation.simulate import series_names
 from sim.version import __version__
 
 #: KPIs kept when a sweep file has no ``outcomes``.
@@ -67,9 +69,6 @@ DEFAULT_OUTCOMES = ("reserve.total.*", "counterfactual.total.*", "difference.tot
 REQUIRED_OUTCOMES = ("finance.net_cost_npv_usd", "difference.total.loss_avoided_npv_usd")
 #: Series summarised when a sweep file has no ``series``.
 DEFAULT_SERIES = ("shortfall_t", "reserve_stock_t")
-#: Horizon of the probe run that lists the KPI keys and series names, days.
-PROBE_DAYS = 30
-_ID_COLUMNS = {"day", "date", "commodity", "arm", "time_days"}
 
 
 class SweepSpec(BaseModel):
@@ -323,18 +322,6 @@ def _check_integer_fields(spec: SweepSpec, unc_paths: dict[str, list[str]], base
                                         "the key takes whole numbers: add `integer: true` to round the samples"))
 
 
-def _probe(base: dict, seed: int) -> tuple[list[str], list[str]]:
-    """KPI keys and series names that simulate produces for this scenario (a short run)."""
-    from sim.simulation.simulate import simulate
-
-    data = copy.deepcopy(base)
-    data["run"]["horizon_years"] = min(float(data["run"]["horizon_years"]), PROBE_DAYS / 365)
-    result = simulate(validate_data(data), seed=seed, replication=0)
-    series = [c for c in result.timeseries.columns if c not in _ID_COLUMNS]
-    series += [c for c in result.finance.columns if c not in _ID_COLUMNS and c not in series]
-    return list(result.summary), series
-
-
 def load_sweep(path: str | Path) -> ResolvedSweep:
     """Read, validate and resolve a sweep file.
 
@@ -370,10 +357,10 @@ def load_sweep(path: str | Path) -> ResolvedSweep:
     _check_integer_fields(spec, unc_paths, base, doc.origins, str(source), problems)
     if problems:
         raise ScenarioError(problems)
-    kpi_keys, series_names = _probe(base, seed)
+    kpi_keys = catalog.expand(scenario)
     outcomes = _match(list(spec.outcomes), kpi_keys, "outcomes", doc.origins, str(source), problems)
     outcomes += [k for k in REQUIRED_OUTCOMES if k in kpi_keys and k not in outcomes]
-    series = _match(list(spec.series), series_names, "series", doc.origins, str(source), problems)
+    series = _match(list(spec.series), series_names(), "series", doc.origins, str(source), problems)
     if problems:
         raise ScenarioError(problems)
     design = build_design(

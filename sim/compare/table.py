@@ -9,8 +9,8 @@ interval is Welch's unpaired t interval instead; ``ci_method`` says which one wa
 fewer than two usable values (pairs) an interval cannot be estimated and is left empty.
 
 Each run's own interval follows :func:`sim.metrics.stats.interval` (bootstrap for quantities
-never negative, t otherwise). Ratio KPIs (:data:`sim.metrics.views.RATIOS`, e.g. the
-benefit-cost ratio) are ratios of means with paired bootstrap intervals, and their
+never negative, t otherwise). Ratio KPIs (those with parts in :mod:`sim.metrics.catalog`, e.g.
+the benefit-cost ratio) are ratios of means with paired bootstrap intervals, and their
 differences are bootstrapped too (``ci_method`` ``ratio_bootstrap``), paired by replication
 when the runs are paired.
 """
@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from sim.compare.inputs import RunData
+from sim.metrics import catalog
 from sim.metrics.stats import bootstrap_rng, interval, mean_ci, ratio_ci, ratio_diff_ci, welch_ci
-from sim.metrics.views import RATIOS
 from sim.report.headline import HEADLINE, OUTCOMES, VIEWS
 from sim.report.html import fmt_number
 
@@ -44,25 +44,21 @@ COLUMNS = (
 
 
 def kpi_unit(kpi: str) -> tuple[str, str, float]:
-    """Unit of a KPI: (raw unit, display unit, display scale), read from its name's suffix."""
-    last = kpi.rsplit(".", 1)[-1]
-    if "_usd" in last:
+    """Unit of a KPI from the catalog: (unit, display unit, display scale); USD show in millions.
+
+    A KPI the catalog does not declare (a run folder of another version) has no unit: ``("", "", 1.0)``.
+    """
+    entry = catalog.find(kpi)
+    if entry is None:
+        return ("", "", 1.0)
+    if entry.unit == "USD":  # one scale for the whole table, so its columns compare
         return ("USD", "USD m", 1e-6)
-    if last.endswith("rate_per_year"):
-        return ("share/yr", "share/yr", 1.0)
-    if last.endswith("_t"):
-        return ("t", "t", 1.0)
-    if "days" in last:
-        return ("days", "days", 1.0)
-    if "price_ratio" in last:
-        return ("x reference price", "x ref. price", 1.0)
-    if last == "fill_rate":
-        return ("share", "share", 1.0)
-    if last in ("defaults", "defaulted", "years_dscr_below_1"):
-        return ("count", "count", 1.0)
-    if last in ("liquidation_discount", "subsidy_rate"):
-        return ("share", "share", 1.0)
-    return ("ratio", "ratio", 1.0)
+    return (entry.unit, entry.display_unit, 1.0)
+
+
+def _ratio_parts(kpi: str) -> tuple[str, str] | None:
+    """A ratio KPI's (numerator, denominator) keys; None for other KPIs and for those the catalog lacks."""
+    return catalog.ratio_parts(kpi) if catalog.find(kpi) is not None else None
 
 
 def pairing(base: RunData, other: RunData) -> str:
@@ -124,7 +120,7 @@ def build_table(runs: Sequence[RunData], level: float = LEVEL) -> pd.DataFrame:
     rows = []
     for j, kpi in enumerate(names):
         unit = kpi_unit(kpi)[0]
-        parts = RATIOS.get(kpi)
+        parts = _ratio_parts(kpi)
         is_ratio = parts is not None and all(p in col_of for p in parts)
         for i, (run, x, method) in enumerate(zip(runs, mats, methods)):
             col = x[:, j]
@@ -192,7 +188,7 @@ def commodity_kpis(table: pd.DataFrame, suffix: str = "net_benefit_npv_usd") -> 
     """(KPI, label, scale) of one per-commodity economic KPI for every commodity in the table."""
     keys = [k for k in dict.fromkeys(table["kpi"]) if k.startswith("economic.") and k.endswith("." + suffix)
             and k.count(".") == 2]
-    return [(k, f"{k.split('.')[1]}, USD bn", 1e-9) for k in keys]
+    return [(k, f"{k.split('.')[1]}, {catalog.match(k).display_unit}", catalog.match(k).scale) for k in keys]
 
 
 def display_rows(
@@ -244,7 +240,8 @@ def all_kpis_display(table: pd.DataFrame) -> list[tuple[str, str, float]]:
         return (0 if parts[1] == "total" else 5, parts[1])
 
     names.sort(key=lambda k: order(k))
-    return [(k, f"{k}, {kpi_unit(k)[1]}", kpi_unit(k)[2]) for k in names]
+    units = {k: kpi_unit(k) for k in names}
+    return [(k, f"{k}, {units[k][1]}" if units[k][1] else k, units[k][2]) for k in names]
 
 
 def markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

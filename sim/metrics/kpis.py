@@ -3,7 +3,9 @@
 All KPIs go into one flat dict with dotted keys, so sweeps can keep any of them as
 columns: ``<arm>.<commodity|total>.<kpi>`` for each arm (``reserve``,
 ``counterfactual``), ``difference.<commodity|total>.<kpi>`` for the reserve's effect,
-``finance.<kpi>`` for the programme's money and ``check.<residual>``.
+``finance.<kpi>`` for the programme's money and ``check.<residual>``. Every key is declared
+in :mod:`sim.metrics.catalog` (unit, meaning, NaN rule, ratio parts), in the order this module
+writes them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 
 from sim.core.ledger import Ledger
 from sim.metrics.credit import MICRO_USD
+from sim.metrics.terminal import days_of_cover
 from sim.metrics.views import evaluation_kpis
 from sim.model.world import ARMS, World
 from sim.scenario.schema import Evaluation
@@ -49,7 +52,8 @@ def _arm_kpis(rec: dict[str, np.ndarray], w: World, a: int, disc: np.ndarray) ->
     stock = rec["reserve_stock_t"][:, a, :]
     loss = rec["loss_usd"][:, a, :]
     parts = {k: rec[f"loss_{k}_usd"][:, a, :] for k in LOSS_COMPONENTS}
-    end_daily = np.maximum(w.expected[-1].sum(-1), 1e-300)
+    # measured cover: the last day's stock in days of that day's bloc demand (0 without demand)
+    cover_end = np.nan_to_num(days_of_cover({k: rec[k][-1:] for k in ("reserve_stock_t", "demand_t")})[0, a])
 
     def by_commodity(x: np.ndarray) -> list[float]:
         # each commodity's sum over days, from a [C, H] copy: one call instead of C, and the same
@@ -83,7 +87,7 @@ def _arm_kpis(rec: dict[str, np.ndarray], w: World, a: int, disc: np.ndarray) ->
         out[k + "mean_price_ratio"] = mean_price[c]
         out[k + "reserve_peak_t"] = peak_stock[c]
         out[k + "reserve_end_t"] = float(stock[-1, c])
-        out[k + "days_of_cover_end"] = float(stock[-1, c] / end_daily[c])
+        out[k + "days_of_cover_end"] = float(cover_end[c])
         out[k + "purchases_t"] = sums["purchases"][c]
         out[k + "releases_t"] = sums["releases"][c]
     k = f"{ARMS[a]}.total."
@@ -170,8 +174,7 @@ def compute_kpis(
     benefit = out["difference.total.loss_avoided_npv_usd"]
     out[f + "benefit_cost_ratio"] = benefit / net_cost if net_cost > MICRO_USD else math.nan
     out[f + "discount_rate_per_year"] = discount_rate
-    # evaluation views (issue 10): economic, programme and budget views, project companies,
-    # measured days of cover (replaces the days_of_cover_end above)
+    # evaluation views: economic, programme and budget views, project companies
     if evaluation is not None:
         out.update(evaluation_kpis(rec, w, ledger, evaluation))
     return out

@@ -1,9 +1,10 @@
-"""Per-party KPIs: who pays for the reserve and who gains from it (issue 9).
+"""Per-party KPIs: who pays for the reserve and who gains from it.
 
 Keys are ``party.<party>.<kpi>`` in the run's flat summary, for each member, ``members`` (all
 of them), ``non_members``, each ally, the ``vehicle``, the ``lender`` (every loan facility) and
 the ``bloc`` (the US parties together), plus ``parties.members_loss_avoided_share``. Money is
-USD; ``_npv_`` keys are discounted at the scenario's rate like the other KPIs.
+USD; ``_npv_`` keys are discounted at the scenario's rate like the other KPIs. Every key is
+declared in :mod:`sim.metrics.catalog`.
 
 Welfare is the bloc's loss of :mod:`sim.model.welfare` split by manufacturer (surplus and
 critical loss are per manufacturer; the extra import bill falls on who bought the day's
@@ -32,24 +33,6 @@ import pandas as pd
 from sim.core.ledger import Ledger
 from sim.metrics.stats import mean_ci
 from sim.model.parties import Parties
-
-#: Per-party KPIs written for each member, members, non_members and each ally.
-HOLDER_KPIS = (
-    "fees_usd",
-    "payments_usd",
-    "draws_t",
-    "draws_value_usd",
-    "returns_t",
-    "premium_t",
-    "late_returns",
-    "late_returns_t",
-    "late_share",
-    "fill_rate",
-    "fill_rate_counterfactual",
-    "loss_avoided_usd",
-    "loss_avoided_npv_usd",
-    "net_benefit_npv_usd",
-)
 
 
 def _npv(series: np.ndarray, disc: np.ndarray) -> float:

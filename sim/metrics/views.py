@@ -30,25 +30,9 @@ import numpy as np
 
 from sim.core.ledger import Ledger, LoanBook
 from sim.metrics.credit import MICRO_USD, budget_view, programme_view, project_kpis
-from sim.metrics.terminal import daily_discount, days_of_cover, discount, inventory_difference, terminal_value
-from sim.model.world import ARMS, World
+from sim.metrics.terminal import daily_discount, discount, inventory_difference, terminal_value
+from sim.model.world import World
 from sim.scenario.schema import Evaluation
-
-#: Ratio KPIs and their (numerator, denominator) KPIs: summaries report the ratio of the
-#: means, not the mean of per-replication ratios.
-RATIOS = {
-    "economic.benefit_cost_ratio": ("economic.loss_avoided_npv_usd", "economic.net_cost_npv_usd"),
-    "finance.benefit_cost_ratio": ("difference.total.loss_avoided_npv_usd", "finance.net_cost_npv_usd"),
-    "budget.subsidy_rate": ("budget.subsidy_cost_usd", "budget.disbursements_pv_usd"),
-}
-#: Per-commodity economic KPIs, in display order.
-COMMODITY_KPIS = (
-    "resource_cost_npv_usd",
-    "terminal_value_npv_usd",
-    "net_cost_npv_usd",
-    "loss_avoided_npv_usd",
-    "net_benefit_npv_usd",
-)
 
 
 def _split(total: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -146,22 +130,11 @@ def economic_view(rec: dict[str, np.ndarray], w: World, ledger: Ledger, ev: Eval
     return out
 
 
-def cover_kpis(rec: dict[str, np.ndarray], w: World) -> dict[str, float]:
-    """``<arm>.<commodity>.days_of_cover_end``: end stock in days of the last day's bloc demand."""
-    cover = days_of_cover({k: rec[k][-1:] for k in ("reserve_stock_t", "demand_t")})[0]  # the last day only
-    return {
-        f"{arm}.{cid}.days_of_cover_end": float(np.nan_to_num(cover[a, c]))
-        for a, arm in enumerate(ARMS)
-        for c, cid in enumerate(w.commodity_ids)
-    }
-
-
 def evaluation_kpis(rec: dict[str, np.ndarray], w: World, ledger: Ledger, ev: Evaluation) -> dict[str, float]:
-    """Every KPI of the three views, the project companies and the measured days of cover."""
+    """Every KPI of the three views and the project companies."""
     out = economic_view(rec, w, ledger, ev)
     tv = out["economic.terminal_value_usd"]
     out.update(programme_view(w, ledger, ev, tv))
     out.update(budget_view(w, ledger, ev, tv))
     out.update(project_kpis(ledger))
-    out.update(cover_kpis(rec, w))
     return out

@@ -20,7 +20,8 @@ from typing import Any
 
 import yaml
 
-from sim.report.headline import COMMODITY_COLUMNS, OUTCOMES, VIEWS
+from sim.metrics import catalog
+from sim.report.headline import COMMODITY_COLUMNS, OUTCOMES, VIEWS, display_label
 from sim.version import __version__
 
 #: Plots of a run folder, in the order shown, with captions.
@@ -243,16 +244,20 @@ def _commodity_html(summary: dict[str, Any]) -> str:
     return f'<div class="bycom">{table(head, rows, [False] + [True] * len(COMMODITY_COLUMNS))}</div>'
 
 
+#: Columns of the party table: ``party.<party>.<column>`` KPIs, labelled and scaled as the catalog says.
+PARTY_COLUMNS = ("fees_usd", "payments_usd", "draws_t", "returns_t", "late_returns", "fill_rate",
+                 "loss_avoided_npv_usd", "net_benefit_npv_usd")
+
+
 def _party_rows(parties: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], list[bool]]:
-    cols = (("fees_usd", "fees and charges", 1e-6), ("payments_usd", "payments", 1e-6),
-            ("draws_t", "draws, t", 1.0), ("returns_t", "returns, t", 1.0), ("late_returns", "late returns", 1.0),
-            ("fill_rate", "fill rate", 1.0), ("loss_avoided_npv_usd", "loss avoided", 1e-6),
-            ("net_benefit_npv_usd", "net benefit", 1e-6))
+    keys = {c: f"party.members.{c}" for c in PARTY_COLUMNS}  # every party's column is the same entry's
+    cols = [(c, display_label(key), catalog.match(key).scale) for c, key in keys.items()]
+    ci_scale = catalog.match(keys["net_benefit_npv_usd"]).scale
     rows = []
     for p in parties:
         row = [str(p["party"])] + [fmt_number(p.get(k), scale) for k, _, scale in cols]
         lo, hi = p.get("net_benefit_npv_usd_ci_low"), p.get("net_benefit_npv_usd_ci_high")
-        row.append(f"{fmt_number(lo, 1e-6)} .. {fmt_number(hi, 1e-6)}")
+        row.append(f"{fmt_number(lo, ci_scale)} .. {fmt_number(hi, ci_scale)}")
         rows.append(row)
     headers = ["party", *[label for _, label, _ in cols], "net benefit 95% CI"]
     return headers, rows, [False] + [True] * (len(headers) - 1)

@@ -31,9 +31,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from sim.metrics import catalog
 from sim.metrics.party_kpis import party_table
 from sim.metrics.stats import kpi_table
-from sim.metrics.views import RATIOS
 from sim.report.bands import BandsBuilder
 from sim.report.headline import COMMODITY_COLUMNS, HEADLINE, OUTCOMES, VIEWS, commodity_kpi
 from sim.report.html import write_run_report
@@ -135,10 +135,10 @@ def summary_document(
 ) -> dict:
     """The content of ``summary.json`` without ``per_replication`` (see :func:`write_summary`).
 
-    ``kpis`` are means over replications, except ratio KPIs (:data:`sim.metrics.views.RATIOS`),
-    which are ratios of means; ``ci95`` their 95% intervals (``ci_method`` says which kind);
-    ``percentiles`` the 5th, 50th and 95th percentile over replications. ``table`` is
-    :func:`kpi_summary` of ``kpis`` when already computed.
+    ``kpis`` are means over replications, except ratio KPIs (those with parts in
+    :mod:`sim.metrics.catalog`), which are ratios of means; ``ci95`` their 95% intervals
+    (``ci_method`` says which kind); ``percentiles`` the 5th, 50th and 95th percentile over
+    replications. ``table`` is :func:`kpi_summary` of ``kpis`` when already computed.
     """
     seed = kpis.seeds[0]
     table = kpi_summary(kpis) if table is None else table
@@ -174,7 +174,8 @@ def party_rows(kpis: KpiRows) -> list[dict]:
 
 def kpi_summary(kpis: KpiRows) -> pd.DataFrame:
     """Mean, 95% CI and percentiles of every KPI over replications (``kpi_summary.csv``)."""
-    return kpi_table(kpis.frame().drop(columns=["replication", "seed"]), ratios=RATIOS, seed=kpis.seeds[0])
+    frame = kpis.frame().drop(columns=["replication", "seed"])
+    return kpi_table(frame, ratios=catalog.ratios(frame.columns), seed=kpis.seeds[0])
 
 
 def write_summary(path: Path, summary: dict, kpis: KpiRows) -> None:

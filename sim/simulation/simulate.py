@@ -19,6 +19,7 @@ import pandas as pd
 from sim.core.ledger import LINES, Ledger
 from sim.core.rng import Streams
 from sim.engine.engine import SERIES, Engine, collector_paused
+from sim.metrics import catalog
 from sim.metrics.kpis import compute_kpis, discount_factors
 from sim.metrics.party_kpis import party_kpis
 from sim.metrics.terminal import days_of_cover
@@ -28,22 +29,16 @@ from sim.version import __version__
 
 #: Relative tolerance of the end-of-run conservation checks.
 CONSERVATION_RTOL = 1e-9
+#: The time series' column derived from the recorded series (:meth:`SeriesRecord.frame`).
+COVER_SERIES = "days_of_cover"
+#: Balances the finance table adds to the ledger's lines (:func:`_finance`).
+BALANCES = ("cash_usd", "debt_usd")
 
 
-#: KPIs that are ratios and are NaN by definition when undefined (no positive cost, no loan,
-#: no debt service, nothing disbursed); matched on the key's last part, so per-commodity and
-#: per-project variants are covered too.
-UNDEFINED_OK_KPIS = frozenset({
-    "benefit_cost_ratio",
-    "loan_rate_per_year",
-    "min_dscr",
-    "asset_cover_at_horizon",
-    "subsidy_rate",
-    "late_share",  # a party that returned nothing has no share returned late
-    "fill_rate",  # a party with no demand (the vehicle, an ally) has no fill rate
-    "fill_rate_counterfactual",
-    "members_loss_avoided_share",  # the bloc avoided no loss to share
-})
+def series_names() -> list[str]:
+    """Every value column of a run's time series and finance tables, in table order (no id columns)."""
+    names = [*SERIES, COVER_SERIES]
+    return names + [c for c in (*LINES, *BALANCES) if c not in names]
 
 
 class ConservationError(RuntimeError):
@@ -63,7 +58,8 @@ def check_finite(eng: Engine | None = None, summary: dict[str, Any] | None = Non
     """Raise :class:`NonFiniteError` if any series, balance (``eng``) or KPI (``summary``) is NaN or infinite.
 
     A NaN would otherwise pass every other check (comparisons with NaN are false) and
-    reach ``summary.json`` as an empty value. KPIs in ``UNDEFINED_OK_KPIS`` may be NaN.
+    reach ``summary.json`` as an empty value. A KPI the catalog allows to be NaN
+    (:func:`sim.metrics.catalog.nan_ok`) may be NaN, never infinite.
     """
     bad: list[str] = []
     # one sum says all series are finite (a NaN or an infinity anywhere makes it non-finite); only
@@ -84,7 +80,10 @@ def check_finite(eng: Engine | None = None, summary: dict[str, Any] | None = Non
                 bad.append(f"{name} balance is {value}")
     for key, value in (summary or {}).items():
         if isinstance(value, (int, float)) and not np.isfinite(value):
-            if not (key.rsplit(".", 1)[-1] in UNDEFINED_OK_KPIS and np.isnan(value)):
+            kpi = catalog.find(key)
+            if kpi is None:
+                bad.append(f"KPI {key} is {value} (and not declared in sim/metrics/catalog.py)")
+            elif not (kpi.nan_ok and np.isnan(value)):
                 bad.append(f"KPI {key} is {value}")
     if bad:
         more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
@@ -117,7 +116,7 @@ class SeriesRecord:
             }
             for name, arr in rec.items():
                 cols[name] = arr[:, a, :].reshape(-1)
-            cols["days_of_cover"] = cover[:, a, :].reshape(-1)
+            cols[COVER_SERIES] = cover[:, a, :].reshape(-1)
             frames.append(pd.DataFrame(cols))
         return pd.concat(frames, ignore_index=True)
 
@@ -222,8 +221,8 @@ def _finance(flows: np.ndarray, start: pd.Timestamp) -> pd.DataFrame:
     df = pd.DataFrame(flows, columns=list(LINES))
     df.insert(0, "date", pd.date_range(start, periods=len(flows), freq="D"))
     df.insert(0, "day", np.arange(led.horizon_days))
-    df["cash_usd"] = led.cash_series()
-    df["debt_usd"] = led.debt_series()
+    for name, balance in zip(BALANCES, (led.cash_series(), led.debt_series()), strict=True):
+        df[name] = balance
     return df
 
 
