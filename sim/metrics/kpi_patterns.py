@@ -65,6 +65,7 @@ class Kpi:
         nan_when: when the value is NaN (undefined); empty when it never is.
         ratio_of: (numerator, denominator) patterns: over replications the ratio of their means.
         headline: the headline group (:data:`HEADLINE_GROUPS`) that shows it, or None.
+        rank: its place in the headline group (lower first; equal ranks keep the catalog's order).
         higher_is_better: True, False, or None when neither is better.
         when: a condition of :data:`CONDITIONS` for the run to write it; empty: always.
 
@@ -78,6 +79,7 @@ class Kpi:
     nan_when: str = ""
     ratio_of: tuple[str, str] | None = None
     headline: str | None = None
+    rank: int = 0
     higher_is_better: bool | None = None
     when: str = ""
 

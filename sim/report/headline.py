@@ -1,7 +1,7 @@
 """Which KPIs are shown where, with labels and scales: shared by the terminal, report and compare.
 
 The rows come from the KPI catalog (:mod:`sim.metrics.catalog`): a KPI's headline group says
-where it is shown, its label, unit and scale how, and the catalog's order the order. The three
+where it is shown (and its rank where), its label, unit and scale how. The three
 evaluation views are listed apart (:data:`VIEWS`) so every output shows them side by side,
 each with the rate it discounts at.
 """
@@ -22,7 +22,7 @@ def display_label(key: str) -> str:
 
 
 def rows(group: str) -> tuple[tuple[str, str, float], ...]:
-    """(KPI, label with unit, scale) of a headline group, in catalog order."""
+    """(KPI, label with unit, scale) of a headline group, by rank."""
     return tuple((key, display_label(key), catalog.match(key).scale) for key in catalog.headline_keys(group))
 
 
