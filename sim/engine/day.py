@@ -43,7 +43,7 @@ class DayPlans:
         parties = self.parties
         self._morning()
         if self._kernel_delivers:  # members' draws due today are delivered by the kernel
-            self.packs.flags[FLAG.DELIVERIES] = t <= parties._last_due
+            self.packs.flags[FLAG.DELIVERIES] = t <= parties.last_due
         to_book, any_fired, flipped, drew, consumed, storage, any_swap = self._market_day(t, *self._md_args)
         if to_book:
             self.finance.after_compiled_payment(now)
@@ -53,7 +53,7 @@ class DayPlans:
             self._project_sales(t)
         if consumed:  # the kernel ran steps 6-9 too and booked today's draws: their money and events are Python's
             if drew:
-                parties.after_draws(now, t, parties._d, any_swap)
+                parties.after_draws(now, t, parties.draws, any_swap)
             self._mid_dirty = drew
         else:
             # 6. the reserve releases (or its parties draw) when its trigger holds; deliveries reach manufacturers
@@ -64,7 +64,7 @@ class DayPlans:
                 self._mid_dirty = False
             # 7-9. consumption and the bloc's loss; storage accrues; the price moves (kernel)
             if self._kernel_delivers:  # today's draws may be due today
-                self.packs.flags[FLAG.DELIVERIES] = t <= parties._last_due
+                self.packs.flags[FLAG.DELIVERIES] = t <= parties.last_due
             storage = self._consume_and_price(t, *self._cp_args)
         self._evening(now, t, storage)
 

@@ -178,12 +178,12 @@ class Engine(EngineViews, DayPlans, ReserveStep):
                  "log_price_cap": [math.log(x) for x in w.price_cap.tolist()]}
         p_ck = packs.p_ck
         if p is not None:  # the parties' settings; their state arrays are already views into the packs
-            fixed["major_price_usd"], fixed["major_loss"] = p._major_price_usd, p._major_loss
+            fixed["major_price_usd"], fixed["major_loss"] = p.major_price_usd, p.major_loss
             fixed["locked_price_usd"], fixed["premium_share"] = p.locked_price, p.spec.draws.premium_share
             flags[FLAG.SWAP] = p.swap
             flags[FLAG.FREE_STOCK_SALES] = p.free_stock_sales
             p_books = (p.loss, packs.p_value, p_ck, p.entitled)
-            p_draws = (p._hold, p._tonnes_drawn, p._pay, p._swap_cm, p.value_in)
+            p_draws = (p.hold, p.tonnes_drawn, p.pay, p.swap_cm, p.value_in)
             self._p_cut_value = p.cut_value
         else:  # placeholders of the right types: the kernels skip the parties' parts (FLAG.PARTIES)
             p_books = (np.zeros((1, 2, M)), packs.p_value, p_ck, np.zeros(1, dtype=bool))

@@ -46,13 +46,14 @@ class ReserveStep:
         parties = self.parties
         # rest-of-world demand the world market left unmet today (allies' draws serve it)
         row_gap = self.row_want[0] - self.row_got[0] - self.row_own[0] if parties.has_allies else self._no_row_gap
-        release_requests(0, self.packs.acm, self.wc, self.packs.flags, row_gap, parties.ally_row_share, parties._need)
+        release_requests(0, self.packs.acm, self.wc, self.packs.flags, row_gap, parties.ally_row_share,
+                         parties.requests)
         release_room(0, self.packs.ac, self.packs.c1, self.wc, self.can, self.room)
         return self._take_draws(*parties.draw(now, t, fired[0], self.price[0], self.room, self.can))
 
     def _take_draws(self, to_makers: np.ndarray, to_allies: np.ndarray) -> np.ndarray:
         """Take the parties' draws [C] out of the reserve arm's stock; tonnes released [A, C]."""
-        if to_makers is self.parties._no_draw:
+        if to_makers is self.parties.no_draw:
             return self._zeros
         releases = np.zeros_like(self._zeros)
         releases[0] = to_makers + to_allies

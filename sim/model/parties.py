@@ -120,10 +120,9 @@ class Parties:
         self.free_stock_sales = terms.non_member_sales == "free_stock"
         md = terms.major_disruption
         self.major_price = np.inf if md.price_ratio is None else md.price_ratio
-        self.major_loss = md.supply_loss_share
         self.tests_supply = md.supply_loss_share is not None
-        self._major_price_usd = self.major_price * w.ref_price
-        self._major_loss = math.nan if md.supply_loss_share is None else float(md.supply_loss_share)
+        self.major_price_usd = self.major_price * w.ref_price
+        self.major_loss = math.nan if md.supply_loss_share is None else float(md.supply_loss_share)  # nan: untested
         fees, mf = spec.fees, s.financing.member_fees
         self.upfront = np.array([m.upfront_fee_usd if m.upfront_fee_usd is not None else
                                  (fees.upfront_usd if fees.upfront_usd is not None else mf.upfront_usd)
@@ -144,8 +143,8 @@ class Parties:
         self.transit = ck[CK.TRANSIT]  # draws on their way to the holder
         ck[CK.ENTITLED] = self.entitled
         # swap tonnes (with premium) members owe; a day's new swaps: principal and tonnes owed (the return's) [C, M]
-        self._swap_cm = np.zeros((3, C, M))
-        self.owed = self._swap_cm[0]
+        self.swap_cm = np.zeros((3, C, M))
+        self.owed = self.swap_cm[0]
         self.ring = np.zeros((C, self.K, w.ring))
         # calm if the reserve's trigger has not held since the last review (set at reviews, so members rebuild
         # what they owe while calm without flip-flopping daily)
@@ -157,31 +156,31 @@ class Parties:
         self._storage_c = np.zeros(C)
         self._ally_carry = np.zeros(H)  # allies' shares of storage and procurement fees, USD per day
         self.drawn_today = packs.c1[C1.P_DRAWN_TODAY]
-        self._need, self._d = ck[CK.NEED], ck[CK.D]  # work arrays of the draw decision
+        self.requests, self.draws = ck[CK.NEED], ck[CK.D]  # work arrays of the draw decision
         self._work = ck[CK.WORK]  # scratch space of the kernels
         self._ret, self._late = np.zeros((C, M)), np.zeros((C, M))  # a swap return's tonnes returned, paid for
         self._return_rows = np.zeros((C * M, 5))  # a swap return's log rows (party_kernels.swap_return)
         self._swap_return = None  # swap_return's compiled entry, bound at the first return
-        self._last_due = -1  # last day a draw is due to a manufacturer
+        self.last_due = -1  # last day a draw is due to a manufacturer
         # [some drawn tonnes await buy-back, a draw has been made (so swaps or buy-backs may be outstanding)]
         self.state = packs.flags[FLAG.PENDING_ON:FLAG.OUTSTANDING + 1]
         self._flipped = packs.cb[CB.FLIPPED]
         self._ent_entitled = packs.c1[C1.P_ENT_ENTITLED]
         self._ent = ck[CK.ENT]
-        self._no_draw = np.zeros(C)  # read only: what draw() returns on a day nothing is drawn
+        self.no_draw = np.zeros(C)  # read only: what draw() returns on a day nothing is drawn
         # accounts: money paid to the vehicle by party [H, parties] per line; tonnes by party [C, parties]
         n_p = len(self.party_ids)
         self.cash = {line: np.zeros((H, n_p)) for line in PARTY_LINES}
-        self._tonnes_drawn = np.zeros((2, C, n_p))  # drawn, drawn as sales (one pack for the compiled day)
+        self.tonnes_drawn = np.zeros((2, C, n_p))  # drawn, drawn as sales (one pack for the compiled day)
         self.tonnes = {k: np.zeros((C, n_p)) for k in ("draws", "returns", "premium", "late", "settled", "sale_draws")}
-        self.tonnes["draws"], self.tonnes["sale_draws"] = self._tonnes_drawn
-        self._pay = np.zeros((3, n_p))  # a day's draws: value received, paid at the locked price, bought (scratch)
-        self._pay_paid = self._pay[1:].reshape(-1)  # (a view) paid at the locked price or bought
+        self.tonnes["draws"], self.tonnes["sale_draws"] = self.tonnes_drawn
+        self.pay = np.zeros((3, n_p))  # a day's draws: value received, paid at the locked price, bought (scratch)
+        self._pay_paid = self.pay[1:].reshape(-1)  # (a view) paid at the locked price or bought
         # the holders' parties and kinds [K], the commodities' release lags [C], as integers, in the rows of
         # sim.kernels.layout.HOLD (the compiled day books draws from them)
-        self._hold = np.zeros((4, max(self.K, C)), dtype=np.intp)
-        self._hold[0, : self.K], self._hold[1, : self.K] = self.party_of, self.is_member
-        self._hold[2, : self.K], self._hold[3, :C] = self.is_ally, w.r_release_lag
+        self.hold = np.zeros((4, max(self.K, C)), dtype=np.intp)
+        self.hold[0, : self.K], self.hold[1, : self.K] = self.party_of, self.is_member
+        self.hold[2, : self.K], self.hold[3, :C] = self.is_ally, w.r_release_lag
         self._max_lag = int(w.r_release_lag.max(initial=0))
         self.late_count = np.zeros(n_p, dtype=np.intp)
         self.value_in = np.zeros((H, n_p))  # reference value of tonnes received less tonnes handed back
@@ -231,7 +230,7 @@ class Parties:
         The engine's one-call market day runs the same compiled step itself and then calls :meth:`log_flips`.
         """
         if morning(arrived, price, supply_lost, self.pending, self.flows["arrivals"], self.major, self._flipped,
-                   self._major_price_usd, self._major_loss, self.w.has_reserve, self.state):
+                   self.major_price_usd, self.major_loss, self.w.has_reserve, self.state):
             self.log_flips(now, price)
 
     def log_flips(self, now: float, price: np.ndarray) -> None:
@@ -244,7 +243,7 @@ class Parties:
              can: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Turn today's requests into draws and sales; returns the tonnes [C] for manufacturers and for allies.
 
-        The requests [C, K] are in ``self._need`` (written by
+        The requests [C, K] are in ``self.requests`` (written by
         :func:`sim.kernels.day_kernel.release_requests`).
 
         Args:
@@ -256,34 +255,34 @@ class Parties:
             can: [C] stock above the floor, t.
 
         """
-        need = self._need
-        d = self._d
+        need = self.requests
+        d = self.draws
         drew = draw_tonnes(need, self.transit, fired, self.entitlements(), self.out_swap, self.pending, self.entitled,
                            self.major, can, room, self.free_stock_sales, d)
         if not drew:  # nothing drawn (d is all zero): the usual case while the trigger holds
             self.drawn_today[:] = 0.0
-            return self._no_draw, self._no_draw
+            return self.no_draw, self.no_draw
         return self.book_decided(now, t, price)
 
     def book_decided(self, now: float, t: int, price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Book the draws decided today (``self._d`` [C, K], not all zero); the tonnes [C] for manufacturers, allies.
+        """Book the draws decided today (``self.draws`` [C, K], not all zero); the tonnes [C] for manufacturers, allies.
 
         Called by :meth:`draw`, or by the engine when its compiled day has made the decision.
         """
-        d = self._d
+        d = self.draws
         self.drawn_today[:] = (d * self.entitled).sum(-1)
         d = d.copy()
         self._book_draws(now, t, d, price)
         return d[:, : self.M].sum(-1), d[:, self.M:].sum(-1)
 
     def _book_draws(self, now: float, t: int, d: np.ndarray, price: np.ndarray) -> None:
-        w, pay = self.w, self._pay
+        w, pay = self.w, self.pay
         pay[:] = 0.0
         any_swap = book_draws(t, d, w.r_release_lag, self.ring, self.transit, self.flows["drawn"], self.tonnes["draws"],
                               self.tonnes["sale_draws"], self.party_of, self.is_member, self.is_ally, self.entitled,
                               self.swap, self.spec.draws.premium_share, self.out_swap, self.owed, self.pending,
-                              self.locked_price, price, w.ref_price, pay[0], pay[1], pay[2], self._swap_cm[1],
-                              self._swap_cm[2])
+                              self.locked_price, price, w.ref_price, pay[0], pay[1], pay[2], self.swap_cm[1],
+                              self.swap_cm[2])
         self.value_in[t] += pay[0]
         self.state[:] = True  # draws await buy-back (members' sales, allies) or return (swaps), may be settled late
         self.after_draws(now, t, d, any_swap)
@@ -291,16 +290,16 @@ class Parties:
     def after_draws(self, now: float, t: int, d: np.ndarray, any_swap: bool) -> None:
         """What follows draws ``d`` [C, K] once booked (here or in the compiled day): money, events, returns."""
         w = self.w
-        self._last_due = max(self._last_due, t + self._max_lag)
+        self.last_due = max(self.last_due, t + self._max_lag)
         if any_swap:
             self.owed_changed = True
-            principal, owed = self._swap_cm[1:].copy()  # today's new swaps, kept for their return
+            principal, owed = self.swap_cm[1:].copy()  # today's new swaps, kept for their return
             self._env.process(self._due(t + self.spec.draws.return_days, principal, owed))
         # none with swaps and members only: skip two sums and bookings of nothing (a plain list's any() is
         # several times cheaper than numpy's on a few values)
         if any(self._pay_paid.tolist()):
-            self._receive(now, "draw_payments", "sales_usd", self._pay[1])
-            self._receive(now, "purchases", "sales_usd", self._pay[2])
+            self._receive(now, "draw_payments", "sales_usd", self.pay[1])
+            self._receive(now, "purchases", "sales_usd", self.pay[2])
         cs, ks = np.nonzero(d)  # one event per draw, from plain lists (numpy scalars cost more than the log)
         for c, k, x in zip(cs.tolist(), ks.tolist(), d[cs, ks].tolist()):
             self.log(now, "draw", self._holder_names[k], f"{w.commodity_ids[c]} {self._draw_kinds[k]}", x)
@@ -318,7 +317,7 @@ class Parties:
     # ------------------------------------------------------------------ deliveries
     def deliver(self, t: int) -> np.ndarray | None:
         """Draws due to manufacturers today [C, M] (None if none)."""
-        if t > self._last_due:
+        if t > self.last_due:
             return None
         slot = t % self.w.ring
         got = self.ring[:, : self.M, slot]
