@@ -17,17 +17,42 @@ replication-day for each design and their ratios, all measured in one run.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numba
 import numpy as np
 
-from sim.model.welfare import DeadweightCurve
-from tests.oracles.market import clearing_price_ratio, serve_in_tiers
-from tests.oracles.welfare import curve_loss_usd
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the numpy oracles live in tests/
+
+from sim.model.welfare import DeadweightCurve  # noqa: E402
+from tests.oracles.market import clearing_price_ratio  # noqa: E402
+from tests.oracles.welfare import curve_loss_usd  # noqa: E402
 
 C, M = 13, 5
+_TINY = 1e-12
 
+
+
+def serve_in_tiers(supply: np.ndarray, *tiers: np.ndarray) -> list[np.ndarray]:
+    """Fill demand tiers in order from ``supply``; each tier is served pro rata within itself.
+
+    Args:
+        supply: [A, C] tonnes on offer.
+        *tiers: [A, C] tonnes asked by each tier, highest priority first.
+
+    Returns:
+        The share of each tier's demand served (0-1), one [A, C] array per tier.
+
+    """
+    left = supply
+    shares = []
+    for ask in tiers:
+        frac = np.minimum(1.0, left / np.maximum(ask, _TINY))
+        shares.append(frac)
+        left = np.maximum(left - ask, 0.0)
+    return shares
 
 def make_inputs(lead: tuple[int, ...], rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Random inputs of the kernel with leading shape ``lead`` (e.g. (2,) or (B, 2))."""

@@ -185,3 +185,20 @@ def test_release_deliveries_follow_the_allocation_oracle(M):
         assert np.array_equal(x, x_ref)
         assert np.array_equal(delivered, d)
         assert not ring[:, :, slot].any()
+
+
+def test_recorded_critical_loss_is_the_oracle_on_recorded_consumption():
+    """Critical demand not served, at the value of lost output, as the welfare oracle states it."""
+    from tests.oracles.welfare import critical_loss_usd
+
+    s = scenario(
+        commodities={"ga": {"price_adjust_per_day": 0.05}},
+        manufacturers={"m1": {"critical_share": 0.8, "demand_cv": 0.1}},
+        shocks={"ban": {"kind": "export_restriction", "country": "A", "commodities": ["ga"], "start": 60,
+                        "duration_days": 120, "severity": 1.0}},
+    )
+    cf = simulate(s, seed=1).timeseries.query("arm == 'counterfactual'")
+    assert (cf.loss_critical_usd > 0).sum() > 30  # the ban reaches critical use
+    ref = critical_loss_usd(cf.delivered_t.to_numpy(), cf.reference_demand_t.to_numpy(), np.array(0.8),
+                            np.array(10000.0))
+    assert cf.loss_critical_usd.to_numpy() == pytest.approx(ref, rel=1e-12, abs=1e-9)

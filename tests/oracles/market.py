@@ -47,26 +47,6 @@ def allocate(supply: np.ndarray, need: np.ndarray, classes: np.ndarray) -> np.nd
     return (per_class * frac[..., None]).sum(axis=1)
 
 
-def serve_in_tiers(supply: np.ndarray, *tiers: np.ndarray) -> list[np.ndarray]:
-    """Fill demand tiers in order from ``supply``; each tier is served pro rata within itself.
-
-    Args:
-        supply: [A, C] tonnes on offer.
-        *tiers: [A, C] tonnes asked by each tier, highest priority first.
-
-    Returns:
-        The share of each tier's demand served (0-1), one [A, C] array per tier.
-
-    """
-    left = supply
-    shares = []
-    for ask in tiers:
-        frac = np.minimum(1.0, left / np.maximum(ask, _TINY))
-        shares.append(frac)
-        left = np.maximum(left - ask, 0.0)
-    return shares
-
-
 def clearing_price_ratio(
     amounts: np.ndarray,
     elasticities: np.ndarray,
