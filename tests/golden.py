@@ -1,7 +1,8 @@
 """Golden bits: hashes of whole runs that every refactoring must reproduce exactly.
 
-Four scenarios (the default, ``vault_copper_allies``, ``vault_with_nds`` and the default
-without parties), 3 years, seeds 1 and 2. Each run is reduced to SHA-256 digests of its daily
+Five scenarios (the default, ``vault_copper_allies``, ``vault_with_nds``, the default without
+parties, and the default with gallium and germanium priced by competitive storage), 3 years,
+seeds 1 and 2. Each run is reduced to SHA-256 digests of its daily
 series, summary, events and finance tables, written to ``tests/data/golden_bits.json``.
 
 Only a deliberate model change regenerates them, with the reason in the commit message::
@@ -32,6 +33,8 @@ CASES: dict[str, tuple[str, dict]] = {
     "vault_copper_allies": ("scenarios/policies/vault_copper_allies.yaml", {}),
     "vault_with_nds": ("scenarios/policies/vault_with_nds.yaml", {}),
     "default_no_parties": ("scenarios/project_vault.yaml", {"parties": None}),
+    "default_storage_ga_ge": ("scenarios/project_vault.yaml",
+                              {"commodities.{gallium,germanium}.price_model": "storage"}),
 }
 
 

@@ -136,7 +136,9 @@ class Engine(EngineViews, DayPlans, ReserveStep):
             if self.active[0, j] and w.sup_lead[j] > 0:
                 self.ring_m[: w.sup_lead[j], :, w.sup_c[j]] += w.sup_cap_tpd[j] * min(1.0, share0[w.sup_c[j]])
         self.transit_m[:] = self.ring_m.sum(0)
-        self.wstock[:] = w.market_stock_level[0]  # traders' stocks outside the bloc
+        # traders' stocks outside the bloc; where the price clears with stocks, holders start at their normal stock
+        self.wstock[:] = np.where(w.storage_on, w.storage_steady_days * (w.de_tot[0] + w.row_demand[0]),
+                                  w.market_stock_level[0])
         self.opening_t = self.mstock.sum(-1) + self.rstock + self.transit_m + self.wstock
         if self.public is not None:
             self.opening_t += self.public.total_stock
@@ -209,7 +211,7 @@ class Engine(EngineViews, DayPlans, ReserveStep):
         self._one_call = (p is None or not p.has_allies) and self.public is None and not self.step_by_step
         # every argument of the daily kernels after the day, bound once: the arrays are updated in place
         day_packs = (ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, w.daily_s, w.daily_c, w.daily_cm)
-        self._sd_args = (*day_packs, self._p_cut_value)
+        self._sd_args = (*day_packs, self._p_cut_value, w.storage_fn)
         self._cs_args = (ac, acm, as_, wc, sb, si, self.claim_classes, ring, w.daily_s, w.daily_c, w.daily_cm,
                          self.rec_all)
         fin = self.finance
@@ -223,9 +225,9 @@ class Engine(EngineViews, DayPlans, ReserveStep):
         self._has_projects = bool(self.projects.rows.size)
         flags[FLAG.WHOLE_DAY] = self._kernel_delivers and not self._has_projects
         self._allies = p is not None and p.has_allies  # (plain booleans: the day tests them 5,475 times a run)
-        self._md_args = (*day_packs, self._p_cut_value, self.claim_classes, ring, p_ck, self._fired, fin.money,
-                         fin.fac, self.ledger.flows, fin.draws_out, *p_books[:2], p_books[3], p_ring, *p_draws,
-                         self.rec_all)
+        self._md_args = (*day_packs, self._p_cut_value, w.storage_fn, self.claim_classes, ring, p_ck, self._fired,
+                         fin.money, fin.fac, self.ledger.flows, fin.draws_out, *p_books[:2], p_books[3], p_ring,
+                         *p_draws, self.rec_all)
         self._cp_args = (ac, acm, as_, c1, cm, wc, flags, w.daily_c, w.daily_cm, *p_books, p_ring, self.rec_all)
         self._trigger_args = (cm[CM.ELIGIBLE], cb[CB.IS_SHORTFALL], cb[CB.IS_PRICE], wc[WC.R_TRIGGER_PRICE_USD],
                               cb[CB.IS_COVER], wc[WC.R_TRIGGER_COVER], w.de_tot, self._fired)

@@ -166,9 +166,9 @@ def take_draws(t, ac, c1, wc, flags, p_ck, p_hold, p_tonnes, p_pay, p_swap, valu
 
 
 @njit(**JIT)
-def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, claim_classes, ring,
-               p_ck, fired, money, fac, flows, draws_out, p_loss, p_value, p_entitled, p_ring, p_hold, p_tonnes, p_pay,
-               p_swap, value_in, rec):
+def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, storage_fn, claim_classes,
+               ring, p_ck, fired, money, fac, flows, draws_out, p_loss, p_value, p_entitled, p_ring, p_hold, p_tonnes,
+               p_pay, p_swap, value_in, rec):
     """Steps 1-5 and the start of step 6 in one call; on a quiet day, the whole day.
 
     The same as :func:`supply_and_demand`; the funds cap (the reserve orders only what its cash and
@@ -192,7 +192,8 @@ def market_day(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, 
     """
     now = t + 0.5
     funds = max(finance_funds(now, money, fac, fac[:, FAC.FOR_RESERVE]), 0.0) if flags[FLAG.BUYING] else 0.0
-    cost = supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, rec)
+    cost = supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, storage_fn,
+                             rec)
     if cost > funds:
         f = funds / cost
         for c in range(ac.shape[2]):

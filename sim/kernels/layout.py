@@ -105,6 +105,7 @@ class AC(Layout):
     SUPPLY_LOST = auto()
     DRAWDOWN = auto()
     CURVE = auto()
+    CARRY = auto()
 
 
 class ACM(Layout):
@@ -277,6 +278,7 @@ class WC(Layout):
     PREMIUM_SHARE = auto()
     LOG_PRICE_FLOOR = auto()
     LOG_PRICE_CAP = auto()
+    STORAGE_ON = auto()
 
 
 class DCM(Layout):

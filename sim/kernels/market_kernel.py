@@ -20,11 +20,12 @@ from numba import njit
 
 from sim.kernels.jit import JIT
 from sim.kernels.layout import AC, ACM, AS, C1, CB, CM, DC, DCM, DS, FLAG, REC, S1, SB, SI, WC
+from sim.kernels.storage_kernel import carry_out, price_ratio_at_use
 
 _TINY = 1e-12
 _TINY_W = 1e-300  # the welfare integral's guard against a zero base
 @njit(**JIT)
-def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value,
+def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc, hcm, p_cut_value, storage_fn,
                       rec):  # noqa: PLR0912, PLR0915
     """Steps 1-2: supply after shocks and supply response; demand at today's price; orders.
 
@@ -34,7 +35,11 @@ def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc
     ``hc``, ``hcm``: DS, DC, DCM, from :mod:`sim.model.daily`), and the
     series record ``rec`` [series, day, A, C]. Each array argument costs about 0.2 us to pass, hence
     the packs. Here ``p_cut_value`` [H, M] gets, with parties, the reference value of each
-    manufacturer's safety-stock cut (crowding out).
+    manufacturer's safety-stock cut (crowding out). Where the price clears with holders' stocks (WC.STORAGE_ON),
+    the day's price is set here, from the availability of the day (traders' stock carried in and output,
+    less the reserve's purchases at yesterday's pace) on the holders' carry-out function ``storage_fn``
+    [2, C, 2, G] (availability, stock; normal or cut regime; normalised to the day's world reference demand),
+    before anyone's demand: the stock holders carry out (AC.CARRY) stays off the market.
 
     Returns:
         Cost of the reserve arm's wanted purchases at today's price (USD), before the funds cap.
@@ -67,6 +72,8 @@ def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc
     demand, expected, critical_t, critical_expected = hcm[DCM.DEMAND], hcm[DCM.EXPECTED], hcm[DCM.CRITICAL_T], \
         hcm[DCM.CRITICAL_EXPECTED]
     normal, left = c1[C1.NORMAL_SUPPLY], c1[C1.SUPPLY_LEFT]  # scratch: the kernels allocate nothing (JIT)
+    storage_on, de_tot = wc[WC.STORAGE_ON], hc[DC.DE_TOT]
+    price_cap, price_floor = wc[WC.PRICE_CAP], wc[WC.PRICE_FLOOR]
     A, C = price.shape
     S = sup_c.shape[0]
     M = want_m.shape[2]
@@ -105,6 +112,14 @@ def supply_and_demand(t, ac, acm, as_, c1, s1, cm, wc, flags, cb, sb, si, hs, hc
             supply_lost[a, c] = 1.0 - left[c] / max(normal[c], _TINY) if normal[c] > 0 else 0.0
             supply[a, c] = output[a, c] + wstock[a, c]
             reach[a, c] += wstock[a, c]
+            if storage_on[c] > 0.0:  # competitive storage: the price clears today's availability
+                world = (de_tot[t, c] + row_demand[t, c]) * surge[c]
+                cut = 1 if restricted_c[c] > 0.0 else 0
+                z = max(supply[a, c] - ac[AC.BUY, a, c], 0.0) / world
+                carried = carry_out(storage_fn[0, c, cut], storage_fn[1, c, cut], z)
+                ratio = price_ratio_at_use(z - carried, elasticity[c], price_cap[c])
+                price[a, c] = max(ratio, price_floor[c]) * ref_price[c]
+                ac[AC.CARRY, a, c] = carried * world
             # 2. demand at today's price: critical use, then the responsive part on its curve
             ratio = price[a, c] / ref_price[c]
             sm = surge[c]
@@ -194,6 +209,7 @@ def clear_and_ship(t, ac, acm, as_, wc, sb, si, claim_classes, ring, hs, hc, hcm
     compete = wc[WC.R_BUY_COMPETE]
     sup_c, lead, domestic, ring_m, ring_r = si[SI.SUP_C], si[SI.LEAD], sb[SB.DOMESTIC], ring[0], ring[1]
     cap_expected, share, market_stock_level = hs[DS.CAP_EXPECTED], hcm[DCM.SHARE], hc[DC.MARKET_STOCK_LEVEL]
+    storage_on = wc[WC.STORAGE_ON]
     A, C = price.shape
     S = sup_c.shape[0]
     M = want_m.shape[2]
@@ -218,7 +234,8 @@ def clear_and_ship(t, ac, acm, as_, wc, sb, si, claim_classes, ring, hs, hc, hcm
             row_crit_mkt = max(0.0, row_crit[a, c] - row_own[a, c])
             rest_row = row_mkt - row_crit_mkt
             wr = want_r[a, c]
-            left = supply[a, c]
+            holding = storage_on[c] > 0.0
+            left = supply[a, c] - ac[AC.CARRY, a, c] if holding else supply[a, c]  # holders keep their carry-out
             ask1 = crit_b + row_crit_mkt
             f1 = min(1.0, left / max(ask1, _TINY))
             left = max(left - ask1, 0.0)
@@ -246,9 +263,10 @@ def clear_and_ship(t, ac, acm, as_, wc, sb, si, claim_classes, ring, hs, hc, hcm
                 cost += b * price[a, c]
             sh = ship_m + b
             shipped[a, c] = sh
-            # unsold output refills traders' stocks up to their normal level; beyond it, it is not produced
+            # unsold output refills traders' stocks up to their normal level; beyond it, it is not produced.
+            # With competitive storage, holders carry all that is not sold (at least what they chose to carry)
             before = wstock[a, c]
-            wstock[a, c] = min(supply[a, c] - sh - rg, market_stock_level[t, c])
+            wstock[a, c] = supply[a, c] - sh - rg if holding else min(supply[a, c] - sh - rg, market_stock_level[t, c])
             produced[a, c] = sh + rg + wstock[a, c] - before
             m_share[a, c] = ship_m / max(sh, _TINY) if sh > 0.0 else 1.0
             transit_m[a, c] += ship_m

@@ -54,6 +54,7 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
     has_parties, newton = flags[FLAG.PARTIES], flags[FLAG.NEWTON]
     share, row_demand = hcm[DCM.SHARE], hc[DC.ROW_DEMAND]
     p_demand_value, p_consumed_value = p_value[0], p_value[1]
+    storage_on = wc[WC.STORAGE_ON]
     A, C = price.shape
     M = want_m.shape[2]
     storage = 0.0
@@ -116,9 +117,12 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
             residual = clearing_supply + releases[a, c] - fixed + other_rel[a, c]
             resp_b = resp_e[a, c] * keep[a, c]
             resp_w = (row_demand[t, c] * surge[c] - row_crit[a, c]) * keep[a, c]
-            clearing[a, c] = _clearing_ratio(resp_b, resp_w, elasticity[c], row_elasticity[c], residual,
-                                             clearing[a, c], log_floor[c], log_cap[c], price_cap[c], newton)
-            price[a, c] += price_adjust[c] * (clearing[a, c] * p0 - price[a, c])
+            if storage_on[c] > 0.0:  # the price cleared the day's market with holders' stocks (supply_and_demand)
+                clearing[a, c] = price[a, c] / p0
+            else:
+                clearing[a, c] = _clearing_ratio(resp_b, resp_w, elasticity[c], row_elasticity[c], residual,
+                                                 clearing[a, c], log_floor[c], log_cap[c], price_cap[c], newton)
+                price[a, c] += price_adjust[c] * (clearing[a, c] * p0 - price[a, c])
             rec[REC.DELIVERED_T, t, a, c] = cons_tot
             rec[REC.SHORTFALL_T, t, a, c] = want_tot[a, c] - cons_tot
             rec[REC.CRITICAL_SHORTFALL_T, t, a, c] = crit_short

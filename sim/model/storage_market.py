@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.optimize import brentq
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,10 @@ class StorageMarket:
         """The equilibrium price in ``regime`` at ``availability`` t (stock carried in + today's supply), USD/t."""
         return self._function(self._z[regime], self._p[regime], np.asarray(availability, dtype=float))
 
+    def carry_grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """The carry-out functions as grids: [R, G] availability and [R, G] stock carried out there, t."""
+        return self._z.copy(), self._p.copy()
+
     def carry_out(self, regime: int, availability: np.ndarray | float) -> np.ndarray:
         """The stock holders carry out of a day in ``regime`` at ``availability``, t."""
         return self._carry(self._z[regime], self._p[regime], np.asarray(availability, dtype=float))
@@ -163,6 +168,12 @@ class StorageMarket:
             carried = (1.0 - self.decay_per_day) * stock[t]
         return {"price": price, "use": use, "stock": stock}
 
-    def steady_stock(self, regime: int = 0, days: int = 20_000) -> float:
-        """The stock holders settle at while ``regime`` lasts (from no stock)."""
-        return float(self.path(np.full(days, regime), 0.0)["stock"][-1])
+    def steady_stock(self, regime: int = 0) -> float:
+        """The stock holders settle at while ``regime`` lasts: what they carry out of it plus a day's supply, t.
+
+        The carry-out function rises by less than one tonne per tonne of availability, so the fixed point is unique.
+        """
+        keep, y = 1.0 - self.decay_per_day, self.supply_tpd[regime]
+        top = self._z[regime][-1]
+        gap = lambda s: float(self.carry_out(regime, keep * s + y)) - s  # noqa: E731
+        return 0.0 if gap(0.0) <= 0.0 else float(brentq(gap, 0.0, top, xtol=1e-12 * max(top, 1.0)))

@@ -7,16 +7,21 @@ no reserve financing, no projects unless ``in_counterfactual``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from sim.core.rng import Streams
 from sim.kernels.layout import DC, DCM, DS, WC
 from sim.model.daily import DailyArrays, DailySpec, daily_arrays
-from sim.scenario.schema import Scenario
+from sim.model.storage_market import StorageMarket
+from sim.scenario.schema import Commodity, Scenario
 
 ARMS = ("reserve", "counterfactual")
+#: Points of the holders' carry-out grid (competitive storage).
+STORAGE_GRID_POINTS = 400
 #: Numbers of a held commodity's ``release`` section that the kernels read as they are: the row of
 #: their per-commodity parameters (WC) each fills -> (the field, its value where nothing is held).
 RELEASE_NUMBERS: dict[WC, tuple[str, float]] = {
@@ -89,6 +94,9 @@ class World:
     r_hold_usd_per_t_day: np.ndarray  # [C]
     ring: int
     daily: DailyArrays  # the daily packs (sim/model/daily.py), read only
+    storage_on: np.ndarray  # [C] bool: the price clears with holders' stocks (price_model: storage)
+    storage_fn: np.ndarray  # [2, C, 2, G] holders' carry-out functions (availability, stock) per regime, normalised
+    storage_steady_days: np.ndarray  # [C] the stock holders keep in normal times, days of world reference demand
     # views into the daily packs, set in __post_init__: daily quantities that do not depend on state
     demand: np.ndarray = field(init=False)  # [H, C, M] t/day at the reference price, with growth and noise
     expected: np.ndarray = field(init=False)  # [H, C, M] t/day with growth, no noise
@@ -311,4 +319,51 @@ def build_world(s: Scenario, streams: Streams) -> World:
         r_hold_usd_per_t_day=hold,
         ring=ring,
         daily=daily,
+        storage_on=np.array([x.price_model == "storage" for x in com], dtype=bool),
+        storage_fn=storage_functions(com),
+        storage_steady_days=np.array([_steady_days(x) for x in com]),
     )
+
+
+def _steady_days(x: Commodity) -> float:
+    """The stock holders keep in normal times, days of world reference demand (0 without competitive storage)."""
+    if x.price_model != "storage":
+        return 0.0
+    st = x.storage
+    return _market(x.demand_elasticity, x.price_cap_ratio, st.carry_share_per_year, st.discount_rate_per_year,
+                   st.cut_rate_per_year, st.cut_share, st.cut_days).steady_stock(0)
+
+
+def storage_functions(com: list) -> np.ndarray:
+    """Holders' carry-out functions of every commodity [2 (availability, stock), C, 2 (normal, cut), G].
+
+    Normalised to a market whose reference use and normal supply are 1 a day; zeros for a commodity
+    whose price does not clear with stocks.
+    """
+    out = np.zeros((2, len(com), 2, STORAGE_GRID_POINTS))
+    for i, x in enumerate(com):
+        if x.price_model == "storage":
+            st = x.storage
+            out[:, i] = _carry_function(x.demand_elasticity, x.price_cap_ratio, st.carry_share_per_year,
+                                        st.discount_rate_per_year, st.cut_rate_per_year, st.cut_share, st.cut_days)
+    return out
+
+
+@lru_cache(maxsize=256)
+def _market(elasticity: float, cap: float, carry_share: float, rate: float, cut_rate: float, cut_share: float,
+            cut_days: float) -> StorageMarket:
+    """One commodity's storage market, normalised to a reference use of 1 a day; solved once per process."""
+    hazard = cut_rate / 365.0
+    return StorageMarket(
+        p0=1.0, demand_tpd=1.0, elasticity=elasticity, cap_ratio=cap, carry_usd_per_t_day=carry_share / 365.0,
+        discount_per_day=math.exp(-rate / 365.0), supply_tpd=np.array([1.0, 1.0 - cut_share]),
+        transition=np.array([[1.0 - hazard, hazard], [1.0 / cut_days, 1.0 - 1.0 / cut_days]]),
+        grid_points=STORAGE_GRID_POINTS)
+
+
+@lru_cache(maxsize=256)
+def _carry_function(*values: float) -> np.ndarray:
+    """One commodity's normalised carry-out functions [2, 2, G] (read only), for :func:`_market`'s values."""
+    fn = np.stack(_market(*values).carry_grid())
+    fn.setflags(write=False)
+    return fn

@@ -152,6 +152,27 @@ class RestOfWorld(Strict):
     )
 
 
+class StorageMarketSpec(Strict):
+    """Competitive storage: holders outside the reserve carry stock while the expected price rise pays for it.
+
+    The day's price is the equilibrium price of availability (traders' stock carried in plus the
+    day's output) for holders who expect cuts at these rates (Williams & Wright 1991; Deaton &
+    Laroque 1992; see ``sim/model/storage_market.py``). They believe a cut is on while an export
+    restriction on the commodity is in force.
+    """
+
+    carry_share_per_year: float = Field(
+        0.15, gt=0, description="Holders' cost of carrying a tonne (storage, insurance), share of the reference "
+        "price per year."
+    )
+    discount_rate_per_year: float = Field(0.05, ge=0, description="Holders' discount rate, per year.")
+    cut_rate_per_year: float = Field(
+        0.3, ge=0, description="Rate at which holders expect a cut to start, per year (0: they expect none)."
+    )
+    cut_share: float = Field(0.5, ge=0, le=1, description="Share of world supply holders expect a cut to remove.")
+    cut_days: float = Field(180.0, gt=0, description="Mean length of a cut holders expect, days.")
+
+
 class Commodity(Strict):
     """One material and its world market (see README, 'The model in one page')."""
 
@@ -196,6 +217,15 @@ class Commodity(Strict):
         10.0, ge=1, description="Choke price as a multiple of reference: the price and the demand curve stop here."
     )
     price_floor_ratio: float = Field(0.2, gt=0, le=1, description="Price never falls below this multiple of reference.")
+    price_model: Literal["adjust", "storage"] = Field(
+        "adjust",
+        description="'adjust': the price closes price_adjust_per_day of the gap to the clearing price each day; "
+        "'storage': the day's price clears the market with the stocks holders carry (competitive storage, "
+        "`storage`), and traders' stocks follow their carrying decisions instead of market_stock_days.",
+    )
+    storage: StorageMarketSpec = Field(
+        default_factory=StorageMarketSpec, description="Holders' carrying cost and expectations (price_model: storage)."
+    )
     market_stock_days: float = Field(
         7.0,
         ge=0,
