@@ -83,6 +83,9 @@ def _arm_kpis(rec: dict[str, np.ndarray], w: World, a: int, disc: np.ndarray) ->
             out[k + f"loss_{part}_npv_usd"] = float(series[:, c] @ disc)
         out[k + "critical_shortfall_t"] = sums["critical"][c]
         out[k + "row_shortfall_t"] = sums["row_short"][c]
+        # who takes the physical shortage: the rest of the world's share of all use not served
+        short_all = sums["row_short"][c] + sums["short"][c]
+        out[k + "row_shortfall_share"] = sums["row_short"][c] / short_all if short_all > SHORTFALL_EPS_T else math.nan
         out[k + "peak_price_ratio"] = peak_price[c]
         out[k + "mean_price_ratio"] = mean_price[c]
         out[k + "reserve_peak_t"] = peak_stock[c]
