@@ -15,18 +15,21 @@ from tests.builders import scenario
 START, DAYS = 200, 180
 
 
-def _run(severity: float, model: str = "storage"):
-    s = scenario(
+def _scenario(severity: float, model: str = "storage", row_days: float = 0.0):
+    return scenario(
         run={"horizon_years": 3},
         commodities={"ga": {"price_model": model, "price_adjust_per_day": 0.05, "demand_elasticity": 0.3,
-                            "rest_of_world": {"demand_tpy": 3 * 365.0}}},
+                            "rest_of_world": {"demand_tpy": 3 * 365.0, "safety_stock_days": row_days}}},
         suppliers={"s1": {"capacity_tpy": 2 * 365.0},
                    "s2": {"commodity": "ga", "country": "B", "capacity_tpy": 2 * 365.0}},
         manufacturers={"m1": {"critical_share": 0.2, "safety_stock_days": 30}},
         shocks={"ban": {"kind": "export_restriction", "country": "A", "commodities": ["ga"], "start": START,
                         "duration_days": DAYS, "severity": severity}},
     )
-    ts = simulate(s, seed=1).timeseries
+
+
+def _run(severity: float, model: str = "storage"):
+    ts = simulate(_scenario(severity, model), seed=1).timeseries
     cf = ts[ts.arm == "counterfactual"]
     return cf.price_usd_per_t.to_numpy() / 1000.0, cf.market_stock_t.to_numpy()
 
@@ -65,3 +68,18 @@ def test_the_price_comes_back_as_stocks_are_rebuilt(paths):
     after = slice(end, None)
     assert np.all(np.diff(price[after]) <= 1e-12)  # then falls while the stock is rebuilt
     assert price[-1] > 1.0 and stock[-1] < stock[START - 1]  # not all the way while stock is still short
+
+
+@pytest.mark.parametrize("model", ["adjust", "storage"])
+def test_a_rest_of_world_with_its_own_stock_bears_less_of_the_shortfall(model):
+    """The rest of the world's users, given a safety stock, draw on it in a cut as bloc manufacturers do."""
+    shares, row_short = [], []
+    for days in (0.0, 60.0):
+        r = simulate(_scenario(1.0, model, row_days=days), seed=1)
+        share = r.summary["counterfactual.ga.row_shortfall_share"]
+        shares.append(0.0 if np.isnan(share) else share)
+        ts = r.timeseries
+        cf = ts[ts.arm == "counterfactual"]
+        row_short.append((cf.row_demand_t - cf.row_consumption_t).sum())
+    assert shares[1] < shares[0] or (shares[0] == 0.0 and shares[1] == 0.0)
+    assert row_short[1] < row_short[0]  # the rest of the world is short by less

@@ -139,7 +139,8 @@ class Engine(EngineViews, DayPlans, ReserveStep):
         # traders' stocks outside the bloc; where the price clears with stocks, holders start at their normal stock
         self.wstock[:] = np.where(w.storage_on, w.storage_steady_days * (w.de_tot[0] + w.row_demand[0]),
                                   w.market_stock_level[0])
-        self.opening_t = self.mstock.sum(-1) + self.rstock + self.transit_m + self.wstock
+        self.row_stock[:] = w.row_demand[0] * w.row_safety_days  # the rest of the world's users start at their safety
+        self.opening_t = self.mstock.sum(-1) + self.rstock + self.transit_m + self.wstock + self.row_stock
         if self.public is not None:
             self.opening_t += self.public.total_stock
         self.env = CountingEnvironment()

@@ -26,6 +26,7 @@ class EngineViews:
     row_want = PackRow("ac", AC.ROW_WANT, "Rest-of-world demand today [A, C], t.")
     row_got = PackRow("ac", AC.ROW_GOT, "What the world market served the rest of the world [A, C], t.")
     row_own = PackRow("ac", AC.ROW_OWN, "Allies' draws to rest-of-world buyers today [A, C], t.")
+    row_stock = PackRow("ac", AC.ROW_STOCK, "The rest of the world's users' own stock [A, C], t.")
     want_r = PackRow("ac", AC.WANT_R, "The reserve's order today [A, C], t.")
     buy = PackRow("ac", AC.BUY, "What the reserve bought today [A, C], t.")
     arr_r = PackRow("ac", AC.ARR_R, "The reserve's purchases arriving today [A, C], t.")

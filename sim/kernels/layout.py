@@ -106,6 +106,8 @@ class AC(Layout):
     DRAWDOWN = auto()
     CURVE = auto()
     CARRY = auto()
+    ROW_STOCK = auto()
+    ROW_USE = auto()
 
 
 class ACM(Layout):
@@ -246,6 +248,7 @@ class WC(Layout):
     ELASTICITY = auto()
     ROW_ELASTICITY = auto()
     ROW_CRITICAL = auto()
+    ROW_SAFETY_DAYS = auto()
     LONG_RUN_GAP = auto()
     HYSTERESIS = auto()
     SUBST_RATE = auto()

@@ -210,6 +210,8 @@ def clear_and_ship(t, ac, acm, as_, wc, sb, si, claim_classes, ring, hs, hc, hcm
     sup_c, lead, domestic, ring_m, ring_r = si[SI.SUP_C], si[SI.LEAD], sb[SB.DOMESTIC], ring[0], ring[1]
     cap_expected, share, market_stock_level = hs[DS.CAP_EXPECTED], hcm[DCM.SHARE], hc[DC.MARKET_STOCK_LEVEL]
     storage_on = wc[WC.STORAGE_ON]
+    row_stock, row_use, row_safety_days = ac[AC.ROW_STOCK], ac[AC.ROW_USE], wc[WC.ROW_SAFETY_DAYS]
+    row_demand_ref, restock_rate = hc[DC.ROW_DEMAND], wc[WC.RESTOCK_RATE]
     A, C = price.shape
     S = sup_c.shape[0]
     M = want_m.shape[2]
@@ -242,13 +244,19 @@ def clear_and_ship(t, ac, acm, as_, wc, sb, si, claim_classes, ring, hs, hc, hcm
             ask2 = rest_b + rest_row + (wr if compete[c] > 0.0 else 0.0)
             f2 = min(1.0, left / max(ask2, _TINY))
             left = max(left - ask2, 0.0)
-            f3 = min(1.0, left / max(build_b, _TINY))
-            left = max(left - build_b, 0.0)
+            # the rest of the world's stock building, in the same tier as the bloc's (with a safety stock)
+            row_days = row_safety_days[c]
+            build_w = 0.0
+            if row_days > 0.0:
+                target_w = row_demand_ref[t, c] * row_days
+                build_w = max(0.0, target_w - row_stock[a, c]) * restock_rate[c]
+            f3 = min(1.0, left / max(build_b + build_w, _TINY))
+            left = max(left - build_b - build_w, 0.0)
             ask4 = 0.0 if compete[c] > 0.0 else wr
             f4 = min(1.0, left / max(ask4, _TINY))
             ship_m = crit_b * f1 + rest_b * f2 + build_b * f3
             b = wr * (f2 if compete[c] > 0.0 else f4)
-            rg = row_crit_mkt * f1 + rest_row * f2
+            rg = row_crit_mkt * f1 + rest_row * f2 + build_w * f3
             # a targeted restriction caps what the bloc can reach; the rest goes to other buyers
             bloc = ship_m + b
             over = bloc - reach[a, c]
@@ -256,9 +264,16 @@ def clear_and_ship(t, ac, acm, as_, wc, sb, si, claim_classes, ring, hs, hc, hcm
                 cut = 1.0 - over / max(bloc, _TINY)
                 ship_m *= cut
                 b *= cut
-                rg = min(row_mkt, rg + over)
+                rg = min(row_mkt + build_w, rg + over)
             buy[a, c] = b
             row_got[a, c] = rg
+            if row_days > 0.0:  # the rest of the world uses what it got and its stock, up to its demand
+                have = row_stock[a, c] + rg
+                use_w = min(row_mkt, have)
+                row_stock[a, c] = have - use_w
+                row_use[a, c] = use_w
+            else:
+                row_use[a, c] = rg
             if a == 0:
                 cost += b * price[a, c]
             sh = ship_m + b

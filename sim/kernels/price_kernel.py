@@ -41,7 +41,7 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
     crit_e_sum, resp_e, keep = ac[AC.CRIT_E_SUM], ac[AC.RESP_E], ac[AC.KEEP]
     mstock, want_m, crit_q, q0 = acm[ACM.MSTOCK], acm[ACM.WANT_M], acm[ACM.CRIT_Q], acm[ACM.Q0]
     ref_price, elasticity, row_elasticity = wc[WC.REF_PRICE], wc[WC.ELASTICITY], wc[WC.ROW_ELASTICITY]
-    row_own, row_got, imports = ac[AC.ROW_OWN], ac[AC.ROW_GOT], ac[AC.IMPORTS]
+    row_own, imports = ac[AC.ROW_OWN], ac[AC.IMPORTS]
     clearing, releases = ac[AC.CLEARING], ac[AC.RELEASES]
     other_rel, delivered_rel = ac[AC.OTHER_REL], ac[AC.DELIVERED_REL]
     x, bought, curve = acm[ACM.X], acm[ACM.BOUGHT], ac[AC.CURVE]
@@ -126,7 +126,7 @@ def consume_and_price(t, ac, acm, as_, c1, cm, wc, flags, hc, hcm, p_loss, p_val
             rec[REC.DELIVERED_T, t, a, c] = cons_tot
             rec[REC.SHORTFALL_T, t, a, c] = want_tot[a, c] - cons_tot
             rec[REC.CRITICAL_SHORTFALL_T, t, a, c] = crit_short
-            rec[REC.ROW_CONSUMPTION_T, t, a, c] = row_got[a, c] + row_own[a, c]
+            rec[REC.ROW_CONSUMPTION_T, t, a, c] = ac[AC.ROW_USE, a, c] + row_own[a, c]
             rec[REC.PRICE_USD_PER_T, t, a, c] = price[a, c]
             rec[REC.CLEARING_PRICE_USD_PER_T, t, a, c] = clearing[a, c] * p0
             rec[REC.SUBSTITUTION_SHARE, t, a, c] = subst[a, c]

@@ -58,6 +58,7 @@ class World:
     voll: np.ndarray  # value of lost output per critical tonne, USD/t
     row_elasticity: np.ndarray
     row_critical: np.ndarray
+    row_safety_days: np.ndarray  # [C] the rest of the world's users' safety stock, days of their use
     # suppliers [S] (projects appended, inactive until they complete)
     sup_c: np.ndarray
     sup_cap_tpd: np.ndarray
@@ -286,6 +287,7 @@ def build_world(s: Scenario, streams: Streams) -> World:
         voll=np.array([x.value_of_lost_output_usd_per_t for x in com]),
         row_elasticity=np.array([x.rest_of_world.demand_elasticity or x.demand_elasticity for x in com]),
         row_critical=np.array([x.rest_of_world.critical_share for x in com]),
+        row_safety_days=np.array([x.rest_of_world.safety_stock_days for x in com]),
         sup_c=sup_c,
         sup_cap_tpd=sup_cap,
         sup_lead=sup_lead,

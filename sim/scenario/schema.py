@@ -150,6 +150,11 @@ class RestOfWorld(Strict):
     critical_share: float = Field(
         0.0, ge=0, le=1, description="Share of demand that does not respond to price and is served first."
     )
+    safety_stock_days: float = Field(
+        0.0, ge=0, description="Stock the rest of the world's users keep, days of their use at the reference price. "
+        "They order to keep it as the bloc's manufacturers do (the world market serves everyone's use before anyone's "
+        "stock building) and use it when the market leaves them short (0: they use what they buy each day)."
+    )
 
 
 class StorageMarketSpec(Strict):

@@ -172,7 +172,8 @@ def check_conservation(eng: Engine) -> dict[str, float]:
     check_finite(eng)
     rec = eng.rec
     # per commodity: opening stocks + production = bloc + rest-of-world consumption + closing stocks
-    closing = eng.mstock.sum(-1) + eng.rstock + eng.transit_m + eng.transit_r + eng.transit_rel + eng.wstock
+    closing = eng.mstock.sum(-1) + eng.rstock + eng.transit_m + eng.transit_r + eng.transit_rel + eng.wstock \
+        + eng.row_stock
     if eng.public is not None:
         closing = closing + eng.public.total_stock + eng.public.total_transit
     if eng.parties is not None:
