@@ -10,6 +10,7 @@ of the observed ratio) and the months from the announcement to the peak (within 
     python scenarios/calibrate_market.py --fit       # re-fit each commodity on its fit event
     python scenarios/calibrate_market.py --sizes     # the same parameters on cuts of other sizes
     python scenarios/calibrate_market.py --markdown  # the table as Markdown (scenarios/README.md)
+    python scenarios/calibrate_market.py --price-model storage  # every event with competitive storage
 
 Roles of the events: ``fit`` events set the commodity's parameters (``--fit`` searches them);
 ``test`` events use those parameters unchanged (out of sample); ``check`` is a counter-example
@@ -146,6 +147,13 @@ FIT_KEYS = (
 #: Extra parameter for commodities whose fit event has an observed first-week move; at most 1.5x
 #: the manufacturers' 30-day safety stock.
 SPEED_KEY = ("precautionary_cover_days", 1.0, 45.0)
+#: With competitive storage (``--price-model storage``) the price adjusts at once; ``--fit`` searches the
+#: elasticity and the holders' expectations instead: the share of supply a cut removes and its length.
+STORAGE_FIT_KEYS = (
+    ("demand_elasticity", 0.05, 2.0),
+    ("storage.cut_share", 0.05, 1.0),
+    ("storage.cut_days", 30.0, 720.0),
+)
 
 
 # ------------------------------------------------------------------ runs
@@ -194,12 +202,19 @@ def _resolved(replay: str) -> dict:
 
 
 def _apply(data: dict, commodity: str, overrides: tuple[tuple[str, float], ...]) -> dict:
-    """Set market parameters of ``commodity``; a new short-run elasticity scales the long-run one."""
+    """Set market parameters of ``commodity`` (dotted keys reach into sections, e.g. ``storage.cut_share``).
+
+    A new short-run elasticity scales the long-run one.
+    """
     com = data["commodities"][commodity]
     for key, value in overrides:
         if key == "demand_elasticity" and com.get("long_run_demand_elasticity"):
             com["long_run_demand_elasticity"] *= value / com["demand_elasticity"]
-        com[key] = value
+        *path, last = key.split(".")
+        node = com
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
     return data
 
 
@@ -287,17 +302,22 @@ def _loss(res: Result) -> float:
     return out
 
 
-def fit(ev: Event, grid: int = 6, iterations: int = 30) -> tuple[tuple[str, float], ...]:
+def fit(ev: Event, grid: int = 6, iterations: int = 30,
+        model: tuple[tuple[str, str], ...] = ()) -> tuple[tuple[str, float], ...]:
     """Fit the commodity's parameters on one event.
 
-    A log-spaced grid over the elasticity and the adjustment speed, then a Nelder-Mead
-    refinement in log space from the best grid point (with the precautionary cover too when the
-    event has an observed first-week move).
+    A log-spaced grid over the first two parameters (the elasticity and the adjustment speed, or
+    with competitive storage the cut holders expect), then a Nelder-Mead refinement in log space
+    from the best grid point of all the parameters (the precautionary cover too when the event has
+    an observed first-week move; with storage, the cut's length). ``model`` selects the price model.
     """
     from scipy.optimize import minimize
 
-    keys = list(FIT_KEYS) + ([SPEED_KEY] if ev.week is not None else [])
-    start = params_of(ev.commodity)
+    storage = dict(model).get("price_model") == "storage"
+    keys = list(STORAGE_FIT_KEYS) if storage else list(FIT_KEYS) + ([SPEED_KEY] if ev.week is not None else [])
+    start = params_of(ev.commodity) if not storage else {
+        "demand_elasticity": _baseline().commodities[ev.commodity].demand_elasticity,
+        **{k: getattr(_baseline().commodities[ev.commodity].storage, k.split(".")[1]) for k, _, _ in keys[1:]}}
     lo = np.log([k[1] for k in keys])
     hi = np.log([k[2] for k in keys])
 
@@ -305,7 +325,7 @@ def fit(ev: Event, grid: int = 6, iterations: int = 30) -> tuple[tuple[str, floa
         return tuple((k[0], float(f"{math.exp(v):.3g}")) for k, v in zip(keys, np.clip(x, lo, hi)))
 
     def f(x: np.ndarray) -> float:
-        return _loss(evaluate(ev, over(x)))
+        return _loss(evaluate(ev, over(x) + model))
 
     tail = [math.log(start[k[0]]) for k in keys[2:]]
     points = [np.array([a, b, *tail]) for a in np.linspace(lo[0], hi[0], grid) for b in np.linspace(lo[1], hi[1], grid)]
@@ -421,16 +441,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fit", action="store_true", help="re-fit each commodity on its fit event and print the values")
     ap.add_argument("--sizes", action="store_true", help="price response to cuts of other sizes")
     ap.add_argument("--markdown", action="store_true", help="print tables as Markdown")
+    ap.add_argument("--price-model", choices=("adjust", "storage"), default=None,
+                    help="evaluate every event with this price model (default: the scenario's)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     fitted: dict[str, tuple[tuple[str, float], ...]] = {}
+    model = (("price_model", args.price_model),) if args.price_model else ()
     if args.fit:
         print("Fitted parameters (write them into project_vault.yaml):")
         for ev in EVENTS:
             if ev.role == "fit":
-                fitted[ev.commodity] = fit(ev)
+                fitted[ev.commodity] = fit(ev, model=model)
                 print(f"  {ev.commodity}: " + ", ".join(f"{k}={v:g}" for k, v in fitted[ev.commodity]))
-    results = [evaluate(ev, fitted.get(ev.commodity, ())) for ev in EVENTS]
+    results = [evaluate(ev, fitted.get(ev.commodity, ()) + model) for ev in EVENTS]
     print(f"\nPeak price ratio (within +-{PEAK_TOLERANCE:.0%}) and months from announcement to peak "
           f"(within +-{MONTHS_TOLERANCE:g}); seed {SEED}; cut = largest share of the market removed at once")
     print(table(results, args.markdown))
