@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import brentq
 
+from sim.kernels.storage_kernel import solve_carry
+
 
 @dataclass(frozen=True)
 class StorageMarket:
@@ -107,26 +109,16 @@ class StorageMarket:
         functions change by less than ``tol`` of the reference price.
         """
         beta, k, keep = self.discount_per_day, self.carry_usd_per_t_day, 1.0 - self.decay_per_day
-        y, T = self.supply_tpd, self.transition
-        R, G = y.size, self.grid_points
-        lo, hi = 1e-6 * self.p0, self.cap_ratio * self.p0
+        y, G = self.supply_tpd, self.grid_points
+        R = y.size
         s = self.max_stock_days * self.demand_tpd * np.linspace(0.0, 1.0, G) ** 2  # stock carried out, dense near 0
         # start from no storage: the whole function is the demand curve (storage starting beyond any availability)
         z = np.tile(np.linspace(1.0, 2.0, G) * (s[-1] + 2.0 * y.max()), (R, 1))
-        change = np.inf
-        for n in range(1, max_iter + 1):
-            nxt = np.empty((R, G))
-            for j in range(R):  # tomorrow's price in regime j after carrying out s
-                nxt[j] = self._function(z[j], s, keep * s + y[j])
-            # today's price at which holders carry out s: tomorrow's expected price, discounted, less the carry
-            p_new = np.clip(beta * (T @ nxt) - k, lo, hi)
-            z_new = self.demand(p_new) + s
-            change = max(float(np.max(np.abs(self._function(z[j], s, z_new[j]) - p_new[j]))) for j in range(R))
-            z = z_new
-            if change < tol * self.p0:
-                return z, np.tile(s, (R, 1)), z[:, 0].copy(), n
-        raise RuntimeError(f"storage equilibrium did not converge in {max_iter} iterations "
-                           f"(change {change / self.p0:.2e} of the reference price)")
+        n = solve_carry(s, y, self.transition, beta, k, keep, self.p0, self.demand_tpd, self.elasticity,
+                        self.cap_ratio, z, np.empty((R, G)), np.empty((R, G)), tol, max_iter)
+        if n < 0:
+            raise RuntimeError(f"storage equilibrium did not converge in {max_iter} iterations")
+        return z, np.tile(s, (R, 1)), z[:, 0].copy(), n
 
     def _function(self, zs: np.ndarray, ss: np.ndarray, a: np.ndarray) -> np.ndarray:
         """A regime's price function at availabilities ``a``, from its carry-out function (``zs`` -> ``ss``)."""
@@ -174,6 +166,10 @@ class StorageMarket:
         The carry-out function rises by less than one tonne per tonne of availability, so the fixed point is unique.
         """
         keep, y = 1.0 - self.decay_per_day, self.supply_tpd[regime]
-        top = self._z[regime][-1]
+        top = float(self._p[regime][-1])  # the most stock the grid carries
         gap = lambda s: float(self.carry_out(regime, keep * s + y)) - s  # noqa: E731
-        return 0.0 if gap(0.0) <= 0.0 else float(brentq(gap, 0.0, top, xtol=1e-12 * max(top, 1.0)))
+        if gap(0.0) <= 0.0:
+            return 0.0
+        if gap(top) >= 0.0:  # holders would carry more than the grid holds (max_stock_days): its top
+            return top
+        return float(brentq(gap, 0.0, top, xtol=1e-12 * max(top, 1.0)))
