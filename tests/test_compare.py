@@ -17,8 +17,10 @@ from scipy import stats
 from sim.cli import main
 from sim.metrics import catalog
 from sim.metrics.stats import paired_diff_ci, welch_ci
+from sim.report.numbers import sig
 from sim.scenario.loader import DEFAULT_SCENARIO
 from tests.builders import base_dict
+from tests.test_report import CHROMIUM, assert_renders
 
 SHORT = ["--set", "run.horizon_years=1"]
 COMMODITIES = ("ga", "co")
@@ -180,20 +182,33 @@ def test_report_parses_and_embeds_every_plot(compared):
     p = _parse(out / "report.html")
     pngs = sorted(out.glob("*.png"))
     assert len(pngs) == 3 + len(COMMODITIES)  # KPI bars, cost-benefit, per-commodity bars, one per commodity
-    assert len(p.images) == len(pngs)
+    assert len(p.images) == 3  # the series per commodity are interactive charts, not images
     assert all(src.startswith("data:image/png;base64,") for src in p.images)
-    assert not p.links  # nothing to fetch: opens offline
+    assert not [link for link in p.links if not link.startswith("#")]  # nothing to fetch: opens offline
     text = (out / "report.html").read_text()
+    assert text.count("* plotly.js v") == 1 and 'id="vs-data"' in text
+    data = json.loads(text.split('<script type="application/json" id="vs-data">', 1)[1].split("</script>", 1)[0])
+    assert set(data["commodities"]) == set(COMMODITIES)
+    assert [r["label"] for r in data["commodities"][COMMODITIES[0]]["runs"]] == ["base", "half"]
+    assert text.index('id="answer"') < text.index('id="runs"') and "half against base: loss avoided USD" in text
     assert "30-day reserve target" in text and "60-day reserve target" in text
     assert "Test fixture citation" in text and "the policy under test" in text
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (CI may lack it)")
+def test_compare_report_renders_in_headless_chromium(compared, tmp_path):
+    out, _ = compared
+    assert_renders(out / "report.html", tmp_path, 3)  # stock, shortfall and price of the picked commodity
 
 
 def test_run_folders_get_their_own_report(compared):
     out, _ = compared
     for folder in (out / "runs").iterdir():
         p = _parse(folder / "report.html")
-        assert len(p.images) == len(list(folder.glob("*.png"))) == 5  # four panels and the per-commodity bars
-        assert "shortfall avoided" in (folder / "report.html").read_text()
+        assert [f.name for f in folder.glob("*.png")] == ["commodities.png"]  # the series are interactive charts
+        assert len(p.images) == 1
+        text = (folder / "report.html").read_text()
+        assert "avoided, t" in text and 'id="vs-data"' in text and text.count("* plotly.js v") == 1
 
 
 def test_folder_compared_with_itself_gives_zero_differences(compared, tmp_path, capsys):
@@ -207,9 +222,11 @@ def test_folder_compared_with_itself_gives_zero_differences(compared, tmp_path, 
     finite = other.dropna(subset=["diff"])
     assert len(finite) > 40
     assert (finite["diff"] == 0).all()
-    # a ratio whose denominator's mean is not positive has no bootstrap interval (NaN), never a wrong one
+    # a ratio whose denominator's mean is not positive has no bootstrap interval (NaN), never a wrong one,
+    # and neither has a KPI undefined in some replications (the catalog's nan_when)
     undefined = finite[finite["diff_ci_low"].isna() | finite["diff_ci_high"].isna()]
-    assert set(undefined.ci_method) <= {"ratio_bootstrap"}
+    paired = undefined[undefined.ci_method != "ratio_bootstrap"]
+    assert all(catalog.nan_ok(k) for k in paired.kpi), list(paired.kpi)
     finite = finite.drop(undefined.index)
     assert (finite["diff_ci_low"] == 0).all() and (finite["diff_ci_high"] == 0).all()
     assert "full_target (1-base)" in capsys.readouterr().out  # duplicate names get the folder name
@@ -313,3 +330,21 @@ def test_baseline_scenario_compared_with_itself(tmp_path, capsys):
     tab = pd.read_csv(dest / "kpi_table.csv").query("run == 1").dropna(subset=["diff"])
     assert len(tab) > 40 and (tab["diff"] == 0).all()
     assert len(list((dest / "runs").iterdir())) == 2
+
+
+def test_report_headline_gives_tonnes_per_commodity_and_drops_unmoved_rows(compared):
+    from sim.compare.table import headline_kpis
+
+    out, _ = compared
+    tab = pd.read_csv(out / "kpi_table.csv")
+    keys = [k for k, _, _ in headline_kpis(views=False, table=tab)]
+    assert not [k for k in keys if ".total." in k and k.endswith("_t")]  # no tonnes added over commodities
+    short = {k.split(".")[1] for k in keys if k.endswith("shortfall_t")}
+    assert short and short <= set(COMMODITIES)
+    means = tab.set_index(["kpi", "run"])["mean"]
+    for k, _, scale in headline_kpis(views=False, table=tab):  # every other row differs at three figures
+        assert k.endswith("_t") or sig(means.loc[(k, 0)] * scale) != sig(means.loc[(k, 1)] * scale), k
+    dropped = [k for k, _, _ in headline_kpis(views=False) if k not in keys and not k.endswith("_t")]
+    for k in dropped:
+        assert sig(means.loc[(k, 0)]) == sig(means.loc[(k, 1)]), k
+    assert len(headline_kpis(views=False)) == len([k for k, _, _ in headline_kpis(views=False)])  # no table: as run

@@ -1,4 +1,7 @@
-"""``python run.py sweep SWEEP.yaml [--workers N] [--scheduler ADDRESS] [--out DIR] [--resume]``.
+"""``python run.py sweep SWEEP.yaml [--replications N] [--samples N] [--workers N] [--out DIR] [--resume]``.
+
+``--replications``, ``--samples`` and ``--combos`` shrink (or grow) a sweep from the command line without
+editing its file: a quick look at a large design before the full run.
 
 Exit status: 0 when every run succeeded; 1 when the sweep finished but some runs failed
 or were lost (their rows and errors are in runs.parquet); 2 on bad input (sweep file,
@@ -27,6 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
         "130 interrupted (continue with --resume).",
     )
     p.add_argument("sweep", help="sweep YAML file (see docs/batch.md)")
+    p.add_argument("--replications", type=int, metavar="N",
+                   help="paired replications per design point (default: the sweep file's)")
+    p.add_argument("--samples", type=int, metavar="N",
+                   help="the sampler's size (grid: levels per uncertainty; lhs: points; sobol: base samples, a "
+                   "power of 2; default: the sweep file's)")
+    p.add_argument("--combos", type=int, metavar="N",
+                   help="keep only the first N lever combinations (each still sees every uncertainty sample)")
     p.add_argument("--workers", type=int, help="local worker processes (default: all cores; 1 runs in this process)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--out", metavar="DIR", help="output folder (default: results/sweeps/<name>-<time>)")
@@ -36,6 +46,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)  # test hook: stop after K tasks
     return p
+
+
+def resize(sweep, replications: int | None = None, samples: int | None = None, combos: int | None = None):
+    """The sweep with its replications, sampler size or lever combinations cut down (or raised).
+
+    A new ``samples`` draws the uncertainty samples again; ``combos`` keeps the first lever
+    combinations, so every policy kept still sees the same samples.
+
+    Raises:
+        ValueError: a size below 1, or a Sobol size that is not a power of 2.
+
+    """
+    import dataclasses
+
+    from sim.batch.design import build_design
+
+    spec, d = sweep.spec, sweep.design
+    if replications is None and samples is None and combos is None:
+        return sweep
+    for flag, n in (("--replications", replications), ("--samples", samples), ("--combos", combos)):
+        if n is not None and n < 1:
+            raise ValueError(f"{flag} must be >= 1, got {n}")
+    if samples is not None and spec.sampler == "sobol" and spec.uncertainties and samples & (samples - 1):
+        lo = 1 << (samples.bit_length() - 1)
+        raise ValueError(f"--samples: sobol needs a power of 2, got {samples} (try {lo} or {2 * lo})")
+    spec = spec.model_copy(update={k: v for k, v in (("replications", replications), ("samples", samples))
+                                   if v is not None})
+    if samples is not None:
+        d = build_design(spec.levers, dict(spec.uncertainties), spec.sampler, spec.n_samples_param, sweep.seed,
+                         spec.second_order, spec.morris_levels, d.lever_paths, d.unc_paths)
+    if combos is not None:
+        d = dataclasses.replace(d, combos=d.combos[:combos])
+    return dataclasses.replace(sweep, spec=spec, design=d)
 
 
 def _duration(seconds: float) -> str:
@@ -80,9 +123,12 @@ def main(argv: list[str]) -> int:
         print(f"error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        sweep = load_sweep(args.sweep)
+        sweep = resize(load_sweep(args.sweep), args.replications, args.samples, args.combos)
     except ScenarioError as e:
         print(f"error: invalid sweep\n{e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     spec, d = sweep.spec, sweep.design
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -127,5 +173,9 @@ def main(argv: list[str]) -> int:
         print(f"  run {e['run_id']} (point {e['point']}, replication {e['replication']}) {e['status']}: "
               f"{e['error'].splitlines()[0] if e['error'] else ''}")
     print(_points_preview(out, sweep))
+    if (out / "points.csv").is_file():
+        from sim.report.sweep_report import write_sweep_report
+
+        print(f"report: {write_sweep_report(out, sweep.name)}")
     print(f"files in {out}: " + ", ".join(summary.files[:8]) + (" ..." if len(summary.files) > 8 else ""))
     return EXIT_RUNS_FAILED if (summary.failed or summary.lost or summary.missing) else EXIT_OK

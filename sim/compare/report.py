@@ -1,7 +1,8 @@
-"""``report.html`` of a comparison: runs, pairing, KPI tables, plots and each scenario's sources.
+"""``report.html`` of a comparison: the answer, runs, pairing, KPI tables, charts and each scenario's sources.
 
-One self-contained file: the plots are embedded as data URIs and the style sheet is inline,
-so the report can be mailed or archived on its own and opens offline.
+One self-contained file: the interactive charts' library (Plotly, inlined once) and data, the
+static plots as data URIs and the style sheet are inline, so the report can be mailed or
+archived on its own and opens offline. Long sections are folded; a table of contents leads.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from sim.compare.inputs import RunData
 from sim.compare.plots import colors
 from sim.compare.table import all_kpis_display, commodity_kpis, display_rows, headline_kpis, pairing_notes, view_kpis
 from sim.report.html import esc, figure, meta_section, page, paragraphs, table
+from sim.report.interactive import default_commodity, plotly_script, shock_commodities, shock_share
+from sim.report.interactive_compare import compare_chart_data, compare_charts_html
+from sim.report.numbers import money
 
 HOW_TO_READ = (
     "Each value is the mean over a run's replications. For every run after the first, "
@@ -78,6 +82,52 @@ def _scenarios(runs: Sequence[RunData]) -> str:
     return "".join(out)
 
 
+#: Sections of the page: (anchor, title); the folded ones open on a click.
+SECTIONS = (("answer", "The answer"), ("runs", "Runs"), ("headline", "Headline KPIs"), ("charts", "Charts"),
+            ("views", "Three views of cost and benefit"), ("commodities", "Net benefit per commodity"),
+            ("plots", "Plots"), ("all", "All KPIs"), ("scenarios", "Scenarios, sources and assumptions"))
+FOLDED = ("views", "all", "scenarios")
+#: The KPIs of the answer: (KPI, what it is called there).
+ANSWER_KPIS = (("economic.loss_avoided_npv_usd", "loss avoided"), ("economic.net_cost_npv_usd", "net cost"),
+               ("economic.net_benefit_npv_usd", "net benefit"))
+
+
+def answer_lines(runs: Sequence[RunData], tab: pd.DataFrame) -> list[str]:
+    """One line per run after the baseline: its differences in loss avoided, net cost and net benefit (USD)."""
+    lines = []
+    rows = tab.set_index(["run", "kpi"])
+    for i, run in enumerate(runs[1:], 1):
+        parts = []
+        for key, name in ANSWER_KPIS:
+            if (i, key) not in rows.index:
+                continue
+            r = rows.loc[(i, key)]
+            ci = (f" (95% CI {money(r['diff_ci_low'], unit=False)} .. {money(r['diff_ci_high'], unit=False)})"
+                  if pd.notna(r["diff_ci_low"]) and pd.notna(r["diff_ci_high"]) else "")
+            parts.append(f"{name} {money(r['diff'])}{ci}")
+        lines.append(f"{run.label} against {runs[0].label}: " + ("; ".join(parts) or "no economic KPI") + ".")
+    return lines
+
+
+def _charts(runs: Sequence[RunData]) -> str:
+    """The interactive charts, when every run kept its bands."""
+    import yaml
+
+    if not all((r.path / "series_quantiles.parquet").is_file() for r in runs):
+        return ""
+    base = runs[0]
+    resolved = yaml.safe_load((base.path / "scenario.resolved.yaml").read_text(encoding="utf-8")) or {}
+    ref = {c: (x or {}).get("reference_price_usd_per_t", 1.0) for c, x in (resolved.get("commodities") or {}).items()}
+    bands = base.bands()
+    shares = {}
+    if (base.path / "events.csv").is_file():
+        touched = shock_commodities(resolved.get("shocks") or {}, resolved.get("suppliers") or {}, bands.commodities)
+        shares = shock_share(base.path / "events.csv", touched, bands.commodities, len(bands.dates), bands.count)
+    cols = colors(len(runs))
+    data = compare_chart_data([(r.label, c, r.bands()) for r, c in zip(runs, cols)], ref, shares)
+    return compare_charts_html(data, default_commodity(base.summary, bands.commodities))
+
+
 def write_compare_report(
     out: Path, runs: Sequence[RunData], tab: pd.DataFrame, plots: Sequence[tuple[Path, str]]
 ) -> Path:
@@ -92,31 +142,46 @@ def write_compare_report(
     """
     labels = [r.label for r in runs]
     base = runs[0]
+    charts = _charts(runs)
+    if charts:  # the per-commodity series are interactive; the static overlays stay in the folder
+        plots = [(p, c) for p, c in plots if not p.name.startswith("ts_")]
+    answer = answer_lines(runs, tab)
+    parts = {
+        "answer": '<div class="answer"><h2 id="answer">The answer</h2><ol>'
+        + "".join(f"<li>{esc(line)}</li>" for line in answer) + "</ol>"
+        "<p>Differences of the means, national economic view, NPV; positive loss avoided and net benefit "
+        "are better, positive net cost worse.</p></div>" if answer else "",
+        "runs": _runs_table(runs, out) + '<div class="note">' + "<br>".join(esc(n) for n in pairing_notes(runs))
+        + "</div>",
+        "headline": f"<p>{HOW_TO_READ}</p>" + _kpi_html(tab, headline_kpis(views=False, table=tab)),
+        "charts": charts,
+        "views": f"<p>{VIEWS_NOTE}</p>"
+        + "".join(f"<h3>{esc(title)}</h3>" + _kpi_html(tab, rows) for title, rows in view_kpis()),
+        "commodities": "<p>National economic view, NPV in USD bn: which holdings pay for themselves.</p>"
+        + _kpi_html(tab, commodity_kpis(tab)),
+        "plots": "".join(figure(p, c) for p, c in plots),
+        "all": "<p>Every KPI of every run (USD in millions); also in kpi_table.csv</p>"
+        + _kpi_html(tab, all_kpis_display(tab)),
+        "scenarios": _scenarios(runs),
+    }
+    toc = " ".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in SECTIONS if parts.get(a))
     body = [
         f"<h1>Comparison: {esc(' vs '.join(labels))}</h1>",
         f'<p class="sub">Baseline: <strong>{esc(base.label)}</strong>; {len(base.commodities)} commodities, '
         f"{base.horizon_days} days from {esc(base.start_date)}.</p>",
-        "<h2>Runs</h2>",
-        _runs_table(runs, out),
-        '<div class="note">' + "<br>".join(esc(n) for n in pairing_notes(runs)) + "</div>",
-        "<h2>Headline KPIs</h2>",
-        f"<p>{HOW_TO_READ}</p>",
-        _kpi_html(tab, headline_kpis(views=False)),
-        "<h2>Three views of cost and benefit</h2>",
-        f"<p>{VIEWS_NOTE}</p>",
-        *(f"<h3>{esc(title)}</h3>" + _kpi_html(tab, rows) for title, rows in view_kpis()),
-        "<h2>Net benefit per commodity</h2>",
-        "<p>National economic view, NPV in USD bn: which holdings pay for themselves.</p>",
-        _kpi_html(tab, commodity_kpis(tab)),
-        "<h2>Plots</h2>",
-        *(figure(p, c) for p, c in plots),
-        "<h2>All KPIs</h2>",
-        "<details><summary>Every KPI of every run (USD in millions); also in kpi_table.csv</summary>",
-        _kpi_html(tab, all_kpis_display(tab)),
-        "</details>",
-        "<h2>Scenarios, sources and assumptions</h2>",
-        _scenarios(runs),
+        f'<nav class="toc">{toc}</nav>',
     ]
+    for anchor, title in SECTIONS:
+        content = parts.get(anchor)
+        if not content:
+            continue
+        if anchor == "answer":
+            body.append(content)
+        elif anchor in FOLDED:
+            body.append(f'<details id="{anchor}"><summary><h2>{esc(title)}</h2></summary>{content}</details>')
+        else:
+            body.append(f'<h2 id="{anchor}">{esc(title)}</h2>{content}')
     path = out / "report.html"
-    path.write_text(page(f"vaultsim comparison: {' vs '.join(labels)}", "".join(body)), encoding="utf-8")
+    head = plotly_script() if charts else ""
+    path.write_text(page(f"vaultsim comparison: {' vs '.join(labels)}", "".join(body), head=head), encoding="utf-8")
     return path

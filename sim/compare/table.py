@@ -170,13 +170,41 @@ def _ci_text(lo: float, hi: float, scale: float) -> str:
     return f"{_num(lo, scale)} .. {_num(hi, scale)}"
 
 
-def headline_kpis(views: bool = True) -> list[tuple[str, str, float]]:
+def headline_kpis(views: bool = True, table: pd.DataFrame | None = None) -> list[tuple[str, str, float]]:
     """(KPI, display label with unit, scale) of the headline KPIs, as ``run`` prints them.
 
     ``views=False`` leaves out the rows of the three evaluation views (for documents that
-    show the views in their own tables).
+    show the views in their own tables). With the comparison ``table``, tonnes are shown per
+    commodity (for the commodities short in some run) instead of added over commodities, and
+    a row whose mean prints the same in every run is left out: it cannot show an effect at
+    this precision (every KPI stays in the full table).
     """
-    return [(k, label, scale) for k, label, scale in (HEADLINE if views else OUTCOMES)]
+    rows = [(k, label, scale) for k, label, scale in (HEADLINE if views else OUTCOMES)]
+    return rows if table is None else _per_commodity(rows, table)
+
+
+def _per_commodity(rows: list[tuple[str, str, float]], table: pd.DataFrame) -> list[tuple[str, str, float]]:
+    by_kpi = table.groupby("kpi", sort=False)
+    known = set(table["kpi"])
+    short = [k.split(".")[1] for k in dict.fromkeys(table["kpi"])
+             if k.count(".") == 2 and k.endswith(".shortfall_t") and ".total." not in k and not k.startswith("diff")]
+    moved = [c for c in dict.fromkeys(short)
+             if any(float(by_kpi.get_group(f"{arm}.{c}.shortfall_t")["mean"].abs().max()) > 1e-6
+                    for arm in ("reserve", "counterfactual") if f"{arm}.{c}.shortfall_t" in known)]
+    out = []
+    for key, label, scale in rows:
+        if ".total." in key and catalog.match(key).unit == "t":
+            for c in moved:
+                k = key.replace(".total.", f".{c}.", 1)
+                if k in known:
+                    out.append((k, f"{c}: {label}", scale))
+            continue
+        if key in known:
+            g = by_kpi.get_group(key)
+            if len({_num(v, scale) for v in g["mean"]}) == 1:
+                continue
+        out.append((key, label, scale))
+    return out
 
 
 def view_kpis() -> list[tuple[str, list[tuple[str, str, float]]]]:

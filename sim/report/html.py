@@ -12,8 +12,6 @@ import base64
 import csv
 import datetime as dt
 import html
-import json
-import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,12 @@ from typing import Any
 import yaml
 
 from sim.metrics import catalog
-from sim.report.headline import COMMODITY_COLUMNS, OUTCOMES, VIEWS, display_label
+from sim.report.answer import answer_lines
+from sim.report.console import label as kpi_label
+from sim.report.console import outcome_commodities, peak_price_sentence, unmoved_sentence
+from sim.report.console import value as kpi_value
+from sim.report.headline import COMMODITY_COLUMNS, VIEWS, display_label
+from sim.report.numbers import NOT_AVAILABLE, money, scaled, sig
 from sim.version import __version__
 
 #: Plots of a run folder, in the order shown, with captions.
@@ -59,6 +62,11 @@ figcaption{color:#555;font-size:.88rem}
 .swatch{display:inline-block;width:.9em;height:.9em;border-radius:2px;margin-right:.35em;vertical-align:-.1em}
 details summary{cursor:pointer;font-weight:600;margin:.5rem 0}
 code{background:#f3f5f7;padding:0 .25em;border-radius:3px}
+.answer{background:#eef5fb;border-left:4px solid #1f77b4;padding:.3rem 1rem .6rem;margin:1rem 0}
+.answer h2{margin-top:.6rem;border:0}.answer li{margin:.25rem 0}.warnings li{color:#7a4b00}
+nav.toc{font-size:.9rem;background:#fafbfc;border:1px solid #eee;padding:.4rem .8rem;margin:.6rem 0}
+nav.toc a{margin-right:1rem}.chart{min-height:360px;margin:.4rem 0 1rem}
+details>summary h2{display:inline;border:0}
 """
 
 
@@ -68,20 +76,13 @@ def esc(value: Any) -> str:
 
 
 def fmt_number(value: Any, scale: float = 1.0) -> str:
-    """A number for people: thousands separators, four significant digits, ``n/a`` when missing."""
-    if value is None:
-        return "n/a"
-    try:
-        v = float(value) * scale
-    except (TypeError, ValueError):
-        return str(value)
-    if not math.isfinite(v):
-        return "n/a"
-    if v == 0 or (scale <= 1e-6 and abs(float(value)) < 0.01):  # money shown in m or bn: under a cent is 0
-        return "0"
-    if abs(v) >= 1e4:
-        return f"{v:,.0f}"
-    return f"{v:,.4g}"
+    """A number for people: three significant figures, thousands separators, ``n/a`` when missing."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return value
+    return scaled(value, scale)
 
 
 def data_uri(png: Path) -> str:
@@ -116,14 +117,14 @@ def paragraphs(text: str) -> str:
     return "".join(f"<p>{esc(' '.join(p.split()))}</p>" for p in parts)
 
 
-def page(title: str, body: str) -> str:
-    """A complete HTML document with the inline style sheet."""
+def page(title: str, body: str, head: str = "") -> str:
+    """A complete HTML document with the inline style sheet; ``head`` goes into ``<head>`` (scripts)."""
     stamp = dt.datetime.now().isoformat(timespec="seconds")
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<style>{CSS}</style></head><body>{body}"
+        f"<style>{CSS}</style>{head}</head><body>{body}"
         f'<p class="sub">Written by vaultsim {esc(__version__)} on {esc(stamp)}.</p></body></html>\n'
     )
 
@@ -135,6 +136,18 @@ def read_meta(folder: Path) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+#: Files of the project's shared data folder that scenarios cite, and their copies in the repository.
+CITED_COPIES = {"shared/data/FACTS.md": "docs/facts.md", "shared/data/CALIBRATION.md": "docs/calibration.md"}
+
+
+def in_repository(citation: str) -> str:
+    """A citation with the shared data files it names pointed at their copies in ``docs/``."""
+    text = str(citation)
+    for shared, copy in CITED_COPIES.items():
+        text = text.replace(shared, copy)
+    return text
+
+
 def meta_section(meta: dict[str, Any], level: int = 3, description: bool = True) -> str:
     """Description (unless ``description`` is False), sources and assumptions of a scenario."""
     h = f"h{level}"
@@ -144,7 +157,7 @@ def meta_section(meta: dict[str, Any], level: int = 3, description: bool = True)
     sources = meta.get("sources") or {}
     out.append(f"<{h}>Sources</{h}>")
     if sources:
-        out.append(table(["Key", "Citation"], sorted(sources.items())))
+        out.append(table(["Key", "Citation"], [(k, in_repository(v)) for k, v in sorted(sources.items())]))
     else:
         out.append("<p><em>No sources listed.</em></p>")
     assumptions = meta.get("assumptions") or []
@@ -193,52 +206,90 @@ def run_facts(summary: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _interval(summary: dict[str, Any], key: str, scale: float) -> str:
+def _interval(summary: dict[str, Any], key: str, scale: float = 1.0) -> str:
     n = int(summary.get("replications") or 1)
     lo, hi = ((summary.get("ci95") or {}).get(key) or [None, None])[:2]
     if n < 2 or lo is None:
-        return "n/a"
-    return f"{fmt_number(lo, scale)} .. {fmt_number(hi, scale)}"
+        return NOT_AVAILABLE
+    return f"{kpi_value(key, lo)} .. {kpi_value(key, hi)}"
 
 
-def _pct(summary: dict[str, Any], key: str, scale: float) -> str:
+def _pct(summary: dict[str, Any], key: str, scale: float = 1.0) -> str:
     p = (summary.get("percentiles") or {}).get(key)
     if not p or int(summary.get("replications") or 1) < 2:
-        return "n/a"
-    return " / ".join(fmt_number(x, scale) for x in p)
+        return NOT_AVAILABLE
+    return " / ".join(kpi_value(key, x) for x in p)
 
 
 def _kpi_rows(summary: dict[str, Any], rows: Sequence[tuple[str, str, float]]) -> list[tuple[str, ...]]:
     kpis = summary.get("kpis") or {}
-    return [(label, fmt_number(kpis.get(k), scale), _interval(summary, k, scale), _pct(summary, k, scale))
-            for k, label, scale in rows]
+    return [(kpi_label(k), kpi_value(k, kpis.get(k)), _interval(summary, k), _pct(summary, k)) for k, _, _ in rows]
+
+
+def answer_html(summary: dict[str, Any]) -> str:
+    """The answer (five lines) and every warning in full, for the top of a report."""
+    lines = summary.get("answer") or answer_lines(summary)
+    out = ['<div class="answer"><h2 id="answer">The answer</h2><ol>']
+    out += [f"<li>{esc(line)}</li>" for line in lines]
+    out.append("</ol>")
+    warns = summary.get("warnings") or []
+    if warns:
+        out.append('<h3 id="warnings">Warnings</h3><ul class="warnings">')
+        out += [f"<li>{esc(w['message'])}</li>" for w in warns]
+        out.append("</ul>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def outcomes_html(summary: dict[str, Any]) -> str:
+    """Per-commodity outcomes: shortfall with and without, avoided, released, peak price (no tonnes summed)."""
+    from sim.report.console import OUTCOME_COLUMNS
+
+    kpis = summary.get("kpis") or {}
+    shown = outcome_commodities(summary)
+    rows = [[c, *[sig(kpis.get(k.format(c=c))) for _, k in OUTCOME_COLUMNS]] for c in shown]
+    text = [table(["Commodity", *[h for h, _ in OUTCOME_COLUMNS]], rows, [False] + [True] * len(OUTCOME_COLUMNS))]
+    rest = len(summary.get("by_commodity", [])) - len(shown)
+    notes = [f"{rest} other commodities were never short, had nothing released and no price rise." if rest else "",
+             peak_price_sentence(summary), unmoved_sentence(summary)]
+    text += [f"<p>{esc(n)}</p>" for n in notes if n]
+    return "".join(text)
+
+
+def kpi_table(summary: dict[str, Any], rows: Sequence[tuple[str, str, float]]) -> str:
+    """KPI, mean and, with several replications, the 95% CI and 5/50/95% percentiles."""
+    cells = _kpi_rows(summary, rows)
+    if int(summary.get("replications") or 1) < 2:
+        return table(["KPI", "Mean"], [c[:2] for c in cells], [False, True])
+    return table(["KPI", "Mean", "95% CI", "5/50/95%"], cells, [False, True, True, True])
 
 
 def _views_html(summary: dict[str, Any]) -> str:
     """The three evaluation views side by side: mean, and below its 95% CI the 5/50/95% percentiles."""
     cols = []
+    several = int(summary.get("replications") or 1) > 1
     for _, title, how, rows in VIEWS:
-        cells = [(label, mean, f"{ci}\n5/50/95%: {pct}" if ci != "n/a" else "n/a")
-                 for label, mean, ci, pct in _kpi_rows(summary, rows)]
+        cells = [(label, mean, f"{ci}\n5/50/95%: {pct}") for label, mean, ci, pct in _kpi_rows(summary, rows)]
+        head = ["KPI", "Mean", "95% CI / percentiles"] if several else ["KPI", "Mean"]
         cols.append(f"<div><h3>{esc(title)}</h3><p>{esc(how)}</p>"
-                    + table(["KPI", "Mean", "95% CI / percentiles"], cells, [False, True, True]) + "</div>")
+                    + table(head, [c[: len(head)] for c in cells], [False, True, True]) + "</div>")
     return f'<div class="views">{"".join(cols)}</div>'
 
 
 def _commodity_html(summary: dict[str, Any]) -> str:
-    """Per-commodity economic attribution: mean and 95% CI of each column, USD bn."""
+    """Per-commodity economic attribution: mean and 95% CI of each column, USD in M or bn."""
     entries = summary.get("by_commodity") or []
-    head = ["Commodity"] + [f"{label}, USD bn" for _, label in COMMODITY_COLUMNS]
+    head = ["Commodity"] + [f"{label}, USD" for _, label in COMMODITY_COLUMNS]
     rows = []
     n = int(summary.get("replications") or 1)
     for e in entries:
         cells = [e["commodity"]]
         for suffix, _ in COMMODITY_COLUMNS:
             v = e.get(suffix) or {}
-            text = fmt_number(v.get("mean"), 1e-9)
+            text = money(v.get("mean"), unit=False)
             lo, hi = (v.get("ci95") or [None, None])[:2]
             if n > 1 and lo is not None and hi is not None:
-                text += f"\n({fmt_number(lo, 1e-9)} .. {fmt_number(hi, 1e-9)})"
+                text += f"\n({money(lo, unit=False)} .. {money(hi, unit=False)})"
             cells.append(text)
         rows.append(cells)
     return f'<div class="bycom">{table(head, rows, [False] + [True] * len(COMMODITY_COLUMNS))}</div>'
@@ -249,7 +300,8 @@ PARTY_COLUMNS = ("fees_usd", "payments_usd", "draws_t", "returns_t", "late_retur
                  "loss_avoided_npv_usd", "net_benefit_npv_usd")
 
 
-def _party_rows(parties: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], list[bool]]:
+def _party_rows(parties: list[dict[str, Any]], replications: int = 2
+                ) -> tuple[list[str], list[list[str]], list[bool]]:
     keys = {c: f"party.members.{c}" for c in PARTY_COLUMNS}  # every party's column is the same entry's
     cols = [(c, display_label(key), catalog.match(key).scale) for c, key in keys.items()]
     ci_scale = catalog.match(keys["net_benefit_npv_usd"]).scale
@@ -257,75 +309,7 @@ def _party_rows(parties: list[dict[str, Any]]) -> tuple[list[str], list[list[str
     for p in parties:
         row = [str(p["party"])] + [fmt_number(p.get(k), scale) for k, _, scale in cols]
         lo, hi = p.get("net_benefit_npv_usd_ci_low"), p.get("net_benefit_npv_usd_ci_high")
-        row.append(f"{fmt_number(lo, ci_scale)} .. {fmt_number(hi, ci_scale)}")
+        row.append(f"{fmt_number(lo, ci_scale)} .. {fmt_number(hi, ci_scale)}" if replications > 1 else NOT_AVAILABLE)
         rows.append(row)
     headers = ["party", *[label for _, label, _ in cols], "net benefit 95% CI"]
     return headers, rows, [False] + [True] * (len(headers) - 1)
-
-
-def write_run_report(folder: Path, summary: dict[str, Any] | None = None) -> None:
-    """Write ``folder/report.html`` for a ``run`` results folder.
-
-    Reads only files inside ``folder`` (``summary.json``, ``scenario.resolved.yaml``,
-    ``events.csv`` and the PNG plots that exist), so it works on the temporary folder
-    before the atomic rename and on any finished folder.
-
-    Args:
-        folder: a results folder written by ``run``.
-        summary: the content of ``summary.json`` when the caller has it (its
-            ``per_replication`` is not needed), to save reading every replication back.
-
-    """
-    folder = Path(folder)
-    if summary is None:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    meta = read_meta(folder) if (folder / "scenario.resolved.yaml").is_file() else {}
-    name = summary.get("scenario") or meta.get("name") or folder.name
-    n = int(summary.get("replications") or 1)
-    body = [
-        f"<h1>{esc(name)}</h1>",
-        f'<p class="sub">Results of one scenario: {n} replication(s), seed {esc(summary.get("seed"))}.</p>',
-        "<h2>Scenario</h2>",
-        paragraphs(meta.get("description") or summary.get("description", "")),
-        table(["", ""], run_facts(summary)),
-        "<h2>Headline results</h2>",
-        "<p>Means over replications, with the 95% confidence interval of the mean and the 5th, 50th and "
-        "95th percentiles over replications when there is more than one. Intervals of quantities that are "
-        "never negative are bootstrap intervals (they cannot fall below zero); signed quantities have "
-        "Student-t intervals; ratios are ratios of means with a paired bootstrap interval. "
-        "&ldquo;Without reserve&rdquo; is the counterfactual run on the same random draws.</p>",
-        table(["KPI", "Mean", "95% CI", "5/50/95%"], _kpi_rows(summary, OUTCOMES), [False, True, True, True]),
-        "<h2>Three views of cost and benefit</h2>",
-        _views_html(summary),
-        "<h2>Per commodity</h2>",
-        "<p>National economic view, present values in USD bn (95% confidence intervals in brackets).</p>",
-        _commodity_html(summary),
-    ]
-    if (folder / COMMODITY_PLOT[0]).is_file():
-        body.append(figure(folder / COMMODITY_PLOT[0], COMMODITY_PLOT[1]))
-    if summary.get("precision"):
-        body.append(f'<div class="note">{esc(summary["precision"].get("sentence", ""))}</div>')
-    if summary.get("parties"):
-        body.append("<h2>Who pays and who gains</h2>")
-        body.append("<p>Per party, means over replications, USD million at present value unless stated. Loss "
-                    "avoided is the bloc's loss (counterfactual less reserve arm) on the party's manufacturers; net "
-                    "benefit adds what it received from and paid to the vehicle (tonnes at reference price).</p>")
-        body.append(table(*_party_rows(summary["parties"])))
-    if (folder / "events.csv").is_file():
-        eps = shock_episodes(folder / "events.csv")
-        body.append("<h2>Shocks in replication 0</h2>")
-        if eps:
-            rows = [(e["shock"], e["kind"], e["start"], e["end"] or "after horizon", fmt_number(e["severity"]))
-                    for e in eps]
-            body.append(table(["Shock", "Kind", "Start", "End", "Severity"], rows, [False] * 4 + [True]))
-        else:
-            body.append("<p>No shock occurred in replication 0.</p>")
-    plots = [(folder / f, c) for f, c in RUN_PLOTS if (folder / f).is_file()]
-    if plots:
-        body.append("<h2>Plots</h2>")
-        if n > 1:
-            body.append("<p>Lines are medians across replications; bands are the 5-95% range.</p>")
-        body.extend(figure(p, c) for p, c in plots)
-    body.append("<h2>Sources and assumptions</h2>")
-    body.append(meta_section(meta, description=False))
-    (folder / "report.html").write_text(page(f"vaultsim: {name}", "".join(body)), encoding="utf-8")

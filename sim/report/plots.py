@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.report.bands import PROGRAMME, Band, Bands  # noqa: E402
+from sim.report.numbers import money  # noqa: E402
 
 ARM_STYLE = {"reserve": ("#1f77b4", "with reserve"), "counterfactual": ("#d62728", "no reserve")}
 
@@ -142,10 +143,17 @@ def plot_entitlements(bands: Bands, path: Path, title: str) -> None:
     """Entitlements drawn and outstanding, as a share of those held, per commodity.
 
     Drawn is summed over the past 30 days; outstanding is drawn and not yet returned or bought
-    back. Each panel's title gives the tonnes held.
+    back. Each panel's title gives the tonnes held; commodities held but never drawn are named in
+    the title instead of given an empty panel.
     """
-    names = entitlements_held(bands)
-    fig, axes = _grid(len(names), f"{title}: entitlements drawn and outstanding, % of entitlements held")
+    held = entitlements_held(bands)
+    # a panel per commodity drawn on (a held commodity never drawn would be an empty panel)
+    drawn = [c for c in held if float(np.max(bands.band("entitlement_outstanding_pct", c).max)) > 0
+             or float(np.max(bands.band("entitlement_drawn_30d_pct", c).max)) > 0]
+    names = drawn or held
+    never = [c for c in held if c not in names]
+    note = f"\nheld, never drawn: {', '.join(never)}" if never else ""
+    fig, axes = _grid(len(names), f"{title}: entitlements drawn and outstanding, % of entitlements held{note}")
     for ax, c in zip(axes, names):
         fan(ax, bands.band("entitlement_outstanding_pct", c), "#d62728", "outstanding")
         fan(ax, bands.band("entitlement_drawn_30d_pct", c), "#1f77b4", "drawn in the past 30 days", lw=1.0)
@@ -214,8 +222,8 @@ def plot_commodities(by_commodity: list[dict], path: Path, title: str) -> None:
             ends = np.where(mean >= 0, np.fmax(mean, np.nan_to_num(ci[1], nan=-np.inf)),
                             np.fmin(mean, np.nan_to_num(ci[0], nan=np.inf)))
             for yy, v, end in zip(pos, mean, ends):
-                ax.annotate(f"{v:,.2f}", (end, yy), xytext=(4 if v >= 0 else -4, 0), textcoords="offset points",
-                            va="center", ha="left" if v >= 0 else "right", fontsize=7)
+                ax.annotate(money(v * 1e9, unit=False), (end, yy), xytext=(4 if v >= 0 else -4, 0),
+                            textcoords="offset points", va="center", ha="left" if v >= 0 else "right", fontsize=7)
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_yticks(y)
     ax.set_yticklabels(names)

@@ -34,10 +34,13 @@ import yaml
 from sim.metrics import catalog
 from sim.metrics.party_kpis import party_table
 from sim.metrics.stats import kpi_table
+from sim.report.answer import answer_lines
 from sim.report.bands import BandsBuilder
-from sim.report.headline import COMMODITY_COLUMNS, HEADLINE, OUTCOMES, VIEWS, commodity_kpi
-from sim.report.html import write_run_report
-from sim.report.plots import plot_all, plot_commodities
+from sim.report.console import headline_table
+from sim.report.headline import COMMODITY_COLUMNS, HEADLINE, VIEWS, commodity_kpi
+from sim.report.plots import entitlements_held, plot_all, plot_commodities, plot_entitlements
+from sim.report.run_report import write_run_report
+from sim.report.traps import TrapTracker
 from sim.scenario.schema import Scenario
 from sim.simulation.replications import KpiRows
 from sim.simulation.simulate import RunResult
@@ -166,6 +169,22 @@ def summary_document(
     )
 
 
+def with_answer(summary: dict, scenario: Scenario, traps: TrapTracker) -> dict:
+    """``summary`` with, first, ``answer`` (five lines) and ``warnings``, and the facts they are made of.
+
+    ``warnings`` is a list of ``{"kind", "message", "commodities", "details", "replications"}``
+    (:meth:`~sim.report.traps.TrapTracker.warnings`); ``release_years`` the mean tonnes released
+    per commodity and calendar year; ``reference_prices`` USD/t per commodity.
+    """
+    facts = {
+        "warnings": traps.warnings(),
+        "release_years": {c: {str(y): t for y, t in by.items()} for c, by in traps.release_years().items()},
+        "reference_prices": {c: x.reference_price_usd_per_t for c, x in scenario.commodities.items()},
+    }
+    full = {**summary, **facts}
+    return json_safe({"answer": answer_lines(full), "warnings": facts["warnings"], **full})
+
+
 def party_rows(kpis: KpiRows) -> list[dict]:
     """The replications' ``party.*`` KPIs, one dict per replication (empty without parties)."""
     keys = [k for k in kpis.keys if k.startswith("party.")]
@@ -215,6 +234,7 @@ class RunFolderWriter:
         self.csv = csv
         self.kpis = KpiRows()
         self.bands = BandsBuilder()
+        self.traps = TrapTracker(scenario)
         self._parquet: dict[str, pq.ParquetWriter] = {}
         self._started: set[str] = set()
 
@@ -223,6 +243,7 @@ class RunFolderWriter:
         rep = int(result.meta["replication"])
         self.kpis.append(result.summary, rep, int(result.meta["seed"]))
         self.bands.add(result.series, result.finance)
+        self.traps.add(result)
         self._append_csv("events.csv", _with_replication(result.events, rep))
         if self.keep_series or rep == KEPT_REPLICATION:
             for name, df in (("timeseries", result.timeseries), ("finance", result.finance)):
@@ -240,7 +261,8 @@ class RunFolderWriter:
         writer = self._parquet.get(name)
         if writer is None:
             table = pa.Table.from_pandas(df, preserve_index=False)
-            writer = self._parquet[name] = pq.ParquetWriter(self.folder / name, table.schema, compression="zstd")
+            writer = self._parquet[name] = pq.ParquetWriter(self.folder / name, table.schema,
+                                                            **parquet_options(table.schema))
         else:
             table = pa.Table.from_pandas(df, schema=writer.schema, preserve_index=False)
         writer.write_table(table)
@@ -251,33 +273,57 @@ class RunFolderWriter:
             writer.close()
         self._parquet.clear()
 
-    def finish(self, overrides: list[str], source: str, extra: dict | None = None, plots: bool = True) -> dict:
+    def finish(self, overrides: list[str], source: str, extra: dict | None = None, plots: bool = True,
+               xlsx: bool = False, png: bool = False) -> dict:
         """Write the summaries, bands, plots and report; returns ``summary.json`` less ``per_replication``.
 
-        ``extra`` entries (e.g. how a ``--precision`` run ended) are added to ``summary.json``.
+        ``extra`` entries (e.g. how a ``--precision`` run ended) are added to ``summary.json``;
+        ``xlsx`` also writes ``results.xlsx`` (:mod:`sim.report.workbook`). ``plots`` writes the
+        per-commodity bars the report embeds; ``png`` also the static series panels (the report's
+        charts are interactive, and the panels take most of a run's time).
         """
         if not len(self.kpis):
             raise ValueError("no replication to write")
         self.close()
         tmp, scenario, kpis = self.folder, self.scenario, self.kpis
         table = kpi_summary(kpis)
-        summary = summary_document(scenario, kpis, overrides, source, extra, table)
+        summary = with_answer(summary_document(scenario, kpis, overrides, source, extra, table), scenario, self.traps)
         (tmp / "scenario.resolved.yaml").write_text(
             resolved_yaml(scenario, kpis.seeds[0], len(kpis), overrides, source), encoding="utf-8"
         )
         write_summary(tmp / "summary.json", summary, kpis)
         kpis.frame().to_csv(tmp / "kpis.csv", index=False)
         table.to_csv(tmp / "kpi_summary.csv", index=False)
+        if xlsx:
+            from sim.report.workbook import write_workbook
+
+            write_workbook(tmp / "results.xlsx", summary, table)
         parties = party_table(party_rows(kpis))
         if len(parties):
             parties.to_csv(tmp / "parties.csv", index=False)
         bands = self.bands.bands()
-        bands.to_frame().to_parquet(tmp / "series_quantiles.parquet", index=False, compression="zstd")
-        if plots:
+        frame = pa.Table.from_pandas(bands.to_frame(), preserve_index=False)
+        pq.write_table(frame, tmp / "series_quantiles.parquet", **parquet_options(frame.schema))
+        if plots and png:
             plot_all(bands, tmp, scenario.meta.name)
+        elif plots and entitlements_held(bands):  # the interactive charts do not show entitlements
+            plot_entitlements(bands, tmp / "entitlements.png", scenario.meta.name)
+        if plots:
             plot_commodities(summary["by_commodity"], tmp / "commodities.png", scenario.meta.name)
-        write_run_report(tmp, summary)
+        write_run_report(tmp, summary, bands)
         return summary
+
+
+def parquet_options(schema: pa.Schema) -> dict[str, Any]:
+    """Lossless Parquet settings for daily series: zstd over byte-stream-split floats.
+
+    Splitting each float's bytes into streams lets zstd find the repetition in slowly varying
+    series (about 30% smaller than plain zstd, and faster to write); dictionaries are kept for
+    the id columns (commodity, arm, date) only.
+    """
+    floats = [f.name for f in schema if pa.types.is_floating(f.type)]
+    return {"compression": "zstd", "use_byte_stream_split": floats,
+            "use_dictionary": [f.name for f in schema if f.name not in floats]}
 
 
 def _with_replication(df: pd.DataFrame, rep: int) -> pd.DataFrame:
@@ -312,71 +358,15 @@ def write_run_folder(
     plots: bool = True,
     extra: dict | None = None,
     keep_series: bool = True,
+    png: bool = True,
 ) -> Path:
     """Write a complete results folder from results already in memory, atomically; returns its path.
 
     Every replication's series are kept unless ``keep_series`` is False. ``extra`` entries are
-    added to ``summary.json``.
+    added to ``summary.json``; ``png`` writes the static series panels too.
     """
     with run_folder(out, scenario, keep_series=keep_series, csv=csv) as writer:
         for r in results:
             writer.add(r)
-        writer.finish(overrides, source, extra, plots)
+        writer.finish(overrides, source, extra, plots, png=png)
     return Path(out)
-
-
-def _fmt(v: float | None, scale: float) -> str:
-    if v is None:
-        return "n/a"
-    if scale <= 1e-6 and abs(v) < 0.01:  # money: under a cent is float noise of a zero balance
-        return "0"
-    x = v * scale
-    return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
-
-
-def headline_table(summary: dict) -> str:
-    """Plain-text headline KPIs, the three views and the per-commodity split.
-
-    With replications each value has its 95% interval and the 5/50/95% percentiles over
-    replications.
-    """
-    lines = []
-    n = summary.get("replications", 1)
-    kpis, ci, pct = summary["kpis"], summary["ci95"], summary.get("percentiles", {})
-    width = max(len(label) for _, label, _ in HEADLINE) + 2
-
-    def row(key: str, label: str, scale: float) -> str:
-        v = kpis.get(key)
-        text = _fmt(v, scale)
-        lo, hi = ci.get(key, [None, None])
-        if n > 1 and v is not None and lo is not None:
-            text += f"  (95% CI {_fmt(lo, scale)} .. {_fmt(hi, scale)})"
-            p = pct.get(key)
-            if p and None not in p:
-                text += f"  5/50/95%: {' / '.join(_fmt(x, scale) for x in p)}"
-        return f"  {label:<{width}}  {text}"
-
-    lines.extend(row(key, label, scale) for key, label, scale in OUTCOMES)
-    for _, title, _, rows in VIEWS:
-        lines.append(f" {title}")
-        lines.extend(row(k, label, scale) for k, label, scale in rows)
-    lines.append(" Per commodity (economic view, NPV, USD bn; means)")
-    header = ["commodity"] + [label for _, label in COMMODITY_COLUMNS]
-    table = [header] + [
-        [e["commodity"]] + [_fmt((e.get(s) or {}).get("mean"), 1e-9) for s, _ in COMMODITY_COLUMNS]
-        for e in summary.get("by_commodity", [])
-    ]
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    for r in table:
-        lines.append("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
-    if summary.get("parties"):
-        lines += ["", "  per party (NPV USD m; draws t; 95% CI of net benefit):"]
-        for entry in summary["parties"]:
-            m = {k: (v if v is not None else float("nan")) for k, v in entry.items()}
-            lines.append(
-                f"    {entry['party']:<26} loss avoided {m['loss_avoided_npv_usd'] / 1e6:>10,.1f}"
-                f"  net benefit {m['net_benefit_npv_usd'] / 1e6:>10,.1f}"
-                f" ({m['net_benefit_npv_usd_ci_low'] / 1e6:,.1f} .. {m['net_benefit_npv_usd_ci_high'] / 1e6:,.1f})"
-                f"  draws {m['draws_t']:>12,.1f}"
-            )
-    return "\n".join(lines)
