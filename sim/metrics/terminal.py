@@ -9,7 +9,7 @@ world supply of the commodity,
 so a stock that is small against the market sells near the price (d -> 0) and one of
 several years' supply at up to ``d_max`` below it. ``d_max`` and ``x_half`` are
 ``evaluation.liquidation_discount_max`` and ``evaluation.liquidation_half_supply_years``.
-World supply is the suppliers' capacity at day 0 (after issue 8 the world's producers).
+World supply is the capacity of the world's producers (the scenario's suppliers) at day 0.
 """
 
 from __future__ import annotations

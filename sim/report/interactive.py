@@ -193,11 +193,16 @@ if (D.money.debt_usd) Plotly.newPlot('ch-money', [line(D.money.debt_usd, 'debt',
 """
 
 
-def charts_html(data: dict[str, Any], first: str) -> str:
-    """The charts' markup: the commodity picker, the chart slots, the data and the drawing script."""
+def picker_and_payload(data: dict[str, Any], first: str) -> tuple[str, str]:
+    """The commodity picker's options (``first`` selected) and the charts' data as JSON safe inside a script tag."""
     options = "".join(f'<option value="{c}"{" selected" if c == first else ""}>{c}</option>'
                       for c in data["commodities"])
-    payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    return options, json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+
+
+def charts_html(data: dict[str, Any], first: str) -> str:
+    """The charts' markup: the commodity picker, the chart slots, the data and the drawing script."""
+    options, payload = picker_and_payload(data, first)
     return (
         f'<p><label>Commodity: <select id="vs-commodity">{options}</select></label> '
         "Hover for values; drag on a chart or use the slider and 1y/5y/all buttons to zoom into dates; "

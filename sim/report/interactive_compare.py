@@ -10,12 +10,11 @@ Plotly is inlined once per page (:func:`sim.report.interactive.plotly_script`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from sim.report.bands import Bands
-from sim.report.interactive import STEP_DAYS, _round, _weekly
+from sim.report.interactive import STEP_DAYS, _round, _weekly, picker_and_payload
 
 #: Series per run: (name in the page, band series, arm).
 RUN_SERIES = (("stock", "reserve_stock_t", "reserve"), ("short", "shortfall_30d_t", "reserve"),
@@ -106,9 +105,7 @@ draw(pick.value);
 
 def compare_charts_html(data: dict[str, Any], first: str) -> str:
     """The picker, the chart slots, the data and the drawing script of a comparison."""
-    options = "".join(f'<option value="{c}"{" selected" if c == first else ""}>{c}</option>'
-                      for c in data["commodities"])
-    payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    options, payload = picker_and_payload(data, first)
     return (
         f'<p><label>Commodity: <select id="vs-commodity">{options}</select></label> '
         "Lines are each run's mean over its replications (bands: 5-95%); the dashed black line is the "
